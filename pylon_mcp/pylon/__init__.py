@@ -1,0 +1,1 @@
+"""Speaks Pylon's HTTP Issues API. Knows nothing about MCP."""

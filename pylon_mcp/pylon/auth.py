@@ -1,0 +1,50 @@
+"""The API token: kept out of reprs, logs, exception text and client default headers."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+import httpx2
+
+
+class Secret:
+    """A string that refuses to show itself. Call `reveal()` at the one place it is needed."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def redact(self, text: str) -> str:
+        """Remove the secret from text that came from elsewhere (e.g. an upstream error body)."""
+        if self._value and self._value in text:
+            return text.replace(self._value, "[REDACTED]")
+        return text
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('[REDACTED]')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> None:  # type: ignore[override]
+        raise TypeError("Secret is not picklable")
+
+
+class BearerAuth(httpx2.Auth):
+    """Adds the Authorization header per request, so the token is never in `client.headers`."""
+
+    def __init__(self, token: Secret) -> None:
+        self._token = token
+
+    def auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self._token.reveal()}"
+        yield request
+
+    def __repr__(self) -> str:
+        return "BearerAuth([REDACTED])"

@@ -1,0 +1,437 @@
+"""PylonClient: every Issues API endpoint over one pooled httpx2.AsyncClient.
+
+Retry rules follow idempotency, not HTTP method names:
+
+* reads (GET, `POST /issues/search`) and idempotent writes (PATCH, snooze,
+  followers) are retried on 429/502/503/504, timeouts and connection errors;
+* `POST /issues` and `DELETE` are retried only when the connection was never
+  established, because a repeat after Pylon may have seen the request could
+  create a second issue (or report a spurious 404).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any
+from urllib.parse import quote
+
+import anyio
+import httpx2
+
+from pylon_mcp import __version__
+from pylon_mcp.pylon.auth import BearerAuth, Secret
+from pylon_mcp.pylon.errors import (
+    EU_BASE_URL,
+    US_BASE_URL,
+    InvalidRequest,
+    PylonAPIError,
+    PylonAuthError,
+    PylonError,
+    PylonRateLimited,
+    PylonResponseError,
+    PylonTimeout,
+    PylonTransportError,
+    error_class_for,
+)
+from pylon_mcp.pylon.filters import validate_filter
+from pylon_mcp.pylon.models import (
+    CreateIssueRequest,
+    Filter,
+    Follower,
+    FollowersRequest,
+    Issue,
+    Me,
+    Pagination,
+    SearchIssuesRequest,
+    SearchPage,
+    SnoozeIssueRequest,
+    UpdateIssueRequest,
+)
+from pylon_mcp.pylon.retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
+from pylon_mcp.pylon.timefmt import format_rfc3339
+
+log = logging.getLogger("pylon_mcp.pylon")
+
+EU_TOKEN_PREFIX = "pylon_api_eu_"  # noqa: S105 - a prefix, not a secret
+MAX_WINDOW = timedelta(days=30)
+DEFAULT_MAX_PAGES = 50
+_ISSUE_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,127}$")
+
+
+def region_base_url(token: str) -> str:
+    """The base URL a token belongs to, from its prefix."""
+    return EU_BASE_URL if token.startswith(EU_TOKEN_PREFIX) else US_BASE_URL
+
+
+def resolve_base_url(token: str, override: str | None) -> str:
+    """`PYLON_API_URL` wins; otherwise the region the token prefix implies."""
+    return (override or region_base_url(token)).rstrip("/")
+
+
+def issue_ref(issue_id: str | int) -> str:
+    """An issue ID or number as a safe path segment (no `/`, `..`, spaces or query)."""
+    ref = str(issue_id).strip()
+    if ref.startswith("#") and ref[1:].isdigit():
+        ref = ref[1:]
+    if not _ISSUE_REF.match(ref):
+        raise InvalidRequest(
+            f"issue_id {str(issue_id)[:80]!r} is neither an issue ID nor an issue number "
+            "(IDs are letters, digits, '-' and '_'; numbers are digits, e.g. 42)",
+            field="issue_id",
+        )
+    return quote(ref, safe="")
+
+
+class Retry(Enum):
+    """What a request may be repeated on."""
+
+    SAFE = "safe"  # reads and idempotent writes: any retryable failure
+    UNSENT_ONLY = "unsent_only"  # create/delete: only if Pylon cannot have seen it
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A decoded `{data, request_id, pagination?}` body."""
+
+    data: Any
+    request_id: str | None
+    pagination: Pagination | None
+    status: int
+
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class PylonClient:
+    """Async client for Pylon's Issues API. Use as `async with PylonClient(...) as pylon:`."""
+
+    def __init__(
+        self,
+        token: str | Secret,
+        *,
+        base_url: str | None = None,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        sleep: Sleep | None = None,
+        rng: random.Random | None = None,
+        max_connections: int = 20,
+    ) -> None:
+        self._token = token if isinstance(token, Secret) else Secret(token)
+        self.base_url = resolve_base_url(self._token.reveal(), base_url)
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self._sleep: Sleep = sleep or anyio.sleep
+        self._rng = rng or random.Random()
+        self._http = httpx2.AsyncClient(
+            base_url=self.base_url,
+            auth=BearerAuth(self._token),
+            headers={"User-Agent": f"pylon-mcp/{__version__}", "Accept": "application/json"},
+            timeout=httpx2.Timeout(timeout, connect=min(timeout, 10.0)),
+            limits=httpx2.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            transport=transport,
+            trust_env=True,
+        )
+
+    def __repr__(self) -> str:
+        return f"PylonClient(base_url={self.base_url!r}, token=[REDACTED])"
+
+    async def __aenter__(self) -> PylonClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # --- endpoints ------------------------------------------------------------
+
+    async def me(self) -> Me:
+        """`GET /me`: the organisation the token belongs to. Cheap way to check a token."""
+        env = await self._request("GET", "/me", retry=Retry.SAFE)
+        return Me.model_validate(env.data or {})
+
+    async def get_issue(self, issue_id: str | int) -> Issue:
+        env = await self._request("GET", f"/issues/{issue_ref(issue_id)}", retry=Retry.SAFE)
+        return Issue.model_validate(env.data or {})
+
+    async def create_issue(self, body: CreateIssueRequest) -> Issue:
+        env = await self._request("POST", "/issues", json=body.to_body(), retry=Retry.UNSENT_ONLY)
+        return Issue.model_validate(env.data or {})
+
+    async def update_issue(self, issue_id: str | int, body: UpdateIssueRequest) -> Issue:
+        payload = body.to_body()
+        if not payload:
+            raise InvalidRequest("nothing to update: give at least one field", field="update")
+        env = await self._request("PATCH", f"/issues/{issue_ref(issue_id)}", json=payload, retry=Retry.SAFE)
+        return Issue.model_validate(env.data or {})
+
+    async def delete_issue(self, issue_id: str | int) -> str | None:
+        """Permanently delete. Returns Pylon's request_id."""
+        env = await self._request("DELETE", f"/issues/{issue_ref(issue_id)}", retry=Retry.UNSENT_ONLY)
+        return env.request_id
+
+    async def snooze_issue(self, issue_id: str | int, snooze_until: datetime | str) -> Issue:
+        until = snooze_until if isinstance(snooze_until, str) else format_rfc3339(snooze_until)
+        body = SnoozeIssueRequest(snooze_until=until)
+        env = await self._request(
+            "POST", f"/issues/{issue_ref(issue_id)}/snooze", json=body.to_body(), retry=Retry.SAFE
+        )
+        return Issue.model_validate(env.data or {})
+
+    async def get_followers(self, issue_id: str | int) -> list[Follower]:
+        env = await self._request("GET", f"/issues/{issue_ref(issue_id)}/followers", retry=Retry.SAFE)
+        return [Follower.model_validate(item) for item in env.data or []]
+
+    async def update_followers(self, issue_id: str | int, body: FollowersRequest) -> list[Follower]:
+        if not body.user_ids and not body.contact_ids:
+            raise InvalidRequest("give user_ids and/or contact_ids", field="user_ids")
+        env = await self._request(
+            "POST", f"/issues/{issue_ref(issue_id)}/followers", json=body.to_body(), retry=Retry.SAFE
+        )
+        return [Follower.model_validate(item) for item in env.data or []]
+
+    async def search_issues(
+        self,
+        filter: Filter | Mapping[str, Any],
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> SearchPage:
+        """One page of `POST /issues/search`. The filter is validated before sending."""
+        checked = validate_filter(filter)
+        body = SearchIssuesRequest(filter=checked, limit=limit, cursor=cursor or None)
+        env = await self._request("POST", "/issues/search", json=body.to_body(), retry=Retry.SAFE)
+        pagination = env.pagination or Pagination()
+        return SearchPage(
+            issues=[Issue.model_validate(item) for item in env.data or []],
+            cursor=pagination.cursor or None,
+            has_next_page=bool(pagination.has_next_page and pagination.cursor),
+            request_id=env.request_id,
+        )
+
+    async def iter_search_pages(
+        self,
+        filter: Filter | Mapping[str, Any],
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        max_pages: int = DEFAULT_MAX_PAGES,
+    ) -> AsyncIterator[SearchPage]:
+        """Pages of a search, following cursors, stopping after `max_pages`.
+
+        The last page yielded carries the cursor to resume from when the cap cut it short.
+        """
+        checked = validate_filter(filter)
+        for _ in range(max_pages):
+            page = await self.search_issues(checked, limit=limit, cursor=cursor)
+            yield page
+            if not page.has_next_page:
+                return
+            cursor = page.cursor
+
+    async def list_issues(self, start: datetime, end: datetime) -> list[Issue]:
+        """`GET /issues` over any range: split into ≤ 30-day windows, de-duplicated by ID."""
+        return [issue async for issue in self.iter_issues(start, end)]
+
+    async def iter_issues(self, start: datetime, end: datetime) -> AsyncIterator[Issue]:
+        if start.tzinfo is None or end.tzinfo is None:
+            raise InvalidRequest("start and end need a timezone", field="start_time")
+        if end <= start:
+            raise InvalidRequest("end_time must be after start_time", field="end_time")
+        seen: set[str] = set()
+        window_start = start
+        while window_start < end:
+            window_end = min(window_start + MAX_WINDOW, end)
+            params = {"start_time": format_rfc3339(window_start), "end_time": format_rfc3339(window_end)}
+            env = await self._request("GET", "/issues", params=params, retry=Retry.SAFE)
+            for item in env.data or []:
+                issue = Issue.model_validate(item)
+                key = issue.id or f"#{issue.number}"
+                if key not in seen:  # windows share their boundary instant
+                    seen.add(key)
+                    yield issue
+            window_start = window_end
+
+    # --- transport ------------------------------------------------------------
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        retry: Retry,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+    ) -> Envelope:
+        attempt = 0
+        while True:
+            attempt += 1
+            error, reached = await self._attempt(method, path, json=json, params=params)
+            if isinstance(error, Envelope):
+                return error
+            delay = self._retry_delay(error, attempt, retry, reached)
+            if delay is None:
+                raise error
+            log.info("retrying %s %s in %.2fs after: %s", method, path, delay, error)
+            await self._sleep(delay)
+
+    async def _attempt(
+        self, method: str, path: str, *, json: Any, params: Mapping[str, str] | None
+    ) -> tuple[Envelope | PylonError, bool]:
+        """One HTTP exchange. Returns the envelope, or the error and whether Pylon may have seen it."""
+        is_write = method not in ("GET", "HEAD") and path != "/issues/search"
+        started = time.perf_counter()
+        try:
+            response = await self._http.request(method, path, json=json, params=params)
+        except httpx2.TimeoutException as exc:
+            reached = not isinstance(exc, httpx2.ConnectTimeout | httpx2.PoolTimeout)
+            self._log(method, path, None, started, None)
+            return PylonTimeout(
+                f"Pylon did not answer {method} {path} within {self.timeout:g}s"
+                + self._applied_note(is_write and reached),
+                method=method,
+                path=path,
+                write_may_have_applied=is_write and reached,
+            ), reached
+        except httpx2.TransportError as exc:
+            reached = not isinstance(exc, httpx2.ConnectError)
+            self._log(method, path, None, started, None)
+            reason = self._token.redact(type(exc).__name__ + (f": {exc}" if str(exc) else ""))
+            return PylonTransportError(
+                f"network error talking to Pylon ({method} {path}): {reason}"
+                + self._applied_note(is_write and reached),
+                method=method,
+                path=path,
+                write_may_have_applied=is_write and reached,
+            ), reached
+        body, decode_error = _decode(response)
+        request_id = _request_id(body, response)
+        self._log(method, path, response.status_code, started, request_id)
+        if response.is_success:
+            if decode_error is not None or not isinstance(body, dict):
+                return PylonResponseError(
+                    f"Pylon answered {method} {path} with HTTP {response.status_code} but an unreadable body "
+                    f"({decode_error or 'not a JSON object'}; request_id {request_id or 'unknown'})"
+                    + self._applied_note(is_write),
+                    method=method,
+                    path=path,
+                    status=response.status_code,
+                    request_id=request_id,
+                    write_may_have_applied=is_write,
+                ), True
+            pagination = body.get("pagination")
+            return Envelope(
+                data=body.get("data"),
+                request_id=request_id,
+                pagination=Pagination.model_validate(pagination) if isinstance(pagination, dict) else None,
+                status=response.status_code,
+            ), True
+        return self._api_error(method, path, response, body, request_id, is_write), True
+
+    def _api_error(
+        self,
+        method: str,
+        path: str,
+        response: httpx2.Response,
+        body: Any,
+        request_id: str | None,
+        is_write: bool,
+    ) -> PylonAPIError:
+        status = response.status_code
+        errors = _error_texts(body)
+        if not errors and body is None:
+            errors = ["(response body was not JSON)"]
+        errors = [self._token.redact(text)[:500] for text in errors]
+        detail = "; ".join(errors) or response.reason_phrase or "no details"
+        where = f"HTTP {status} for {method} {path} (request_id {request_id or 'unknown'})"
+        cls = error_class_for(status)
+        kwargs: dict[str, Any] = {
+            "status": status,
+            "errors": errors,
+            "request_id": request_id,
+            "method": method,
+            "path": path,
+            "retryable": status in RETRYABLE_STATUSES,
+            # 5xx may have committed; 4xx (including 429) means Pylon did not do the work.
+            "write_may_have_applied": is_write and status >= 500,
+        }
+        if cls is PylonRateLimited:
+            retry_after = parse_retry_after(response.headers)
+            wait = f"; retry after {retry_after:g}s" if retry_after is not None else ""
+            return PylonRateLimited(f"Pylon rate limit: {where}{wait}", retry_after=retry_after, **kwargs)
+        if cls is PylonAuthError:
+            correct = None
+            if any("wrong_region_token" in text for text in errors):
+                correct = region_base_url(self._token.reveal())
+                if correct == self.base_url:  # the token's own region refused it: say so plainly
+                    correct = EU_BASE_URL if correct == US_BASE_URL else US_BASE_URL
+                detail = (
+                    f"wrong_region_token: this token belongs to {correct}, but requests went to "
+                    f"{self.base_url}. Set PYLON_API_URL={correct} (or unset it: the region follows "
+                    f"the token prefix, '{EU_TOKEN_PREFIX}' means EU)"
+                )
+            return PylonAuthError(f"{where}: {detail}", correct_base_url=correct, **kwargs)
+        note = self._applied_note(kwargs["write_may_have_applied"])
+        return cls(f"{where}: {detail}{note}", **kwargs)
+
+    def _retry_delay(self, error: PylonError, attempt: int, retry: Retry, reached: bool) -> float | None:
+        """Seconds to wait before the next attempt, or None to give up and raise `error`."""
+        if not error.retryable or attempt >= self.retry.max_attempts:
+            return None
+        if retry is Retry.UNSENT_ONLY and reached:
+            return None
+        if isinstance(error, PylonRateLimited) and error.retry_after is not None:
+            if error.retry_after > self.retry.max_retry_after:
+                return None  # the message already carries the wait
+            return error.retry_after + self._rng.uniform(0, 0.1)
+        if isinstance(error, PylonAPIError) and error.status not in RETRYABLE_STATUSES:
+            return None
+        return self.retry.backoff(attempt, self._rng)
+
+    @staticmethod
+    def _applied_note(may_have_applied: bool) -> str:
+        if not may_have_applied:
+            return ""
+        return ". The write may have been applied in Pylon: check before repeating it"
+
+    @staticmethod
+    def _log(method: str, path: str, status: int | None, started: float, request_id: str | None) -> None:
+        if log.isEnabledFor(logging.INFO):
+            elapsed = (time.perf_counter() - started) * 1000
+            log.info(
+                "%s %s %s %.0fms request_id=%s", method, path, status or "ERR", elapsed, request_id or "-"
+            )
+
+
+def _decode(response: httpx2.Response) -> tuple[Any, str | None]:
+    try:
+        return response.json(), None
+    except (ValueError, UnicodeDecodeError) as exc:
+        kind = "truncated JSON" if response.content[:1] in (b"{", b"[") else "not JSON"
+        return None, f"{kind}: {type(exc).__name__}"
+
+
+def _request_id(body: Any, response: httpx2.Response) -> str | None:
+    if isinstance(body, dict) and isinstance(body.get("request_id"), str):
+        return body["request_id"]
+    return response.headers.get("x-request-id")
+
+
+def _error_texts(body: Any) -> list[str]:
+    if not isinstance(body, dict):
+        return []
+    errors = body.get("errors")
+    if isinstance(errors, list):
+        return [item if isinstance(item, str) else str(item) for item in errors]
+    if isinstance(errors, str):
+        return [errors]
+    return []

@@ -1,0 +1,99 @@
+"""Serve a Sandbox over real loopback HTTP: in a background thread, or in the foreground for the CLI."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from types import TracebackType
+
+from pylon_mcp.sandbox.app import Sandbox
+
+log = logging.getLogger("pylon_mcp.sandbox")
+
+
+def _uvicorn_config(sandbox: Sandbox, host: str, port: int, log_level: str):  # type: ignore[no-untyped-def]
+    import uvicorn  # deferred: stdio servers that never start a sandbox don't pay for it
+
+    return uvicorn.Config(
+        sandbox.app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=1,
+        # The "reset" fault aborts a response on purpose; don't print its traceback.
+        log_config=None,
+    )
+
+
+class SandboxServer:
+    """`with SandboxServer(Sandbox()) as server: server.url` serves on 127.0.0.1 at an ephemeral port."""
+
+    def __init__(self, sandbox: Sandbox | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.sandbox = sandbox or Sandbox()
+        self.host = host
+        self._port = port
+        self._server = None  # type: ignore[var-annotated]
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+
+    @property
+    def port(self) -> int:
+        assert self._socket is not None, "not started"
+        return self._socket.getsockname()[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> SandboxServer:
+        import uvicorn
+
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((self.host, self._port))
+        config = _uvicorn_config(self.sandbox, self.host, self.port, "critical")
+        self._server = uvicorn.Server(config)
+        sock = self._socket
+
+        def serve() -> None:
+            assert self._server is not None
+            self._server.run(sockets=[sock])
+
+        self._thread = threading.Thread(target=serve, name="pylon-sandbox", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("sandbox server failed to start")
+            time.sleep(0.005)
+        log.info("sandbox serving %d issues at %s", len(self.sandbox.store), self.url)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self._socket is not None:
+            self._socket.close()
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def serve_forever(sandbox: Sandbox, host: str, port: int) -> None:
+    """Foreground server for `pylon-mcp sandbox`."""
+    import uvicorn
+
+    uvicorn.Server(_uvicorn_config(sandbox, host, port, "warning")).run()

@@ -1,0 +1,50 @@
+"""Regenerate `pylon-issues-openapi.json` from Pylon's full OpenAPI document.
+
+    python tests/spec/extract.py ../shared/reference/pylon-openapi.json
+
+Keeps the Issues and /me paths and every schema they reach, so tests can check
+our models and filter table against the spec without vendoring all 390 KB.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+PATHS = (
+    "/issues",
+    "/issues/search",
+    "/issues/{id}",
+    "/issues/{id}/snooze",
+    "/issues/{id}/followers",
+    "/me",
+)
+
+
+def main(source: str) -> None:
+    spec = json.loads(Path(source).read_text())
+    paths = {p: spec["paths"][p] for p in PATHS}
+    schemas = spec["components"]["schemas"]
+    wanted: set[str] = set()
+    pending = re.findall(r"#/components/schemas/(\w+)", json.dumps(paths))
+    while pending:
+        name = pending.pop()
+        if name in wanted:
+            continue
+        wanted.add(name)
+        pending += re.findall(r"#/components/schemas/(\w+)", json.dumps(schemas[name]))
+    out = {
+        "info": spec["info"],
+        "servers": spec["servers"],
+        "paths": paths,
+        "components": {"schemas": {name: schemas[name] for name in sorted(wanted)}},
+    }
+    target = Path(__file__).with_name("pylon-issues-openapi.json")
+    target.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {target} ({len(paths)} paths, {len(wanted)} schemas)")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
