@@ -1,46 +1,178 @@
-"""Command line: `pylon-mcp` (serve, the default), `pylon-mcp sandbox`, `pylon-mcp check`.
+"""Command line: `pylon-mcp` (serve, the default), `pylon-mcp check`, `pylon-mcp sandbox`.
 
 Imports stay inside the commands: a desktop client spawns `pylon-mcp` and waits
-for it, so start-up only loads what the chosen command needs.
+for it, so start-up only loads what the chosen command needs. Everything
+human-facing goes to stderr; in stdio mode stdout carries only JSON-RPC.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from pylon_mcp import __version__
+from pylon_mcp.config import OPTIONS, ConfigError, Settings
+
+if TYPE_CHECKING:
+    from pylon_mcp.sandbox import SandboxServer
+
+DEMO_TOKEN = "demo-token"  # noqa: S105 - the local demo sandbox's published token
 
 
-def _sandbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
-        "sandbox",
-        help="run the local Pylon Issues API sandbox on 127.0.0.1",
-        description="Serve a local, spec-faithful emulation of Pylon's Issues API with seeded demo data.",
-    )
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8765, help="port (default: 8765; 0 picks a free one)")
-    p.add_argument("--issues", type=int, default=300, help="number of seeded issues (default: 300)")
-    p.add_argument("--seed", type=int, default=7, help="random seed for the demo data (default: 7)")
-    p.add_argument("--token", default="sandbox-token", help="bearer token the sandbox accepts")
-    p.add_argument(
-        "--rate-limits",
-        choices=("off", "spec"),
-        default="off",
-        help="enforce Pylon's per-endpoint per-minute limits from the spec (default: off)",
-    )
+def _add_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    default = argparse.SUPPRESS if suppress else None
+    for option in OPTIONS:
+        text = f"{option.help} [env: {option.env}]"
+        if option.kind is bool:
+            parser.add_argument(option.flag, dest=option.name, action="store_const", const=True,
+                                default=default, help=text)  # fmt: skip
+        else:
+            parser.add_argument(option.flag, dest=option.name, default=default, metavar=option.name.upper(),
+                                choices=option.choices or None, help=text)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pylon-mcp",
-        description="MCP server for Pylon support issues.",
+        description="MCP server for Pylon support issues. Serves MCP over stdio (default) or Streamable HTTP.",
+        epilog="Flags win over environment variables. Try it without a token: pylon-mcp --demo",
     )
     parser.add_argument("--version", action="version", version=f"pylon-mcp {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{sandbox}")
-    _sandbox_parser(sub)
+    _add_options(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="{check,sandbox}")
+    check = sub.add_parser("check", help="verify the token and region with GET /me, print the configuration")
+    _add_options(check, suppress=True)
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="run the local Pylon Issues API sandbox on 127.0.0.1",
+        description="Serve a local, spec-faithful emulation of Pylon's Issues API with seeded demo data.",
+    )
+    sandbox.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    sandbox.add_argument("--port", type=int, default=8765, help="port (default: 8765; 0 picks a free one)")
+    sandbox.add_argument("--issues", type=int, default=300, help="number of seeded issues (default: 300)")
+    sandbox.add_argument("--seed", type=int, default=7, help="random seed for the demo data (default: 7)")
+    sandbox.add_argument("--token", default="sandbox-token", help="bearer token the sandbox accepts")
+    sandbox.add_argument(
+        "--rate-limits",
+        choices=("off", "spec"),
+        default="off",
+        help="enforce Pylon's per-endpoint per-minute limits from the spec (default: off)",
+    )
     return parser
+
+
+def load_settings(args: argparse.Namespace, environ: dict[str, str] | os._Environ[str]) -> Settings:
+    overrides = {option.name: getattr(args, option.name, None) for option in OPTIONS}
+    return Settings.load(environ, overrides)
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
+    # The SDK logs each tool failure at INFO; ours already carry what matters.
+    if level != "debug":
+        for noisy in ("mcp", "httpx2", "httpcore", "uvicorn.access"):
+            logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def start_demo(settings: Settings) -> tuple[Settings, SandboxServer]:
+    from pylon_mcp.pylon.auth import Secret
+    from pylon_mcp.sandbox import Sandbox, SandboxServer
+
+    if settings.api_token:
+        say("pylon-mcp: --demo ignores PYLON_API_TOKEN; nothing is sent to Pylon.")
+    server = SandboxServer(Sandbox(token=DEMO_TOKEN)).start()
+    say(
+        f"pylon-mcp: DEMO MODE - serving made-up demo data from a local Pylon sandbox at {server.url} "
+        f"({len(server.sandbox.store)} issues). Nothing here is a real Pylon account."
+    )
+    return settings.with_(api_token=Secret(DEMO_TOKEN), api_url=server.url), server
+
+
+def client_snippet(url: str, settings: Settings) -> str:
+    headers = ', "headers": {"Authorization": "Bearer <PYLON_MCP_AUTH_TOKEN>"}' if settings.auth_token else ""
+    auth_flag = ' --header "Authorization: Bearer <PYLON_MCP_AUTH_TOKEN>"' if settings.auth_token else ""
+    return (
+        f"MCP endpoint: {url}  (health: {url.removesuffix('/mcp')}/healthz)\n"
+        "Add it to a client:\n"
+        f"  Claude Code:  claude mcp add --transport http pylon {url}{auth_flag}\n"
+        f'  JSON config:  {{"mcpServers": {{"pylon": {{"type": "http", "url": "{url}"{headers}}}}}}}\n'
+        "Stop with Ctrl+C."
+    )
+
+
+def run_server(settings: Settings) -> int:
+    settings.check_http_security()
+    demo = None
+    if settings.demo:
+        settings, demo = start_demo(settings)
+    settings.require_token()
+    try:
+        from pylon_mcp.server import build_server
+
+        server = build_server(settings)
+        if settings.transport == "stdio":
+            import anyio
+
+            anyio.run(server.run_stdio_async)
+        else:
+            from pylon_mcp.http import serve
+
+            serve(server, settings, on_ready=lambda url: say(client_snippet(url, settings)))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if demo is not None:
+            demo.stop()
+    return 0
+
+
+def run_check(settings: Settings) -> int:
+    import anyio
+
+    from pylon_mcp.pylon.client import PylonClient
+    from pylon_mcp.pylon.errors import PylonError
+    from pylon_mcp.tools.errors import describe
+
+    demo = None
+    if settings.demo:
+        settings, demo = start_demo(settings)
+    try:
+        settings.require_token()
+        client = PylonClient(settings.api_token, base_url=settings.api_url, timeout=settings.timeout)
+
+        async def me() -> Any:
+            async with client:
+                return await client.me()
+
+        try:
+            organisation = anyio.run(me)
+        except PylonError as exc:
+            print(f"FAILED: {client.base_url} refused the check: {describe(exc)}")
+            return 1
+        print(
+            f"OK: {client.base_url} accepted the token for organisation {organisation.name!r} ({organisation.id})."
+        )
+        print("Effective configuration:")
+        for env, value in settings.describe().items():
+            print(f"  {env}={value}")
+        return 0
+    finally:
+        if demo is not None:
+            demo.stop()
 
 
 def run_sandbox(args: argparse.Namespace) -> int:
@@ -50,24 +182,31 @@ def run_sandbox(args: argparse.Namespace) -> int:
 
     limits = SPEC_RATE_LIMITS if args.rate_limits == "spec" else None
     sandbox = Sandbox(token=args.token, seed=args.seed, issues=args.issues, rate_limits=limits)
-    print(
+    say(
         f"Pylon sandbox: {len(sandbox.store)} issues (seed {args.seed}) at http://{args.host}:{args.port}\n"
         f"  token: {args.token}\n"
-        f"  try:   curl -H 'Authorization: Bearer {args.token}' http://{args.host}:{args.port}/issues/1",
-        file=sys.stderr,
-        flush=True,
+        f"  try:   curl -H 'Authorization: Bearer {args.token}' http://{args.host}:{args.port}/issues/1"
     )
-    serve_forever(sandbox, args.host, args.port)
+    with contextlib.suppress(KeyboardInterrupt):
+        serve_forever(sandbox, args.host, args.port)
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
-    )
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if args.command == "sandbox":
+        configure_logging("warning")
         return run_sandbox(args)
-    parser.print_help(sys.stderr)
-    return 2
+    try:
+        settings = load_settings(args, os.environ)
+    except ConfigError as exc:
+        say(f"pylon-mcp: {exc}")
+        return 2
+    configure_logging(settings.log_level)
+    try:
+        if args.command == "check":
+            return run_check(settings)
+        return run_server(settings)
+    except ConfigError as exc:
+        say(f"pylon-mcp: {exc}")
+        return 2

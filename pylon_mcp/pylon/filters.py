@@ -134,9 +134,15 @@ def validate_filter(raw: Mapping[str, Any] | Filter, *, path: str = "filter", _d
 
     operator = data.get("operator")
     if not isinstance(operator, str) or operator not in ALL_OPERATORS:
+        field = data.get("field")
+        if isinstance(field, str) and field:
+            allowed = allowed_operators(field)
+            raise _fail(
+                f"{path}.operator",
+                f"{operator!r} is not an operator. Allowed for '{field}': {', '.join(allowed)}",
+            )
         raise _fail(
-            f"{path}.operator",
-            f"{operator!r} is not an operator. Allowed: {', '.join(ALL_OPERATORS)}",
+            f"{path}.operator", f"{operator!r} is not an operator. Allowed: {', '.join(ALL_OPERATORS)}"
         )
 
     if operator in COMPOUND_OPERATORS:

@@ -1,0 +1,282 @@
+"""One validated Settings object, from environment variables and CLI flags (flags win).
+
+Every option has one environment variable and one flag; `OPTIONS` is the single
+table that the CLI, `--help`, `check` and the README are generated from.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Literal
+
+from pylon_mcp.pylon.auth import Secret
+
+TRUE = {"1", "true", "yes", "on"}
+FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(ValueError):
+    """A setting is missing or wrong. The message says exactly what to set."""
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str  # Settings attribute
+    env: str
+    flag: str
+    kind: type | str  # bool, int, float, str, "list", "secret", or a tuple of choices
+    help: str
+    choices: tuple[str, ...] = ()
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "api_token",
+        "PYLON_API_TOKEN",
+        "--api-token",
+        "secret",
+        "Pylon API token (prefer the env var: flags show up in process lists)",
+    ),
+    Option(
+        "api_url",
+        "PYLON_API_URL",
+        "--api-url",
+        str,
+        "Pylon base URL (default: from the token's region, https://api.usepylon.com or api.eu)",
+    ),
+    Option("read_only", "PYLON_READ_ONLY", "--read-only", bool, "offer only read tools; refuse writes"),
+    Option(
+        "timeout", "PYLON_TIMEOUT", "--timeout", float, "seconds to wait for Pylon per request (default 30)"
+    ),
+    Option(
+        "transport",
+        "PYLON_MCP_TRANSPORT",
+        "--transport",
+        str,
+        "stdio (default) or http",
+        choices=("stdio", "http"),
+    ),
+    Option("host", "PYLON_MCP_HOST", "--host", str, "HTTP bind address (default 127.0.0.1)"),
+    Option("port", "PYLON_MCP_PORT", "--port", int, "HTTP port (default 8000)"),
+    Option(
+        "demo", "PYLON_DEMO", "--demo", bool, "run against a built-in sandbox with demo data; no token needed"
+    ),
+    Option("tools", "PYLON_TOOLS", "--tools", "list", "comma-separated allowlist of tool names"),
+    Option(
+        "exclude_tools", "PYLON_EXCLUDE_TOOLS", "--exclude-tools", "list", "comma-separated tools to hide"
+    ),
+    Option(
+        "enable_delete",
+        "PYLON_ENABLE_DELETE",
+        "--enable-delete",
+        bool,
+        "offer delete_issue (permanent; off by default)",
+    ),
+    Option(
+        "body_chars",
+        "PYLON_BODY_CHARS",
+        "--body-chars",
+        int,
+        "max characters of an issue body per tool result (default 4000)",
+    ),
+    Option(
+        "auth_token",
+        "PYLON_MCP_AUTH_TOKEN",
+        "--auth-token",
+        "secret",
+        "bearer token HTTP clients must send (HTTP mode)",
+    ),
+    Option(
+        "insecure_no_auth",
+        "PYLON_MCP_INSECURE_NO_AUTH",
+        "--insecure-no-auth",
+        bool,
+        "allow HTTP on a non-loopback address without an auth token",
+    ),
+    Option(
+        "allowed_hosts",
+        "PYLON_MCP_ALLOWED_HOSTS",
+        "--allowed-hosts",
+        "list",
+        "extra Host header values accepted in HTTP mode (e.g. mcp.example.com)",
+    ),
+    Option(
+        "allowed_origins",
+        "PYLON_MCP_ALLOWED_ORIGINS",
+        "--allowed-origins",
+        "list",
+        "extra Origin values accepted in HTTP mode (e.g. https://app.example.com)",
+    ),
+    Option(
+        "max_body_bytes",
+        "PYLON_MCP_MAX_BODY_BYTES",
+        "--max-body-bytes",
+        int,
+        "largest HTTP request body accepted (default 1048576)",
+    ),
+    Option(
+        "resource_ttl",
+        "PYLON_RESOURCE_TTL",
+        "--resource-ttl",
+        float,
+        "seconds to cache resource listings (default 30)",
+    ),
+    Option(
+        "recent_days",
+        "PYLON_RECENT_DAYS",
+        "--recent-days",
+        int,
+        "days covered by pylon://issues/recent (default 7)",
+    ),
+    Option(
+        "log_level",
+        "PYLON_LOG_LEVEL",
+        "--log-level",
+        str,
+        "stderr log level (default warning)",
+        choices=("debug", "info", "warning", "error"),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_token: Secret = field(default_factory=lambda: Secret(""))
+    api_url: str | None = None
+    read_only: bool = False
+    timeout: float = 30.0
+    transport: Literal["stdio", "http"] = "stdio"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    demo: bool = False
+    tools: tuple[str, ...] = ()
+    exclude_tools: tuple[str, ...] = ()
+    enable_delete: bool = False
+    body_chars: int = 4000
+    auth_token: Secret = field(default_factory=lambda: Secret(""))
+    insecure_no_auth: bool = False
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    max_body_bytes: int = 1_048_576
+    resource_ttl: float = 30.0
+    recent_days: int = 7
+    log_level: str = "warning"
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str], overrides: Mapping[str, Any] | None = None) -> Settings:
+        """Environment first, then explicit overrides (CLI flags that were given)."""
+        values: dict[str, Any] = {}
+        for option in OPTIONS:
+            raw = environ.get(option.env)
+            if raw is not None:
+                values[option.name] = _parse(option, raw)
+        for name, value in (overrides or {}).items():
+            if value is not None:
+                option = _option(name)
+                values[name] = _parse(option, value) if isinstance(value, str) else value
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    def validate(self) -> None:
+        if self.timeout <= 0:
+            raise ConfigError("PYLON_TIMEOUT must be a positive number of seconds")
+        if not 200 <= self.body_chars <= 100_000:
+            raise ConfigError("PYLON_BODY_CHARS must be between 200 and 100000")
+        if not 0 <= self.port <= 65535:
+            raise ConfigError("PYLON_MCP_PORT must be between 0 and 65535")
+        if self.resource_ttl < 0:
+            raise ConfigError("PYLON_RESOURCE_TTL must be 0 or more seconds")
+        if not 1 <= self.recent_days <= 365:
+            raise ConfigError("PYLON_RECENT_DAYS must be between 1 and 365")
+        if self.max_body_bytes < 1024:
+            raise ConfigError("PYLON_MCP_MAX_BODY_BYTES must be at least 1024")
+        if self.api_url and not self.api_url.startswith(("https://", "http://")):
+            raise ConfigError(f"PYLON_API_URL must start with https:// (got {self.api_url!r})")
+
+    def require_token(self) -> None:
+        """Serving real Pylon needs a token; the demo brings its own."""
+        if not self.demo and not self.api_token:
+            raise ConfigError("no Pylon API token: set PYLON_API_TOKEN or run with --demo")
+
+    @property
+    def is_loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    def check_http_security(self) -> None:
+        if self.transport != "http" or self.is_loopback or self.auth_token or self.insecure_no_auth:
+            return
+        raise ConfigError(
+            f"refusing to serve HTTP on {self.host} without authentication: set PYLON_MCP_AUTH_TOKEN "
+            "(clients then send 'Authorization: Bearer <token>'), bind to 127.0.0.1, or pass "
+            "--insecure-no-auth if something in front of this server authenticates callers"
+        )
+
+    def describe(self) -> dict[str, str]:
+        """The effective configuration for humans, secrets redacted."""
+        out: dict[str, str] = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, Secret):
+                shown = _redacted(value)
+            elif isinstance(value, tuple):
+                shown = ",".join(value) or "(none)"
+            elif value is None:
+                shown = "(default)"
+            else:
+                shown = str(value).lower() if isinstance(value, bool) else str(value)
+            out[_option(item.name).env] = shown
+        return out
+
+
+def _redacted(secret: Secret) -> str:
+    value = secret.reveal()
+    if not value:
+        return "(not set)"
+    prefix = "pylon_api_eu_" if value.startswith("pylon_api_eu_") else ""
+    return f"{prefix}…{value[-4:]} (redacted, {len(value)} chars)" if len(value) >= 12 else "(set, redacted)"
+
+
+def _option(name: str) -> Option:
+    for option in OPTIONS:
+        if option.name == name:
+            return option
+    raise KeyError(name)
+
+
+def _parse(option: Option, raw: str) -> Any:
+    text = raw.strip()
+    try:
+        if option.kind is bool:
+            lowered = text.lower()
+            if lowered in TRUE:
+                return True
+            if lowered in FALSE:
+                return False
+            raise ValueError
+        if option.kind is int:
+            return int(text)
+        if option.kind is float:
+            return float(text)
+        if option.kind == "list":
+            return tuple(item.strip() for item in text.split(",") if item.strip())
+        if option.kind == "secret":
+            return Secret(text)
+    except ValueError:
+        expected = {bool: "true or false", int: "a whole number", float: "a number"}.get(
+            option.kind, "a value"
+        )
+        raise ConfigError(f"{option.env} / {option.flag} {raw!r} is not {expected}") from None
+    if option.choices and text.lower() not in option.choices:
+        raise ConfigError(f"{option.env} / {option.flag} {raw!r}: use one of {', '.join(option.choices)}")
+    return text.lower() if option.choices else text

@@ -1,0 +1,162 @@
+"""Streamable HTTP: the SDK's stateless app behind a guard, served by uvicorn.
+
+The guard (plain ASGI, in front of `/mcp`):
+- `/healthz` answers without touching Pylon (liveness for load balancers);
+- Host and Origin checks against DNS rebinding: foreign Origin → 403, unknown Host → 421;
+- `Authorization: Bearer <PYLON_MCP_AUTH_TOKEN>`, compared in constant time → 401;
+- a request body limit → 413;
+and every refusal is a JSON-RPC error body, not plain text.
+
+Stateless mode keeps nothing per client between requests, so replicas behind a
+load balancer need no sticky sessions.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import socket
+from collections.abc import Callable
+from typing import Any
+
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from pylon_mcp import __version__
+from pylon_mcp.config import Settings
+from pylon_mcp.server import PylonMCPServer
+
+log = logging.getLogger("pylon_mcp.http")
+
+MCP_PATH = "/mcp"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+def allowed_hosts(settings: Settings) -> list[str] | None:
+    """Host header values to accept; None means "don't check" (non-loopback without a configured list)."""
+    if settings.allowed_hosts:
+        return [*settings.allowed_hosts, *(f"{h}:*" for h in LOOPBACK_HOSTS)]
+    if settings.is_loopback:
+        return [f"{h}:*" for h in LOOPBACK_HOSTS] + list(LOOPBACK_HOSTS)
+    return None
+
+
+def allowed_origins(settings: Settings) -> list[str]:
+    local = [f"{scheme}://{h}:*" for scheme in ("http", "https") for h in LOOPBACK_HOSTS]
+    return [*local, *(f"{scheme}://{h}" for scheme in ("http", "https") for h in LOOPBACK_HOSTS),
+            *settings.allowed_origins]  # fmt: skip
+
+
+def _matches(value: str, patterns: list[str]) -> bool:
+    for pattern in patterns:
+        if value == pattern:
+            return True
+        if pattern.endswith(":*") and value.startswith(pattern[:-1]) and value[len(pattern) - 1 :].isdigit():
+            return True
+    return False
+
+
+async def _json(
+    send: Send, status: int, code: int, message: str, headers: dict[str, str] | None = None
+) -> None:
+    body = json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": message}}).encode()
+    raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class Guard:
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self.hosts = allowed_hosts(settings)
+        self.origins = allowed_origins(settings)
+        token = settings.auth_token.reveal()
+        self._token = token.encode() if token else None
+        self.health = json.dumps({"status": "ok", "version": __version__, "demo": settings.demo}).encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)  # lifespan: starts the MCP session manager
+            return
+        path: str = scope.get("path", "")
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        if path == "/healthz":
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"application/json")]})  # fmt: skip
+            await send({"type": "http.response.body", "body": self.health})
+            return
+        if path.rstrip("/") != MCP_PATH:
+            await _json(send, 404, -32601, f"not found: the MCP endpoint is {MCP_PATH}")
+            return
+        host = headers.get("host", "")
+        if self.hosts is not None and not _matches(host, self.hosts):
+            await _json(send, 421, -32600, f"Host {host!r} is not allowed; add it to PYLON_MCP_ALLOWED_HOSTS")
+            return
+        origin = headers.get("origin")
+        if origin is not None and not _matches(origin, self.origins):
+            await _json(
+                send, 403, -32600, f"Origin {origin!r} is not allowed; add it to PYLON_MCP_ALLOWED_ORIGINS"
+            )
+            return
+        if self._token is not None and not self._authorised(headers.get("authorization", "")):
+            await _json(send, 401, -32001, "missing or invalid bearer token",
+                        headers={"WWW-Authenticate": 'Bearer realm="pylon-mcp"'})  # fmt: skip
+            return
+        limit = self.settings.max_body_bytes
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _json(send, 413, -32600, f"request body larger than {limit} bytes")
+            return
+        # Chunked uploads declare no length: the SDK's own limit (same size) stops those.
+        await self.app(scope, receive, send)
+
+    def _authorised(self, header: str) -> bool:
+        scheme, _, presented = header.partition(" ")
+        if scheme.lower() != "bearer" or not presented:
+            return False
+        assert self._token is not None
+        return hmac.compare_digest(presented.strip().encode(), self._token)
+
+
+def build_http_app(server: PylonMCPServer, settings: Settings) -> ASGIApp:
+    inner = server.streamable_http_app(
+        streamable_http_path=MCP_PATH,
+        stateless_http=True,
+        json_response=True,
+        # Our guard checks Host/Origin with JSON errors; the SDK's copy would answer in plain text.
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+        max_request_body_size=settings.max_body_bytes,
+        host=settings.host,
+    )
+    return Guard(inner, settings)
+
+
+def bind(settings: Settings) -> socket.socket:
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((settings.host, settings.port))
+    return sock
+
+
+def serve(server: PylonMCPServer, settings: Settings, on_ready: Callable[[str], Any] | None = None) -> None:
+    """Serve until SIGINT/SIGTERM; uvicorn then stops accepting and lets in-flight requests finish."""
+    import uvicorn
+
+    sock = bind(settings)
+    port = sock.getsockname()[1]
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    url = f"http://{host}:{port}{MCP_PATH}"
+    config = uvicorn.Config(
+        build_http_app(server, settings),
+        log_level=settings.log_level,
+        access_log=settings.log_level == "debug",
+        timeout_graceful_shutdown=30,
+        lifespan="on",
+    )
+    if on_ready is not None:
+        on_ready(url)
+    uvicorn.Server(config).run(sockets=[sock])

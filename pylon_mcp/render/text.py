@@ -1,0 +1,73 @@
+"""Small text tools for model-facing output: invisible characters, quoting, fencing, budgets."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+# Characters a human reviewer cannot see but a model reads: zero-width and joiners,
+# bidi overrides and isolates, soft hyphen, BOM, fillers, variation selectors and
+# Unicode tag characters (both used to smuggle hidden instructions), and C0/C1
+# controls other than newline and tab.
+_INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e007f\U000e0100-\U000e01ef"
+    "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+)
+_BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
+_TILDES = re.compile(r"~{3,}")
+
+
+def strip_invisible(text: str) -> str:
+    return _INVISIBLE.sub("", text)
+
+
+def tidy(text: str) -> str:
+    """No invisible characters, no runs of blank lines, no trailing space."""
+    text = strip_invisible(text).replace("\r\n", "\n").replace("\r", "\n")
+    return _BLANK_LINES.sub("\n\n", text).strip()
+
+
+def quote(text: str) -> str:
+    """A single-line, JSON-quoted string: customer text that cannot break out of its line."""
+    return json.dumps(strip_invisible(text), ensure_ascii=False)
+
+
+def one_line(text: str, limit: int) -> str:
+    """Collapse whitespace and cut to `limit` characters with an ellipsis."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def fence(text: str, label: str) -> str:
+    """Wrap customer-written Markdown in a tilde fence it cannot close early.
+
+    CommonMark closes a fence only with a run at least as long as the opening
+    one, so the fence is one tilde longer than any run inside the text.
+    """
+    longest = max((len(run) for run in _TILDES.findall(text)), default=2)
+    bar = "~" * max(3, longest + 1)
+    return f"{bar}{label}\n{text}\n{bar}"
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A slice of a longer text, and where the next slice starts (None when this is the end)."""
+
+    text: str
+    start: int
+    total: int
+    next_offset: int | None
+
+
+def window(text: str, offset: int, limit: int) -> Window:
+    """Up to `limit` characters from `offset`, ending at a line or word break when one is near."""
+    total = len(text)
+    start = min(max(0, offset), total)
+    end = min(total, start + limit)
+    if end < total:
+        cut = max(text.rfind("\n", start, end), text.rfind(" ", start, end))
+        if cut > start + limit * 0.8:
+            end = cut
+    return Window(text[start:end], start, total, end if end < total else None)

@@ -1,0 +1,202 @@
+"""Write tools: create_issue, update_issue, snooze_issue, delete_issue.
+
+Each confirms what changed in a line (`state: new → closed`) plus the issue's
+key fields. Updates read the issue first: PATCH needs the ID (the spec does not
+promise it accepts a number), tag edits are read-modify-write because PATCH
+replaces the whole list, and the read gives the "before" for the change line.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from mcp.server.mcpserver import Context
+from mcp_types import CallToolResult
+from pydantic import Field
+
+from pylon_mcp.pylon.client import issue_ref
+from pylon_mcp.pylon.models import CreateIssueRequest, UpdateIssueRequest
+from pylon_mcp.pylon.timefmt import format_rfc3339, parse_rfc3339, utcnow
+from pylon_mcp.render.html import markdown_to_html, sanitize_html
+from pylon_mcp.render.issues import WriteResult, diff, dump, summarize, write_text
+from pylon_mcp.tools.args import Id, IssueId, Priority, Rfc3339, State, Tags
+from pylon_mcp.tools.context import app
+from pylon_mcp.tools.errors import bad_argument
+from pylon_mcp.tools.issues import result
+
+UPDATABLE = ("state", "title", "assignee_id", "team_id", "account_id", "requester_id", "tags", "type",
+             "customer_portal_visible")  # fmt: skip
+
+
+def _write(out: WriteResult) -> CallToolResult:
+    return result(write_text(out), dump(out))
+
+
+async def create_issue(
+    title: Annotated[str, Field(min_length=1, max_length=500, description="Short summary of the problem.")],
+    ctx: Context,
+    body_html: Annotated[
+        str | None, Field(max_length=200_000, description="Body as HTML. Give this or body_markdown.")
+    ] = None,
+    body_markdown: Annotated[
+        str | None, Field(max_length=200_000, description="Body as Markdown (converted to HTML).")
+    ] = None,
+    requester_email: Annotated[
+        str | None, Field(max_length=320, description="Customer's email; Pylon creates the contact if new.")
+    ] = None,
+    requester_id: Annotated[Id | None, Field(description="Existing contact ID of the customer.")] = None,
+    requester_name: Annotated[
+        str | None, Field(max_length=200, description="Name for a new contact.")
+    ] = None,
+    account_id: Annotated[Id | None, Field(description="Account the issue belongs to.")] = None,
+    assignee_id: Annotated[Id | None, Field(description="User to assign.")] = None,
+    team_id: Annotated[Id | None, Field(description="Team to assign.")] = None,
+    priority: Annotated[Priority | None, Field(description="urgent, high, medium or low.")] = None,
+    tags: Annotated[Tags | None, Field(description="Tags to set.")] = None,
+) -> Annotated[CallToolResult, WriteResult]:
+    """Create a Pylon issue. Needs title, a body, and account_id or a requester (requester_email/requester_id).
+
+    The issue stays internal: this does not message the customer. Not idempotent: calling twice creates two."""
+    if (body_html is None) == (body_markdown is None):
+        raise bad_argument("body_html", "give exactly one of body_html or body_markdown")
+    if not (account_id or requester_id or requester_email):
+        raise bad_argument(
+            "account_id", "Pylon needs account_id or a requester: give requester_email or requester_id"
+        )
+    if requester_email is not None and "@" not in requester_email:
+        raise bad_argument("requester_email", f"{requester_email!r} is not an email address")
+    html = sanitize_html(body_html) if body_html is not None else markdown_to_html(body_markdown or "")
+    if not html.strip():
+        raise bad_argument("body_html", "the body is empty once scripts and unsafe markup are removed")
+    request = CreateIssueRequest(
+        title=title,
+        body_html=html,
+        requester_email=requester_email,
+        requester_id=requester_id,
+        requester_name=requester_name,
+        account_id=account_id,
+        assignee_id=assignee_id,
+        team_id=team_id,
+        priority=priority,
+        tags=tags,
+    )
+    issue = await app(ctx).pylon.create_issue(request)
+    return _write(WriteResult(action="created", issue=summarize(issue)))
+
+
+async def update_issue(
+    issue_id: IssueId,
+    ctx: Context,
+    state: Annotated[
+        State | None,
+        Field(
+            description="New state: new, waiting_on_you, waiting_on_customer, "
+            "on_hold, closed, or a custom status slug."
+        ),
+    ] = None,
+    title: Annotated[str | None, Field(min_length=1, max_length=500, description="New title.")] = None,
+    assignee_id: Annotated[
+        str | None, Field(max_length=128, description='User ID to assign; "" unassigns.')
+    ] = None,
+    team_id: Annotated[str | None, Field(max_length=128, description='Team ID; "" removes the team.')] = None,
+    account_id: Annotated[Id | None, Field(description="Move the issue to this account.")] = None,
+    requester_id: Annotated[Id | None, Field(description="Contact ID of the new requester.")] = None,
+    tags: Annotated[Tags | None, Field(description="Replace ALL tags with exactly this list.")] = None,
+    add_tags: Annotated[Tags | None, Field(description="Tags to add, keeping the others.")] = None,
+    remove_tags: Annotated[Tags | None, Field(description="Tags to remove, keeping the others.")] = None,
+    type: Annotated[
+        Literal["ticket"] | None, Field(description="'ticket' upgrades a conversation (no way back).")
+    ] = None,
+    customer_portal_visible: Annotated[bool | None, Field(description="Show in the customer portal.")] = None,
+) -> Annotated[CallToolResult, WriteResult]:
+    """Change a Pylon issue's state, title, assignee, team, account, requester, tags or type.
+
+    Sends only the fields given. Priority cannot be changed here: Pylon's update API has no priority field."""
+    if tags is not None and (add_tags or remove_tags):
+        raise bad_argument("tags", "tags replaces the whole list; use it alone, or use add_tags/remove_tags")
+    given = {
+        name: value
+        for name, value in {
+            "state": state,
+            "title": title,
+            "assignee_id": assignee_id,
+            "team_id": team_id,
+            "account_id": account_id,
+            "requester_id": requester_id,
+            "tags": tags,
+            "type": type,
+            "customer_portal_visible": customer_portal_visible,
+        }.items()
+        if value is not None
+    }
+    if not given and not add_tags and not remove_tags:
+        raise bad_argument(
+            "update_issue",
+            "nothing to change; give at least one of " + ", ".join((*UPDATABLE, "add_tags", "remove_tags")),
+        )
+    pylon = app(ctx).pylon
+    before = await pylon.get_issue(issue_ref(issue_id))
+    if add_tags or remove_tags:
+        current = list(before.tags or [])
+        merged = [t for t in current if t not in (remove_tags or [])]
+        merged += [t for t in add_tags or [] if t not in merged]
+        given["tags"] = merged
+    if type == "ticket" and before.type == "ticket":
+        given.pop("type")
+    changes_wanted = _unchanged_fields(before.model_dump(), given)
+    for name in changes_wanted:
+        given.pop(name)
+    if not given:
+        return _write(WriteResult(action="unchanged", issue=summarize(before)))
+    after = await pylon.update_issue(before.id or issue_ref(issue_id), UpdateIssueRequest(**given))
+    changes = diff(before, after, given)
+    return _write(WriteResult(action="updated", issue=summarize(after), changes=changes or None))
+
+
+def _unchanged_fields(before: dict[str, object], wanted: dict[str, object]) -> list[str]:
+    """Fields whose wanted value is what the issue already has: no need to write them."""
+    current = {
+        "state": before.get("state"),
+        "title": before.get("title"),
+        "assignee_id": (before.get("assignee") or {}).get("id") or "",  # type: ignore[union-attr]
+        "team_id": (before.get("team") or {}).get("id") or "",  # type: ignore[union-attr]
+        "account_id": (before.get("account") or {}).get("id"),  # type: ignore[union-attr]
+        "requester_id": (before.get("requester") or {}).get("id"),  # type: ignore[union-attr]
+        "tags": before.get("tags") or [],
+        "type": before.get("type"),
+        "customer_portal_visible": before.get("customer_portal_visible"),
+    }
+    return [name for name, value in wanted.items() if name in current and current[name] == value]
+
+
+async def snooze_issue(
+    issue_id: IssueId,
+    snooze_until: Annotated[
+        Rfc3339, Field(description="When to wake the issue up (RFC3339, in the future).")
+    ],
+    ctx: Context,
+) -> Annotated[CallToolResult, WriteResult]:
+    """Snooze a Pylon issue until a time: Pylon sets it on_hold and wakes it up then."""
+    try:
+        until = parse_rfc3339(snooze_until)
+    except ValueError as exc:
+        raise bad_argument("snooze_until", str(exc)) from None
+    now = utcnow()
+    if until <= now:
+        raise bad_argument(
+            "snooze_until",
+            f"{snooze_until} is not in the future (now is {format_rfc3339(now.replace(microsecond=0))})",
+        )
+    pylon = app(ctx).pylon
+    before = await pylon.get_issue(issue_ref(issue_id))
+    after = await pylon.snooze_issue(before.id or issue_ref(issue_id), format_rfc3339(until))
+    changes = diff(before, after, ["state", "snoozed_until_time"])
+    return _write(WriteResult(action="snoozed", issue=summarize(after), changes=changes or None))
+
+
+async def delete_issue(issue_id: IssueId, ctx: Context) -> Annotated[CallToolResult, WriteResult]:
+    """Permanently delete a Pylon issue. Cannot be undone; prefer update_issue with state closed."""
+    pylon = app(ctx).pylon
+    issue = await pylon.get_issue(issue_ref(issue_id))
+    await pylon.delete_issue(issue.id or issue_ref(issue_id))
+    return _write(WriteResult(action="deleted", issue=summarize(issue)))

@@ -1,0 +1,202 @@
+"""Read tools: get_issue and search_issues."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from mcp.server.mcpserver import Context
+from mcp_types import CallToolResult, TextContent
+from pydantic import Field
+
+from pylon_mcp.pylon.client import issue_ref
+from pylon_mcp.pylon.filters import combine_and, validate_filter
+from pylon_mcp.pylon.models import Filter
+from pylon_mcp.pylon.timefmt import format_rfc3339, parse_rfc3339, utcnow
+from pylon_mcp.render.issues import (
+    IssueDetail,
+    SearchResult,
+    detail,
+    dump,
+    issue_text,
+    search_text,
+    summarize,
+)
+from pylon_mcp.tools.args import FILTER_GUIDE, Id, IssueId, Rfc3339, SearchFilter, StateList, Tags
+from pylon_mcp.tools.context import app
+from pylon_mcp.tools.errors import bad_argument
+
+DEFAULT_WINDOW = timedelta(days=30)
+
+
+def result(text: str, structured: dict[str, Any]) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
+
+
+async def get_issue(
+    issue_id: IssueId,
+    ctx: Context,
+    include: Annotated[
+        list[Literal["followers", "raw_html"]],
+        Field(
+            max_length=2,
+            description="Extras: 'followers' lists followers; 'raw_html' shows the body as HTML.",
+        ),
+    ] = [],  # noqa: B006 - pydantic copies defaults
+    body_offset: Annotated[
+        int, Field(ge=0, description="Start of the body to show, for reading a long body in parts.")
+    ] = 0,
+) -> Annotated[CallToolResult, IssueDetail]:
+    """Get one Pylon issue by ID or number: state, people, tags, times, link and the body as Markdown.
+
+    Long bodies are cut; the result says which body_offset reads on."""
+    state = app(ctx)
+    ref = issue_ref(issue_id)
+    issue = await state.pylon.get_issue(ref)
+    followers = await state.pylon.get_followers(issue.id or ref) if "followers" in include else None
+    out = detail(
+        issue,
+        body_format="html" if "raw_html" in include else "markdown",
+        body_offset=body_offset,
+        body_chars=state.settings.body_chars,
+        followers=followers,
+    )
+    return result(issue_text(out, str(issue.number or ref)), dump(out))
+
+
+def _time_arg(name: str, value: str) -> str:
+    try:
+        return format_rfc3339(parse_rfc3339(value))
+    except ValueError as exc:
+        raise bad_argument(name, str(exc)) from None
+
+
+def flat_filters(
+    *,
+    state: list[str] | None,
+    tags: list[str] | None,
+    assignee_id: str | None,
+    account_id: str | None,
+    requester_id: str | None,
+    team_id: str | None,
+    issue_type: str | None,
+    created_after: str | None,
+    created_before: str | None,
+    updated_after: str | None,
+    updated_before: str | None,
+    title_contains: str | None,
+    body_contains: str | None,
+) -> list[Filter]:
+    """The flat search arguments as spec filters, to be ANDed."""
+    out: list[Filter] = []
+
+    def ids(field: str, value: str | None, *, unset_ok: bool) -> None:
+        if value is None:
+            return
+        if value == "":
+            if not unset_ok:
+                raise bad_argument(field, "must not be empty")
+            out.append(Filter(field=field, operator="is_unset"))
+        else:
+            out.append(Filter(field=field, operator="equals", value=value))
+
+    if state:
+        out.append(
+            Filter(field="state", operator="equals", value=state[0])
+            if len(state) == 1
+            else Filter(field="state", operator="in", values=list(state))
+        )
+    if tags:
+        out.append(Filter(field="tags", operator="in", values=list(tags)))
+    ids("assignee_id", assignee_id, unset_ok=True)
+    ids("account_id", account_id, unset_ok=True)
+    ids("requester_id", requester_id, unset_ok=True)
+    ids("team_id", team_id, unset_ok=False)
+    if issue_type:
+        out.append(Filter(field="issue_type", operator="equals", value=issue_type))
+    for field, after, before, after_name, before_name in (
+        ("created_at", created_after, created_before, "created_after", "created_before"),
+        ("updated_at", updated_after, updated_before, "updated_after", "updated_before"),
+    ):
+        start = _time_arg(after_name, after) if after else None
+        end = _time_arg(before_name, before) if before else None
+        if start and end:
+            if parse_rfc3339(end) <= parse_rfc3339(start):
+                raise bad_argument(before_name, f"must be later than {after_name} ({start})")
+            out.append(Filter(field=field, operator="time_range", values=[start, end]))
+        elif start:
+            out.append(Filter(field=field, operator="time_is_after", value=start))
+        elif end:
+            out.append(Filter(field=field, operator="time_is_before", value=end))
+    if title_contains:
+        out.append(Filter(field="title", operator="string_contains", value=title_contains))
+    if body_contains:
+        out.append(Filter(field="body_html", operator="string_contains", value=body_contains))
+    return out
+
+
+async def search_issues(
+    ctx: Context,
+    state: Annotated[
+        StateList | None, Field(description="Match any of these states (base or custom).")
+    ] = None,
+    tags: Annotated[Tags | None, Field(description="Match issues carrying any of these tags.")] = None,
+    assignee_id: Annotated[
+        str | None, Field(max_length=128, description='User ID; "" for unassigned.')
+    ] = None,
+    account_id: Annotated[str | None, Field(max_length=128, description='Account ID; "" for none.')] = None,
+    requester_id: Annotated[str | None, Field(max_length=128, description='Contact ID; "" for none.')] = None,
+    team_id: Annotated[Id | None, Field(description="Team ID.")] = None,
+    issue_type: Annotated[Literal["conversation", "ticket"] | None, Field(description="Issue type.")] = None,
+    created_after: Annotated[Rfc3339 | None, Field(description="Created after this RFC3339 time.")] = None,
+    created_before: Annotated[Rfc3339 | None, Field(description="Created before this RFC3339 time.")] = None,
+    updated_after: Annotated[Rfc3339 | None, Field(description="Updated after this RFC3339 time.")] = None,
+    updated_before: Annotated[Rfc3339 | None, Field(description="Updated before this RFC3339 time.")] = None,
+    title_contains: Annotated[
+        str | None, Field(min_length=1, max_length=200, description="Text in the title.")
+    ] = None,
+    body_contains: Annotated[
+        str | None, Field(min_length=1, max_length=200, description="Text in the body.")
+    ] = None,
+    filter: Annotated[SearchFilter | None, Field(description=FILTER_GUIDE)] = None,
+    limit: Annotated[int, Field(ge=1, le=100, description="Issues per page (1-100).")] = 20,
+    cursor: Annotated[
+        str | None, Field(max_length=2000, description="From a previous result, for the next page.")
+    ] = None,
+) -> Annotated[CallToolResult, SearchResult]:
+    """Search Pylon issues, newest first. Flat arguments are ANDed with each other and with `filter`.
+
+    With no criteria at all, returns issues created in the last 30 days. Results say whether more exist
+    and which cursor to pass."""
+    parts = flat_filters(
+        state=state,
+        tags=tags,
+        assignee_id=assignee_id,
+        account_id=account_id,
+        requester_id=requester_id,
+        team_id=team_id,
+        issue_type=issue_type,
+        created_after=created_after,
+        created_before=created_before,
+        updated_after=updated_after,
+        updated_before=updated_before,
+        title_contains=title_contains,
+        body_contains=body_contains,
+    )
+    if filter is not None:
+        parts.append(validate_filter(filter.model_dump(exclude_none=True)))
+    note = ""
+    if not parts:
+        since = format_rfc3339((utcnow() - DEFAULT_WINDOW).replace(microsecond=0))
+        parts.append(Filter(field="created_at", operator="time_is_after", value=since))
+        note = f"No criteria given, so this lists issues created since {since}.\n"
+    combined = validate_filter(combine_and(parts))
+    page = await app(ctx).pylon.search_issues(combined, limit=limit, cursor=cursor)
+    out = SearchResult(
+        issues=[summarize(issue, preview=True) for issue in page.issues],
+        count=len(page.issues),
+        has_more=page.has_next_page,
+        next_cursor=page.cursor if page.has_next_page else None,
+        filter=combined.to_body(),
+    )
+    return result(note + search_text(out), dump(out))

@@ -1,0 +1,90 @@
+"""The tool catalogue: each tool's function, annotations, and whether it is offered by default.
+
+`select_tools` applies read-only mode, PYLON_TOOLS / PYLON_EXCLUDE_TOOLS and the
+delete switch, and remembers *why* each missing tool is missing, so a call to it
+is refused with a reason rather than "unknown tool".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mcp_types import ToolAnnotations
+
+from pylon_mcp.config import ConfigError, Settings
+from pylon_mcp.tools.followers import manage_followers
+from pylon_mcp.tools.issue_writes import create_issue, delete_issue, snooze_issue, update_issue
+from pylon_mcp.tools.issues import get_issue, search_issues
+
+
+@dataclass(frozen=True)
+class ToolDef:
+    fn: Callable[..., Any]
+    title: str
+    read_only: bool
+    # Per the MCP spec: false only for purely additive writes. Anything that overwrites
+    # or removes data (state, tags, followers, the issue itself) is destructive.
+    destructive: bool
+    idempotent: bool
+    default: bool = True  # offered unless excluded; delete_issue must be switched on
+
+    @property
+    def name(self) -> str:
+        return self.fn.__name__
+
+    @property
+    def annotations(self) -> ToolAnnotations:
+        return ToolAnnotations(
+            title=self.title,
+            read_only_hint=self.read_only,
+            destructive_hint=self.destructive,
+            idempotent_hint=self.idempotent,
+            # Every tool talks to Pylon over the internet, and issues hold text written by
+            # customers: untrusted, open-world content.
+            open_world_hint=True,
+        )
+
+
+TOOLS: tuple[ToolDef, ...] = (
+    ToolDef(get_issue, "Get issue", read_only=True, destructive=False, idempotent=True),
+    ToolDef(search_issues, "Search issues", read_only=True, destructive=False, idempotent=True),
+    ToolDef(create_issue, "Create issue", read_only=False, destructive=False, idempotent=False),
+    ToolDef(update_issue, "Update issue", read_only=False, destructive=True, idempotent=True),
+    ToolDef(snooze_issue, "Snooze issue", read_only=False, destructive=True, idempotent=True),
+    ToolDef(manage_followers, "Add or remove followers", read_only=False, destructive=True, idempotent=True),
+    ToolDef(delete_issue, "Delete issue", read_only=False, destructive=True, idempotent=True, default=False),
+)
+TOOL_NAMES: tuple[str, ...] = tuple(tool.name for tool in TOOLS)
+DEFAULT_TOOL_NAMES: tuple[str, ...] = tuple(tool.name for tool in TOOLS if tool.default)
+
+
+def select_tools(settings: Settings) -> tuple[list[ToolDef], dict[str, str]]:
+    """The tools to offer, and for every other known tool the reason it is not offered."""
+    for option, names in (("PYLON_TOOLS", settings.tools), ("PYLON_EXCLUDE_TOOLS", settings.exclude_tools)):
+        unknown = [name for name in names if name not in TOOL_NAMES]
+        if unknown:
+            raise ConfigError(
+                f"{option}: unknown tool(s) {', '.join(unknown)}; known: {', '.join(TOOL_NAMES)}"
+            )
+    offered: list[ToolDef] = []
+    refused: dict[str, str] = {}
+    for tool in TOOLS:
+        if settings.read_only and not tool.read_only:
+            refused[tool.name] = (
+                f"{tool.name} is unavailable: this server runs in read-only mode (PYLON_READ_ONLY), "
+                "so it makes no changes in Pylon. Tell the user what you would change instead."
+            )
+        elif not tool.default and not settings.enable_delete:
+            refused[tool.name] = (
+                f"{tool.name} is switched off (permanent deletion needs PYLON_ENABLE_DELETE=true). "
+                "To get an issue out of the way, use update_issue with state 'closed'."
+            )
+        elif settings.tools and tool.name not in settings.tools:
+            refused[tool.name] = f"{tool.name} is not in this server's PYLON_TOOLS allowlist."
+        elif tool.name in settings.exclude_tools:
+            refused[tool.name] = f"{tool.name} is excluded by this server's PYLON_EXCLUDE_TOOLS."
+        else:
+            offered.append(tool)
+    return offered, refused

@@ -1,0 +1,61 @@
+"""The API token must not appear in any tool output, error or log line."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from pylon_mcp.config import Settings
+from pylon_mcp.pylon.auth import Secret
+from pylon_mcp.sandbox import Sandbox
+from tests.conftest import TOKEN
+from tests.mcp_helpers import connect
+
+pytestmark = pytest.mark.anyio
+
+CALLS = [
+    ("get_issue", {"issue_id": "7", "include": ["followers", "raw_html"]}),
+    ("get_issue", {"issue_id": "424242"}),
+    ("get_issue", {"issue_id": "../../me"}),
+    ("search_issues", {"state": "new"}),
+    ("search_issues", {"filter": {"field": "created_at", "operator": "gte", "value": "x"}}),
+    ("create_issue", {"title": "t", "body_html": "<p>b</p>", "account_id": "missing"}),
+    ("update_issue", {"issue_id": "7", "state": "nope"}),
+    ("snooze_issue", {"issue_id": "7", "snooze_until": "2001-01-01T00:00:00Z"}),
+    ("manage_followers", {"issue_id": "7", "operation": "add", "user_ids": ["ghost"]}),
+]
+
+
+async def test_no_token_in_results_or_logs(
+    sandbox_url: str, sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    # Even when Pylon echoes the token back in an error, it is redacted.
+    sandbox.add_fault(endpoint="GET /issues/{id}", status=500, errors=[f"bad token {TOKEN}"], times=1)
+    outputs: list[str] = []
+    async with connect(sandbox_url) as client:
+        for name, arguments in [*CALLS, ("get_issue", {"issue_id": "7"})]:
+            result = await client.call_tool(name, arguments)
+            outputs.append(json.dumps(result.model_dump(by_alias=True, mode="json")))
+    blob = "\n".join(outputs)
+    assert TOKEN not in blob and TOKEN not in caplog.text
+    assert "[REDACTED]" in blob  # the echoed token was seen and redacted
+
+
+async def test_wrong_region_and_bad_token_errors_do_not_show_the_token(sandbox_url: str) -> None:
+    for token in ("pylon_api_eu_super_secret_value", "pylon_api_wrong_secret_value"):
+        async with connect(sandbox_url, api_token=Secret(token)) as client:
+            result = await client.call_tool("get_issue", {"issue_id": "1"})
+        message = json.dumps(result.model_dump(by_alias=True, mode="json"))
+        assert result.is_error and "HTTP 401" in message
+        assert token not in message and "secret_value" not in message
+
+
+def test_settings_never_show_secrets() -> None:
+    settings = Settings(api_token=Secret(TOKEN), auth_token=Secret("http-bearer-secret-123"))
+    assert TOKEN not in repr(settings) and "http-bearer-secret-123" not in repr(settings)
+    described = json.dumps(settings.describe())
+    assert TOKEN not in described and "http-bearer-secret-123" not in described
+    assert TOKEN[-4:] in described  # enough to tell tokens apart
