@@ -7,35 +7,41 @@ import socket
 import threading
 import time
 from types import TracebackType
+from typing import Self
+
+from starlette.types import ASGIApp
 
 from pylon_mcp.sandbox.app import Sandbox
 
 log = logging.getLogger("pylon_mcp.sandbox")
 
 
-def _uvicorn_config(sandbox: Sandbox, host: str, port: int, log_level: str):  # type: ignore[no-untyped-def]
+def _uvicorn_config(app: ASGIApp, host: str, port: int, log_level: str, lifespan: str):  # type: ignore[no-untyped-def]
     import uvicorn  # deferred: stdio servers that never start a sandbox don't pay for it
 
     return uvicorn.Config(
-        sandbox.app,
+        app,
         host=host,
         port=port,
         log_level=log_level,
         access_log=False,
-        lifespan="off",
+        lifespan=lifespan,
         timeout_graceful_shutdown=1,
         # The "reset" fault aborts a response on purpose; don't print its traceback.
         log_config=None,
     )
 
 
-class SandboxServer:
-    """`with SandboxServer(Sandbox()) as server: server.url` serves on 127.0.0.1 at an ephemeral port."""
+class BackgroundServer:
+    """Serve an ASGI app on loopback from a daemon thread, at an ephemeral port by default."""
 
-    def __init__(self, sandbox: Sandbox | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.sandbox = sandbox or Sandbox()
+    def __init__(
+        self, app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0, lifespan: str = "off"
+    ) -> None:
+        self.app = app
         self.host = host
         self._port = port
+        self._lifespan = lifespan
         self._server = None  # type: ignore[var-annotated]
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
@@ -49,28 +55,25 @@ class SandboxServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> SandboxServer:
+    def start(self) -> Self:
         import uvicorn
 
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((self.host, self._port))
-        config = _uvicorn_config(self.sandbox, self.host, self.port, "critical")
-        self._server = uvicorn.Server(config)
+        config = _uvicorn_config(self.app, self.host, self.port, "critical", self._lifespan)
+        server = uvicorn.Server(config)
+        self._server = server
         sock = self._socket
-
-        def serve() -> None:
-            assert self._server is not None
-            self._server.run(sockets=[sock])
-
-        self._thread = threading.Thread(target=serve, name="pylon-sandbox", daemon=True)
+        self._thread = threading.Thread(
+            target=lambda: server.run(sockets=[sock]), name="uvicorn", daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + 10
-        while not self._server.started:
+        while not server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("sandbox server failed to start")
+                raise RuntimeError(f"server for {self.app!r} failed to start (already started once?)")
             time.sleep(0.005)
-        log.info("sandbox serving %d issues at %s", len(self.sandbox.store), self.url)
         return self
 
     def stop(self) -> None:
@@ -83,7 +86,7 @@ class SandboxServer:
         self._server = None
         self._thread = None
 
-    def __enter__(self) -> SandboxServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
@@ -92,8 +95,21 @@ class SandboxServer:
         self.stop()
 
 
+class SandboxServer(BackgroundServer):
+    """`with SandboxServer(Sandbox()) as server: server.url` serves a sandbox on 127.0.0.1."""
+
+    def __init__(self, sandbox: Sandbox | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.sandbox = sandbox or Sandbox()
+        super().__init__(self.sandbox.app, host=host, port=port)
+
+    def start(self) -> Self:
+        super().start()
+        log.info("sandbox serving %d issues at %s", len(self.sandbox.store), self.url)
+        return self
+
+
 def serve_forever(sandbox: Sandbox, host: str, port: int) -> None:
     """Foreground server for `pylon-mcp sandbox`."""
     import uvicorn
 
-    uvicorn.Server(_uvicorn_config(sandbox, host, port, "warning")).run()
+    uvicorn.Server(_uvicorn_config(sandbox.app, host, port, "warning", "off")).run()

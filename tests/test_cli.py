@@ -1,0 +1,272 @@
+"""The real process: stdio purity, shutdown, config errors, --demo, check, SIGTERM drain."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+import httpx2
+import pytest
+from mcp import Client, StdioServerParameters
+
+from pylon_mcp import __version__
+from pylon_mcp.cli import build_parser
+from pylon_mcp.config import OPTIONS, ConfigError, Settings
+from pylon_mcp.sandbox import Sandbox
+from tests.conftest import TOKEN
+from tests.mcp_helpers import text
+
+pytestmark = pytest.mark.slow
+
+
+def env(**extra: str) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("PYLON")}
+    return {**base, **extra}
+
+
+def run(*args: str, timeout: float = 30, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pylon_mcp", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env(**extra),
+    )
+
+
+# --- configuration --------------------------------------------------------------
+
+
+def test_missing_token_says_what_to_set() -> None:
+    result = run()
+    assert result.returncode == 2
+    assert "set PYLON_API_TOKEN or run with --demo" in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "extra", "fragment"),
+    [
+        (
+            (),
+            {"PYLON_API_TOKEN": "t", "PYLON_READ_ONLY": "maybe"},
+            "PYLON_READ_ONLY / --read-only 'maybe' is not true or false",
+        ),
+        (("--timeout", "soon"), {"PYLON_API_TOKEN": "t"}, "--timeout 'soon' is not a number"),
+        (("--transport", "http", "--host", "0.0.0.0"), {"PYLON_API_TOKEN": "t"}, "set PYLON_MCP_AUTH_TOKEN"),
+        ((), {"PYLON_API_TOKEN": "t", "PYLON_TOOLS": "get_issue,frobnicate"}, "unknown tool(s) frobnicate"),
+        ((), {"PYLON_API_TOKEN": "t", "PYLON_API_URL": "api.usepylon.com"}, "must start with https://"),
+        ((), {"PYLON_API_TOKEN": "t", "PYLON_MCP_TRANSPORT": "sse"}, "use one of stdio, http"),
+    ],
+)
+def test_config_errors_name_the_setting(args: tuple[str, ...], extra: dict[str, str], fragment: str) -> None:
+    result = run(*args, **extra)
+    assert result.returncode == 2, result.stderr
+    assert fragment in result.stderr and result.stdout == ""
+
+
+def test_flags_win_over_environment() -> None:
+    args = build_parser().parse_args(["--timeout", "5", "--read-only"])
+    from pylon_mcp.cli import load_settings
+
+    settings = load_settings(
+        args, {"PYLON_TIMEOUT": "60", "PYLON_READ_ONLY": "false", "PYLON_API_TOKEN": "t"}
+    )
+    assert settings.timeout == 5 and settings.read_only and settings.api_token.reveal() == "t"
+
+
+def test_help_lists_every_option_with_its_env_var() -> None:
+    result = run("--help")
+    flat = " ".join(result.stdout.split())
+    for option in OPTIONS:
+        assert option.flag in flat and f"[env: {option.env}]" in flat
+
+
+def test_version() -> None:
+    assert run("--version").stdout.strip() == f"pylon-mcp {__version__}"
+
+
+def test_insecure_no_auth_is_explicit() -> None:
+    Settings(transport="http", host="0.0.0.0", insecure_no_auth=True).check_http_security()
+    with pytest.raises(ConfigError):
+        Settings(transport="http", host="10.0.0.5").check_http_security()
+
+
+# --- stdio ------------------------------------------------------------------------
+
+
+def rpc(proc: subprocess.Popen[bytes], message: dict[str, Any]) -> None:
+    assert proc.stdin is not None
+    proc.stdin.write((json.dumps(message) + "\n").encode())
+    proc.stdin.flush()
+
+
+def test_stdout_carries_only_json_rpc_and_stdin_eof_ends_the_server(sandbox_url: str) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pylon_mcp", "--log-level", "debug"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env(PYLON_API_TOKEN=TOKEN, PYLON_API_URL=sandbox_url),
+    )
+    rpc(
+        proc,
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "t", "version": "1"},
+            },
+        },
+    )
+    rpc(proc, {"jsonrpc": "2.0", "method": "notifications/initialized"})
+    rpc(proc, {"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
+    rpc(
+        proc,
+        {
+            "jsonrpc": "2.0",
+            "id": 3,
+            "method": "tools/call",
+            "params": {"name": "get_issue", "arguments": {"issue_id": "7"}},
+        },
+    )
+    rpc(
+        proc,
+        {
+            "jsonrpc": "2.0",
+            "id": 4,
+            "method": "tools/call",
+            "params": {"name": "get_issue", "arguments": {"issue_id": "999999"}},
+        },
+    )
+    time.sleep(1.5)
+    started = time.monotonic()
+    out, err = proc.communicate(timeout=15)  # closes stdin: the client went away
+    # uvicorn re-raises SIGTERM once drained, so the exit reads "terminated by SIGTERM", as supervisors expect.
+    assert proc.returncode in (0, -signal.SIGTERM)
+    assert time.monotonic() - started < 10  # ends promptly once stdin closes
+    lines = out.decode().splitlines()
+    messages = [json.loads(line) for line in lines]  # every stdout line is JSON
+    assert all(m.get("jsonrpc") == "2.0" for m in messages)
+    assert {m.get("id") for m in messages} == {1, 2, 3, 4}
+    by_id = {m["id"]: m for m in messages}
+    assert by_id[3]["result"]["isError"] is False
+    assert by_id[4]["result"]["isError"] is True
+    log = err.decode()
+    assert "GET /issues/7 200" in log and "request_id=req_" in log  # one line per upstream request
+    assert TOKEN not in log and TOKEN not in out.decode()
+
+
+async def test_demo_mode_end_to_end() -> None:
+    params = StdioServerParameters(command=sys.executable, args=["-m", "pylon_mcp", "--demo"], env=env())
+    async with Client(params, mode="legacy") as client:
+        assert "DEMO MODE" in (client.instructions or "")
+        result = await client.call_tool("search_issues", {"state": "new", "limit": 3})
+        assert not result.is_error and "3 issues" in text(result)
+        result = await client.call_tool("get_issue", {"issue_id": "7"})
+        assert text(result).startswith("Issue #7")
+
+
+test_demo_mode_end_to_end = pytest.mark.anyio(test_demo_mode_end_to_end)
+
+
+def test_demo_mode_says_so_on_stderr() -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "pylon_mcp", "--demo"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env())  # fmt: skip
+    out, err = proc.communicate(timeout=20)  # closes stdin at once
+    assert b"DEMO MODE" in err and out == b""
+
+
+# --- check --------------------------------------------------------------------------
+
+
+def test_check_succeeds_and_redacts(sandbox_url: str) -> None:
+    result = run("check", PYLON_API_TOKEN=TOKEN, PYLON_API_URL=sandbox_url)
+    assert result.returncode == 0, result.stderr
+    assert "accepted the token for organisation 'Sandbox Org (demo data)'" in result.stdout
+    assert f"PYLON_API_URL={sandbox_url}" in result.stdout
+    assert TOKEN not in result.stdout + result.stderr
+    assert f"PYLON_API_TOKEN=…{TOKEN[-4:]} (redacted" in result.stdout
+
+
+def test_check_fails_with_the_reason(sandbox_url: str) -> None:
+    bad = run("check", PYLON_API_TOKEN="pylon_api_wrong_token_123", PYLON_API_URL=sandbox_url)
+    assert bad.returncode == 1 and "HTTP 401" in bad.stdout and "invalid API token" in bad.stdout
+    assert "pylon_api_wrong_token_123" not in bad.stdout + bad.stderr
+    region = run("check", PYLON_API_TOKEN="pylon_api_eu_abcdefghijkl", PYLON_API_URL=sandbox_url)
+    assert region.returncode == 1 and "https://api.eu.usepylon.com" in region.stdout
+    missing = run("check")
+    assert missing.returncode == 2 and "PYLON_API_TOKEN" in missing.stderr
+
+
+# --- HTTP: SIGTERM drains in-flight requests ------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_healthy(url: str) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if httpx2.get(f"{url}/healthz").status_code == 200:
+                return
+        except httpx2.TransportError:
+            time.sleep(0.1)
+    raise AssertionError("server did not come up")
+
+
+def test_sigterm_lets_in_flight_requests_finish(sandbox_url: str, sandbox: Sandbox) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pylon_mcp", "--transport", "http", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=env(PYLON_API_TOKEN=TOKEN, PYLON_API_URL=sandbox_url),
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url)
+        sandbox.add_fault(endpoint="GET /issues/{id}", kind="latency", latency=1.5)
+        outcome: dict[str, Any] = {}
+
+        def slow_call() -> None:
+            body = {"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+                    "params": {"name": "get_issue", "arguments": {"issue_id": "7"}}}  # fmt: skip
+            response = httpx2.post(
+                f"{url}/mcp",
+                json=body,
+                timeout=30,
+                headers={
+                    "accept": "application/json, text/event-stream",
+                    "mcp-protocol-version": "2025-06-18",
+                },
+            )
+            outcome["status"] = response.status_code
+            outcome["body"] = response.json()
+
+        worker = threading.Thread(target=slow_call)
+        worker.start()
+        time.sleep(0.5)  # the call is now waiting on Pylon
+        proc.send_signal(signal.SIGTERM)
+        worker.join(timeout=20)
+        proc.wait(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert outcome["status"] == 200
+    assert outcome["body"]["result"]["isError"] is False
+    # uvicorn re-raises SIGTERM once drained, so the exit reads "terminated by SIGTERM", as supervisors expect.
+    assert proc.returncode in (0, -signal.SIGTERM)
