@@ -9,10 +9,12 @@ Every tool call passes one choke point (`PylonMCPServer.call_tool`) that:
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from mcp.server.caching import CacheHint
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.mcpserver.tools import Tool
@@ -20,10 +22,13 @@ from mcp_types import CallToolResult, InputRequiredResult
 from pydantic import ValidationError
 
 from pylon_mcp import __version__
+from pylon_mcp.completions import register_completions
 from pylon_mcp.config import Settings
+from pylon_mcp.prompts import register_prompts
 from pylon_mcp.pylon.client import PylonClient
 from pylon_mcp.pylon.errors import PylonError
-from pylon_mcp.tools.context import AppState
+from pylon_mcp.resources import register_legacy_subscriptions, register_resources
+from pylon_mcp.state import AppState, StateHolder
 from pylon_mcp.tools.errors import tool_error
 from pylon_mcp.tools.registry import ToolDef, select_tools
 from pylon_mcp.tools.schema import compact
@@ -112,21 +117,37 @@ def instructions(settings: Settings, offered: list[ToolDef]) -> str:
     )
 
 
+def cache_hints(settings: Settings) -> dict[Any, CacheHint]:
+    """Freshness hints (2026-07-28). Private: everything depends on the user's token and settings."""
+    listing = CacheHint(ttl_ms=int(settings.resource_ttl * 1000), scope="private")
+    fixed = CacheHint(ttl_ms=3_600_000, scope="private")  # the surface does not change while running
+    return {
+        "resources/read": listing,
+        "resources/list": fixed,
+        "resources/templates/list": fixed,
+        "tools/list": fixed,
+        "prompts/list": fixed,
+    }
+
+
 def build_server(settings: Settings, *, pylon: PylonClient | None = None) -> PylonMCPServer:
     """The server for these settings. `pylon` injects a client (tests); otherwise the lifespan makes one."""
     offered, refused = select_tools(settings)
+    holder = StateHolder()
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
-        if pylon is not None:
-            yield AppState(pylon=pylon, settings=settings)
-            return
-        async with PylonClient(
-            settings.api_token, base_url=settings.api_url, timeout=settings.timeout
-        ) as client:
-            yield AppState(pylon=client, settings=settings)
+        async with contextlib.AsyncExitStack() as stack:
+            client = pylon or await stack.enter_async_context(
+                PylonClient(settings.api_token, base_url=settings.api_url, timeout=settings.timeout)
+            )
+            holder.current = AppState(pylon=client, settings=settings)
+            try:
+                yield holder.current
+            finally:
+                holder.current = None
 
-    return PylonMCPServer(
+    server = PylonMCPServer(
         tools=[build_tool(spec) for spec in offered],
         refused=refused,
         name=SERVER_NAME,
@@ -136,4 +157,10 @@ def build_server(settings: Settings, *, pylon: PylonClient | None = None) -> Pyl
         website_url="https://github.com/pylon-mcp/pylon-mcp",
         lifespan=lifespan,
         log_level=settings.log_level.upper(),  # type: ignore[arg-type]
+        cache_hints=cache_hints(settings),
     )
+    register_resources(server, holder)
+    register_legacy_subscriptions(server, holder)
+    register_completions(server, holder)
+    register_prompts(server, offered)
+    return server

@@ -1,22 +1,10 @@
-"""What every tool call can reach: the pooled Pylon client and the settings (the server lifespan's state)."""
+"""How a tool reaches the server's state (the lifespan's value): the pooled Pylon client, settings, caches."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 from mcp.server.mcpserver import Context
 
-from pylon_mcp.config import Settings
-from pylon_mcp.pylon.client import PylonClient
-
-
-@dataclass
-class AppState:
-    pylon: PylonClient
-    settings: Settings
-    # Filled by later layers (idempotency keys, resource cache); typed loosely to keep layers apart.
-    extras: dict[str, Any] = field(default_factory=dict)
+from pylon_mcp.state import AppState
 
 
 def app(ctx: Context) -> AppState:

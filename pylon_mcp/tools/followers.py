@@ -15,6 +15,7 @@ from pydantic import Field
 from pylon_mcp.pylon.client import issue_ref
 from pylon_mcp.pylon.models import FollowersRequest
 from pylon_mcp.render.issues import Change, FollowerRef, WriteResult, dump, summarize, write_text
+from pylon_mcp.resources import announce_change
 from pylon_mcp.tools.args import Ids, IssueId
 from pylon_mcp.tools.context import app
 from pylon_mcp.tools.errors import bad_argument
@@ -41,6 +42,8 @@ async def manage_followers(
         ref, FollowersRequest(user_ids=user_ids, contact_ids=contact_ids, operation=operation)
     )
     after = {(f.type, f.id) for f in after_list}
+    if after != before:
+        await announce_change(ctx, issue, None)
     changes = (
         [
             Change(

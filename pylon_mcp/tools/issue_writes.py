@@ -19,6 +19,7 @@ from pylon_mcp.pylon.models import CreateIssueRequest, UpdateIssueRequest
 from pylon_mcp.pylon.timefmt import format_rfc3339, parse_rfc3339, utcnow
 from pylon_mcp.render.html import markdown_to_html, sanitize_html
 from pylon_mcp.render.issues import WriteResult, diff, dump, summarize, write_text
+from pylon_mcp.resources import announce_change
 from pylon_mcp.tools.args import Id, IssueId, Priority, Rfc3339, State, Tags
 from pylon_mcp.tools.context import app
 from pylon_mcp.tools.errors import bad_argument
@@ -81,6 +82,7 @@ async def create_issue(
         tags=tags,
     )
     issue = await app(ctx).pylon.create_issue(request)
+    await announce_change(ctx, None, issue)
     return _write(WriteResult(action="created", issue=summarize(issue)))
 
 
@@ -149,6 +151,7 @@ async def update_issue(
     if not given:
         return _write(WriteResult(action="unchanged", issue=summarize(before)))
     after = await pylon.update_issue(before.id or issue_ref(issue_id), UpdateIssueRequest(**given))
+    await announce_change(ctx, before, after)
     changes = diff(before, after, given)
     return _write(WriteResult(action="updated", issue=summarize(after), changes=changes or None))
 
@@ -190,6 +193,7 @@ async def snooze_issue(
     pylon = app(ctx).pylon
     before = await pylon.get_issue(issue_ref(issue_id))
     after = await pylon.snooze_issue(before.id or issue_ref(issue_id), format_rfc3339(until))
+    await announce_change(ctx, before, after)
     changes = diff(before, after, ["state", "snoozed_until_time"])
     return _write(WriteResult(action="snoozed", issue=summarize(after), changes=changes or None))
 
@@ -199,4 +203,5 @@ async def delete_issue(issue_id: IssueId, ctx: Context) -> Annotated[CallToolRes
     pylon = app(ctx).pylon
     issue = await pylon.get_issue(issue_ref(issue_id))
     await pylon.delete_issue(issue.id or issue_ref(issue_id))
+    await announce_change(ctx, issue, None)
     return _write(WriteResult(action="deleted", issue=summarize(issue)))
