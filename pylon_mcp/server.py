@@ -29,7 +29,7 @@ from pylon_mcp.pylon.client import PylonClient
 from pylon_mcp.pylon.errors import PylonError
 from pylon_mcp.resources import register_legacy_subscriptions, register_resources
 from pylon_mcp.state import AppState, StateHolder
-from pylon_mcp.tools.errors import tool_error
+from pylon_mcp.tools.errors import describe
 from pylon_mcp.tools.registry import ToolDef, select_tools
 from pylon_mcp.tools.schema import compact
 
@@ -80,7 +80,8 @@ class PylonMCPServer(MCPServer[AppState]):
             return await super().call_tool(name, arguments, context)
         except UnexpectedToolError as exc:
             if isinstance(exc.__cause__, PylonError):
-                raise tool_error(exc.__cause__) from exc.__cause__
+                # Same prefix the SDK puts on every other tool failure.
+                raise ToolError(f"Error executing tool {name}: {describe(exc.__cause__)}") from exc.__cause__
             raise
         except ToolError as exc:
             if isinstance(exc.__cause__, ValidationError):

@@ -15,6 +15,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from pylon_mcp.config import Settings
+from pylon_mcp.idempotency import CreateLedger
 from pylon_mcp.pylon.client import PylonClient
 from pylon_mcp.pylon.models import BASE_STATES, Issue
 
@@ -67,6 +68,7 @@ class AppState:
     settings: Settings
     listings: ListingCache = field(init=False)
     seen: Seen = field(default_factory=Seen)
+    ledger: CreateLedger = field(default_factory=CreateLedger)
     # Handshake-era resources/subscribe: client connection -> subscribed URIs. Weak: a
     # connection that ends must not be kept alive by its subscriptions.
     legacy_subscribers: WeakKeyDictionary[Any, set[str]] = field(default_factory=WeakKeyDictionary)

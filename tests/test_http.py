@@ -160,3 +160,29 @@ def test_loopback_without_auth_is_allowed(sandbox_url: str) -> None:
 def test_token_is_not_echoed(mcp_http: BackgroundServer) -> None:
     response = post(mcp_http.url, authorization="Bearer guess-" + AUTH)
     assert AUTH not in response.text and TOKEN not in response.text
+
+
+@pytest.mark.slow
+def test_a_thousand_abusive_requests_get_the_right_status_and_the_server_stays_healthy(
+    mcp_http: BackgroundServer, sandbox: Any
+) -> None:
+    big = json.dumps({**INIT, "params": {**INIT["params"], "padding": "x" * 70_000}})  # type: ignore[dict-item]
+    cases = [
+        ({"authorization": "Bearer wrong"}, json.dumps(INIT), 401),
+        ({}, json.dumps(INIT), 401),
+        ({"authorization": f"Bearer {AUTH}", "origin": "https://evil.example"}, json.dumps(INIT), 403),
+        ({"authorization": f"Bearer {AUTH}"}, big, 413),
+    ]
+    statuses: dict[int, int] = {}
+    with httpx2.Client(base_url=mcp_http.url, timeout=10) as http:
+        for n in range(1000):
+            headers, body, expected = cases[n % len(cases)]
+            response = http.post("/mcp", content=body, headers={**HEADERS, **headers})
+            assert response.status_code == expected, (n, response.status_code, response.text[:200])
+            statuses[expected] = statuses.get(expected, 0) + 1
+        assert statuses == {401: 500, 403: 250, 413: 250}
+        assert http.get("/healthz").status_code == 200
+        listed = http.post("/mcp", json={"jsonrpc": "2.0", "id": 5, "method": "tools/list", "params": {}},
+                           headers={**HEADERS, "authorization": f"Bearer {AUTH}"})  # fmt: skip
+        assert listed.status_code == 200 and listed.json()["result"]["tools"]
+    assert sandbox.requests() == []  # none of it reached Pylon

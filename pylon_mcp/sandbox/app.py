@@ -151,21 +151,16 @@ class Sandbox:
         route = _match(request.method, path)
         endpoint = route[0] if route else None
 
+        # Logged on arrival, so a request still in flight (a slow or timed-out one) is visible;
+        # `status` is filled in when it is answered (0 while pending or never answered).
+        entry = LoggedRequest(request.method, path, endpoint, query, body, 0, request_id, None, time.time(),
+                              request.headers.get("user-agent"))  # fmt: skip
+        with self._log_lock:
+            self._log.append(entry)
+
         def log(status: int, fault: str | None = None) -> None:
-            entry = LoggedRequest(
-                request.method,
-                path,
-                endpoint,
-                query,
-                body,
-                status,
-                request_id,
-                fault,
-                time.time(),
-                request.headers.get("user-agent"),
-            )
-            with self._log_lock:
-                self._log.append(entry)
+            entry.status = status
+            entry.fault = fault
 
         auth_error = self._check_auth(request.headers.get("authorization"))
         if auth_error is not None:
@@ -190,8 +185,9 @@ class Sandbox:
             await asyncio.sleep(fault.latency)  # slow, then served normally
             fault, fault_note = None, "latency"
         if fault is not None:
+            log(0, fault.kind)  # marked before any wait: the client may give up first
             response = await _fault_response(fault, request_id)
-            log(response.status_code if isinstance(response, Response) else 0, fault.kind)
+            log(response.status_code, fault.kind)
             return response
 
         try:
@@ -207,8 +203,9 @@ class Sandbox:
             await asyncio.sleep(fault.latency)  # done, but answered late
             fault, fault_note = None, "latency:after_commit"
         if fault is not None:
+            log(0, f"{fault.kind}:after_commit")
             response = await _fault_response(fault, request_id)
-            log(response.status_code if isinstance(response, Response) else 0, f"{fault.kind}:after_commit")
+            log(response.status_code, f"{fault.kind}:after_commit")
             return response
         log(status, fault_note)
         return JSONResponse(payload, status_code=status)

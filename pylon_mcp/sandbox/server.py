@@ -58,7 +58,9 @@ class BackgroundServer:
     def start(self) -> Self:
         import uvicorn
 
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets whose proto says TCP;
+        # with proto 0, Nagle + delayed ACK add ~40 ms to every keep-alive response.
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((self.host, self._port))
         config = _uvicorn_config(self.app, self.host, self.port, "critical", self._lifespan)

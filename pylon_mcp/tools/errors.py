@@ -37,7 +37,9 @@ def describe(error: PylonError) -> str:
     elif isinstance(error, PylonBadRequest):
         hint = "Pylon refused the values; fix the arguments named above and try again."
     elif isinstance(error, PylonAPIError) and error.status >= 500:
-        hint = "Pylon failed." + (" Retrying later may work." if error.retryable else "")
+        hint = "Pylon failed." + (
+            " Retrying later may work." if error.retryable and not error.write_may_have_applied else ""
+        )
     elif isinstance(error, PylonTransportError):
         hint = "Pylon could not be reached or answered garbage." + (
             "" if error.write_may_have_applied else " Retrying later may work."
@@ -45,7 +47,3 @@ def describe(error: PylonError) -> str:
     else:
         hint = ""
     return f"{error} — {hint}".strip(" —") if hint else str(error)
-
-
-def tool_error(error: PylonError) -> ToolError:
-    return ToolError(describe(error))

@@ -8,29 +8,33 @@ replaces the whole list, and the read gives the "before" for the change line.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
 from pydantic import Field
 
-from pylon_mcp.pylon.client import issue_ref
-from pylon_mcp.pylon.models import CreateIssueRequest, UpdateIssueRequest
+from pylon_mcp.pylon.client import PylonClient, issue_ref
+from pylon_mcp.pylon.errors import PylonError
+from pylon_mcp.pylon.models import CreateIssueRequest, Filter, Issue, UpdateIssueRequest
 from pylon_mcp.pylon.timefmt import format_rfc3339, parse_rfc3339, utcnow
 from pylon_mcp.render.html import markdown_to_html, sanitize_html
 from pylon_mcp.render.issues import WriteResult, diff, dump, summarize, write_text
+from pylon_mcp.render.text import quote
 from pylon_mcp.resources import announce_change
 from pylon_mcp.tools.args import Id, IssueId, Priority, Rfc3339, State, Tags
 from pylon_mcp.tools.context import app
-from pylon_mcp.tools.errors import bad_argument
+from pylon_mcp.tools.errors import bad_argument, describe
 from pylon_mcp.tools.issues import result
 
 UPDATABLE = ("state", "title", "assignee_id", "team_id", "account_id", "requester_id", "tags", "type",
              "customer_portal_visible")  # fmt: skip
 
 
-def _write(out: WriteResult) -> CallToolResult:
-    return result(write_text(out), dump(out))
+def _write(out: WriteResult, note: str = "") -> CallToolResult:
+    return result((note + "\n" if note else "") + write_text(out), dump(out))
 
 
 async def create_issue(
@@ -54,10 +58,20 @@ async def create_issue(
     team_id: Annotated[Id | None, Field(description="Team to assign.")] = None,
     priority: Annotated[Priority | None, Field(description="urgent, high, medium or low.")] = None,
     tags: Annotated[Tags | None, Field(description="Tags to set.")] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=200,
+            description="Any unique string. Repeating a create with the same key within 10 minutes returns "
+            "the first issue instead of creating a second.",
+        ),
+    ] = None,
 ) -> Annotated[CallToolResult, WriteResult]:
     """Create a Pylon issue. Needs title, a body, and account_id or a requester (requester_email/requester_id).
 
-    The issue stays internal: this does not message the customer. Not idempotent: calling twice creates two."""
+    The issue stays internal: this does not message the customer. Calling twice creates two issues unless both
+    calls pass the same idempotency_key."""
     if (body_html is None) == (body_markdown is None):
         raise bad_argument("body_html", "give exactly one of body_html or body_markdown")
     if not (account_id or requester_id or requester_email):
@@ -81,9 +95,80 @@ async def create_issue(
         priority=priority,
         tags=tags,
     )
-    issue = await app(ctx).pylon.create_issue(request)
+    if idempotency_key is None:
+        issue = await _create(app(ctx).pylon, request, None)
+        await announce_change(ctx, None, issue)
+        return _write(WriteResult(action="created", issue=summarize(issue)))
+    return await _create_once(ctx, request, idempotency_key)
+
+
+async def _create_once(ctx: Context, request: CreateIssueRequest, key: str) -> CallToolResult:
+    """create_issue with an idempotency key: see pylon_mcp/idempotency.py."""
+    state = app(ctx)
+    ledger = state.ledger
+    fingerprint = ledger.fingerprint(request.to_body())
+    async with ledger.lock(key):
+        entry = ledger.get(key)
+        if entry is not None and entry.fingerprint != fingerprint:
+            raise bad_argument(
+                "idempotency_key", "this key was already used with different arguments; use a new key"
+            )
+        if entry is not None and entry.result is not None:
+            return _write(entry.result, note="Already created by an earlier call with this idempotency_key.")
+        if entry is not None and entry.unsure_since is not None:
+            found = await _find_created(state.pylon, request, entry.unsure_since)
+            if found is not None:
+                out = WriteResult(action="created", issue=summarize(found))
+                ledger.succeeded(key, fingerprint, out)
+                await announce_change(ctx, None, found)
+                return _write(out, note="The earlier attempt with this idempotency_key did create it.")
+        started = format_rfc3339(utcnow().replace(microsecond=0) - timedelta(seconds=5))
+        try:
+            issue = await _create(state.pylon, request, key)
+        except ToolError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, PylonError) and cause.write_may_have_applied:
+                ledger.unsure(key, fingerprint, started)
+            else:
+                ledger.forget(key)
+            raise
+        out = WriteResult(action="created", issue=summarize(issue))
+        ledger.succeeded(key, fingerprint, out)
     await announce_change(ctx, None, issue)
-    return _write(WriteResult(action="created", issue=summarize(issue)))
+    return _write(out)
+
+
+async def _create(pylon: PylonClient, request: CreateIssueRequest, key: str | None) -> Issue:
+    """POST /issues; when the outcome is unknown, tell the model how to find out before repeating."""
+    try:
+        return await pylon.create_issue(request)
+    except PylonError as exc:
+        if not exc.write_may_have_applied:
+            raise
+        since = format_rfc3339(utcnow().replace(microsecond=0) - timedelta(minutes=1))
+        how = (
+            f"repeat the call with the same idempotency_key ({key!r}): it finds the issue if it was created"
+            if key
+            else f"search_issues with title_contains={quote(request.title[:100])} and created_after={since} "
+            "shows whether it exists"
+        )
+        raise ToolError(f"{describe(exc)} Do not simply retry: {how}.") from exc
+
+
+async def _find_created(pylon: PylonClient, request: CreateIssueRequest, since: str) -> Issue | None:
+    """The issue an unsure earlier attempt may have created: same title, created since that attempt."""
+    page = await pylon.search_issues(
+        Filter(
+            operator="and",
+            subfilters=[
+                Filter(field="title", operator="string_contains", value=request.title[:200]),
+                Filter(field="created_at", operator="time_is_after", value=since),
+            ],
+        ),
+        limit=50,
+    )
+    matches = [issue for issue in page.issues if issue.title == request.title]
+    return min(matches, key=lambda issue: issue.number or 0) if matches else None
 
 
 async def update_issue(
