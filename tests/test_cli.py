@@ -276,3 +276,32 @@ def test_sigterm_lets_in_flight_requests_finish(sandbox_url: str, sandbox: Sandb
     assert outcome["body"]["result"]["isError"] is False
     # uvicorn re-raises SIGTERM once drained, so the exit reads "terminated by SIGTERM", as supervisors expect.
     assert proc.returncode in (0, -signal.SIGTERM)
+
+
+def test_neither_token_leaks_from_an_http_server_at_debug_level(sandbox_url: str) -> None:
+    auth = "http-secret-bearer-0f9e8d7c"
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pylon_mcp", "--transport", "http", "--port", str(port), "--log-level", "debug"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=env(PYLON_API_TOKEN=TOKEN, PYLON_API_URL=sandbox_url, PYLON_MCP_AUTH_TOKEN=auth),
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    bodies: list[str] = []
+    try:
+        wait_healthy(url)
+        headers = {"accept": "application/json, text/event-stream", "mcp-protocol-version": "2025-06-18"}
+        for token in (auth, "wrong-" + auth, None):
+            for arguments in ({"issue_id": "7"}, {"issue_id": "999999"}, {"issue_id": "../x"}):
+                call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                        "params": {"name": "get_issue", "arguments": arguments}}  # fmt: skip
+                extra = {"authorization": f"Bearer {token}"} if token else {}
+                bodies.append(
+                    httpx2.post(f"{url}/mcp", json=call, headers={**headers, **extra}, timeout=10).text
+                )
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    everything = "\n".join(bodies) + out.decode() + err.decode()
+    assert "GET /issues/7 200" in err.decode()  # the debug log did run
+    assert TOKEN not in everything and auth not in everything

@@ -260,3 +260,28 @@ def test_backoff_grows_and_is_capped() -> None:
 def test_fault_kinds_are_checked() -> None:
     with pytest.raises(ValueError, match="unknown fault kind"):
         Fault(kind="explode")  # type: ignore[arg-type]
+
+
+async def test_a_429_holds_back_later_calls_to_the_same_endpoint(
+    pylon: PylonClient, sandbox: Sandbox, sleeps: RecordingSleep
+) -> None:
+    sandbox.add_fault(endpoint="GET /issues/{id}", status=429, retry_after="45")
+    with pytest.raises(PylonRateLimited):
+        await pylon.get_issue(1)
+    with pytest.raises(PylonRateLimited) as caught:
+        await pylon.get_issue(2)  # not sent: Pylon asked for 45 s moments ago
+    assert "was not sent" in str(caught.value) and caught.value.retry_after and caught.value.retry_after > 40
+    assert len(sandbox.requests("GET /issues/{id}")) == 1
+    assert (await pylon.get_followers(1)) is not None  # other endpoints are not held back
+
+
+async def test_a_short_429_makes_the_next_caller_wait_instead_of_hitting_pylon(
+    pylon: PylonClient, sandbox: Sandbox, sleeps: RecordingSleep
+) -> None:
+    sandbox.add_fault(endpoint="POST /issues/search", status=429, retry_after="2")
+    first = await pylon.search_issues({"field": "state", "operator": "equals", "value": "new"}, limit=1)
+    assert first.issues and len(sleeps.delays) == 1  # the retry waited Retry-After
+    second = await pylon.search_issues({"field": "state", "operator": "equals", "value": "closed"}, limit=1)
+    assert second.issues
+    assert len(sleeps.delays) == 2 and 1.5 < sleeps.delays[1] <= 2.2  # waited out the window first
+    assert [r.status for r in sandbox.requests("POST /issues/search")] == [429, 200, 200]

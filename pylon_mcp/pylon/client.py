@@ -130,6 +130,7 @@ class PylonClient:
         self.retry = retry or RetryPolicy()
         self._sleep: Sleep = sleep or anyio.sleep
         self._rng = rng or random.Random()
+        self._cooldown: dict[str, float] = {}  # endpoint -> monotonic time until which Pylon said wait
         self._http = httpx2.AsyncClient(
             base_url=self.base_url,
             auth=BearerAuth(self._token),
@@ -272,17 +273,44 @@ class PylonClient:
         json: Any = None,
         params: Mapping[str, str] | None = None,
     ) -> Envelope:
+        route = _route(method, path)
         attempt = 0
         while True:
             attempt += 1
-            error, reached = await self._attempt(method, path, json=json, params=params)
-            if isinstance(error, Envelope):
-                return error
-            delay = self._retry_delay(error, attempt, retry, reached)
+            if attempt == 1:  # a retry has already waited out its own 429
+                await self._respect_cooldown(route)
+            outcome, reached = await self._attempt(method, path, json=json, params=params)
+            if isinstance(outcome, Envelope):
+                return outcome
+            if isinstance(outcome, PylonRateLimited) and outcome.retry_after:
+                # Pylon's limits are per endpoint for the whole organisation: hold back every
+                # caller of this endpoint, not just this one, until the window reopens.
+                until = time.monotonic() + outcome.retry_after
+                self._cooldown[route] = max(self._cooldown.get(route, 0.0), until)
+            delay = self._retry_delay(outcome, attempt, retry, reached)
             if delay is None:
-                raise error
-            log.info("retrying %s %s in %.2fs after: %s", method, path, delay, error)
+                raise outcome
+            log.info("retrying %s %s in %.2fs after: %s", method, path, delay, outcome)
             await self._sleep(delay)
+
+    async def _respect_cooldown(self, route: str) -> None:
+        """Wait out a recent 429 for this endpoint, or refuse at once if the wait is longer than we allow."""
+        wait = self._cooldown.get(route, 0.0) - time.monotonic()
+        if wait <= 0:
+            return
+        if wait > self.retry.max_retry_after:
+            raise PylonRateLimited(
+                f"Pylon rate limit: {route} was refused with HTTP 429 moments ago, so this request was not "
+                f"sent; retry after {wait:.0f}s",
+                retry_after=round(wait),
+                status=429,
+                errors=["rate limited (not sent)"],
+                request_id=None,
+                method=route.split(" ")[0],
+                path=route.split(" ", 1)[1],
+                retryable=True,
+            )
+        await self._sleep(wait)
 
     async def _attempt(
         self, method: str, path: str, *, json: Any, params: Mapping[str, str] | None
@@ -410,6 +438,14 @@ class PylonClient:
             log.info(
                 "%s %s %s %.0fms request_id=%s", method, path, status or "ERR", elapsed, request_id or "-"
             )
+
+
+def _route(method: str, path: str) -> str:
+    """The endpoint a request belongs to, as Pylon counts rate limits: `GET /issues/{id}`."""
+    parts = path.split("/")
+    if len(parts) >= 3 and parts[1] == "issues" and parts[2] != "search":
+        parts[2] = "{id}"
+    return f"{method} {'/'.join(parts)}"
 
 
 def _decode(response: httpx2.Response) -> tuple[Any, str | None]:

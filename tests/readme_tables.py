@@ -1,0 +1,41 @@
+"""README tables generated from the server's own definitions (tests/test_readme.py keeps them in step)."""
+
+from __future__ import annotations
+
+from pylon_mcp.config import OPTIONS
+from pylon_mcp.server import build_tool
+from pylon_mcp.tools.registry import TOOLS
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def tools_table() -> str:
+    rows = [
+        "| Tool | What it does | Reads or writes | Offered | readOnly | destructive | idempotent | openWorld |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for spec in TOOLS:
+        tool = build_tool(spec)
+        first_sentence = tool.description.split(". ")[0].rstrip(".") + "."
+        hints = tool.annotations
+        assert hints is not None
+        offered = "by default" if spec.default else "with `PYLON_ENABLE_DELETE=true`"
+        rows.append(
+            f"| `{tool.name}` | {first_sentence} | {'read' if spec.read_only else 'write'} | {offered} | "
+            f"{_yes(bool(hints.read_only_hint))} | {_yes(bool(hints.destructive_hint))} | "
+            f"{_yes(bool(hints.idempotent_hint))} | {_yes(bool(hints.open_world_hint))} |"
+        )
+    return "\n".join(rows)
+
+
+def options_table() -> str:
+    rows = ["| Environment variable | Flag | What it sets |", "| --- | --- | --- |"]
+    for option in OPTIONS:
+        flag = option.flag if option.kind is bool else f"{option.flag} {option.name.upper()}"
+        rows.append(f"| `{option.env}` | `{flag}` | {option.help} |")
+    return "\n".join(rows)
+
+
+TABLES = {"tools": tools_table, "options": options_table}
