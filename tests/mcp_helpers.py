@@ -14,6 +14,18 @@ from pylon_mcp.pylon.auth import Secret
 from pylon_mcp.server import PylonMCPServer, build_server
 from tests.conftest import TOKEN
 
+# A handshake-era initialize request, for tests that speak raw JSON-RPC.
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    },
+}
+
 
 def settings_for(url: str, **changes: Any) -> Settings:
     return Settings(api_token=Secret(TOKEN), api_url=url, timeout=5).with_(**changes)

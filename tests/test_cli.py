@@ -21,7 +21,7 @@ from pylon_mcp.cli import build_parser
 from pylon_mcp.config import OPTIONS, ConfigError, Settings
 from pylon_mcp.sandbox import Sandbox
 from tests.conftest import TOKEN
-from tests.mcp_helpers import text
+from tests.mcp_helpers import INITIALIZE, text
 
 pytestmark = pytest.mark.slow
 
@@ -116,19 +116,7 @@ def test_stdout_carries_only_json_rpc_and_stdin_eof_ends_the_server(sandbox_url:
         stderr=subprocess.PIPE,
         env=env(PYLON_API_TOKEN=TOKEN, PYLON_API_URL=sandbox_url),
     )
-    rpc(
-        proc,
-        {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": "2025-06-18",
-                "capabilities": {},
-                "clientInfo": {"name": "t", "version": "1"},
-            },
-        },
-    )
+    rpc(proc, INITIALIZE)
     rpc(proc, {"jsonrpc": "2.0", "method": "notifications/initialized"})
     rpc(proc, {"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
     rpc(

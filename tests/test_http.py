@@ -19,21 +19,12 @@ from pylon_mcp.pylon.auth import Secret
 from pylon_mcp.sandbox.server import BackgroundServer
 from pylon_mcp.server import build_server
 from tests.conftest import TOKEN
-from tests.mcp_helpers import settings_for, text
+from tests.mcp_helpers import INITIALIZE, settings_for, text
 
 pytestmark = pytest.mark.anyio
 
 AUTH = "http-test-bearer-7d1c0a"
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-06-18",
-        "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"},
-    },
-}
+INIT = INITIALIZE
 HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
 
 
