@@ -12,14 +12,15 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from functools import cache
+from typing import Any, get_args, get_type_hints
 
 from mcp.server.caching import CacheHint
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, InputRequiredResult
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from pylon_mcp import __version__
 from pylon_mcp.completions import register_completions
@@ -45,11 +46,25 @@ _NOT_SUPPORTED = {
 }
 
 
+@cache
+def _output_schema(model: type[BaseModel]) -> dict[str, Any]:
+    # One schema per output model: five write tools share WriteResult, and generating a
+    # schema is most of what building the server costs at start-up.
+    return compact(model.model_json_schema())
+
+
 def build_tool(spec: ToolDef) -> Tool:
-    tool = Tool.from_function(spec.fn, name=spec.name, title=spec.title, annotations=spec.annotations)
+    # structured_output=False skips the SDK's per-tool schema generation; the output
+    # schema (one per model, cached and compacted) is attached below.
+    tool = Tool.from_function(
+        spec.fn, name=spec.name, title=spec.title, annotations=spec.annotations, structured_output=False
+    )
     tool.parameters = compact(tool.parameters)
-    if tool.fn_metadata.output_schema is not None:
-        tool.fn_metadata.output_schema = compact(tool.fn_metadata.output_schema)
+    returns = get_type_hints(spec.fn, include_extras=True)["return"]
+    output_model = get_args(returns)[1]  # Annotated[CallToolResult, OutputModel]
+    # Published, not re-validated per call: the tools build structured content by dumping this
+    # very model, so it conforms by construction (the test clients validate it against the schema).
+    tool.fn_metadata.output_schema = _output_schema(output_model)
     tool.description = " ".join(tool.description.split())
     return tool
 

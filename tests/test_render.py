@@ -139,3 +139,17 @@ def test_outgoing_html_is_sanitised() -> None:
         markdown_to_html("# Title\n\n<script>x</script>")
         == "<h1>Title</h1>\n<p>&lt;script&gt;x&lt;/script&gt;</p>"
     )
+
+
+def test_recent_conversions_are_reused_and_bounded() -> None:
+    from pylon_mcp.render.html import _RecentConversions
+
+    recent = _RecentConversions(max_chars=100)
+    keys = [recent.key(f"<p>{n}</p>") for n in range(6)]
+    for n, key in enumerate(keys):
+        recent.put(key, ("x" * 30, False))
+        assert recent.get(key) == ("x" * 30, False)
+        assert recent._size <= 100, n
+    assert recent.get(keys[0]) is None and recent.get(keys[-1]) is not None  # oldest evicted first
+    recent.put(recent.key("huge"), ("y" * 60, False))
+    assert recent.get(recent.key("huge")) is None  # one body may not take over the cache

@@ -131,15 +131,29 @@ class PylonClient:
         self._sleep: Sleep = sleep or anyio.sleep
         self._rng = rng or random.Random()
         self._cooldown: dict[str, float] = {}  # endpoint -> monotonic time until which Pylon said wait
-        self._http = httpx2.AsyncClient(
-            base_url=self.base_url,
-            auth=BearerAuth(self._token),
-            headers={"User-Agent": f"pylon-mcp/{__version__}", "Accept": "application/json"},
-            timeout=httpx2.Timeout(timeout, connect=min(timeout, 10.0)),
-            limits=httpx2.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-            transport=transport,
-            trust_env=True,
-        )
+        self._transport = transport
+        self._max_connections = max_connections
+        self._pool: httpx2.AsyncClient | None = None
+
+    @property
+    def _http(self) -> httpx2.AsyncClient:
+        """The one pooled connection client, made on first use.
+
+        Building it loads TLS certificates (about 60 ms), which a desktop client would
+        otherwise wait for at every start-up before the first tools/list.
+        """
+        if self._pool is None:
+            limit = self._max_connections
+            self._pool = httpx2.AsyncClient(
+                base_url=self.base_url,
+                auth=BearerAuth(self._token),
+                headers={"User-Agent": f"pylon-mcp/{__version__}", "Accept": "application/json"},
+                timeout=httpx2.Timeout(self.timeout, connect=min(self.timeout, 10.0)),
+                limits=httpx2.Limits(max_connections=limit, max_keepalive_connections=limit),
+                transport=self._transport,
+                trust_env=True,
+            )
+        return self._pool
 
     def __repr__(self) -> str:
         return f"PylonClient(base_url={self.base_url!r}, token=[REDACTED])"
@@ -151,7 +165,8 @@ class PylonClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._pool is not None:
+            await self._pool.aclose()
 
     # --- endpoints ------------------------------------------------------------
 

@@ -12,7 +12,10 @@ is capped at MAX_HTML_CHARS; the rest stays reachable through raw-HTML paging.
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections import OrderedDict
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -39,7 +42,7 @@ _IMAGE = re.compile(r"!\[([^\]\n]*)\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 
 
 @cache
-def _converter() -> tuple[Any, Any, Any]:
+def _converter() -> tuple[Any, Callable[[str], str]]:
     import html_to_markdown
     import nh3
 
@@ -49,12 +52,29 @@ def _converter() -> tuple[Any, Any, Any]:
         autolinks=True,
         wrap=False,
     )
-    return nh3, html_to_markdown, options
+    try:
+        # The public convert() rebuilds the native options object on every call (~0.4 ms, most
+        # of a search's rendering time); build it once. Public API if the internals move.
+        from html_to_markdown import _html_to_markdown as native
+        from html_to_markdown.api import _to_rust_conversion_options
+
+        native_options = _to_rust_conversion_options(options)
+
+        def convert(html: str) -> str:
+            return str(native.convert(html=html, options=native_options, visitor=None).content)
+
+        convert("<p>check</p>")
+    except (ImportError, AttributeError, TypeError):
+
+        def convert(html: str) -> str:
+            return str(html_to_markdown.convert(html, options).content)
+
+    return nh3, convert
 
 
 def sanitize_html(html: str) -> str:
     """Allowlisted HTML: what we send to Pylon and what we convert for models."""
-    nh3, _, _ = _converter()
+    nh3, _ = _converter()
     return nh3.clean(
         html,
         tags=_TAGS,
@@ -65,13 +85,58 @@ def sanitize_html(html: str) -> str:
     )
 
 
+class _RecentConversions:
+    """The last few conversions, keyed by a digest of the HTML, bounded by the Markdown kept.
+
+    Reading a long body in parts converts the same HTML once per part, and models re-read
+    the issues they work on; a body's Markdown depends only on its HTML.
+    """
+
+    def __init__(self, max_chars: int = 4_000_000) -> None:
+        self.max_chars = max_chars
+        self._entries: OrderedDict[bytes, tuple[str, bool]] = OrderedDict()
+        self._size = 0
+
+    @staticmethod
+    def key(html: str) -> bytes:
+        return hashlib.blake2b(html.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+    def get(self, key: bytes) -> tuple[str, bool] | None:
+        hit = self._entries.get(key)
+        if hit is not None:
+            self._entries.move_to_end(key)
+        return hit
+
+    def put(self, key: bytes, value: tuple[str, bool]) -> None:
+        if key in self._entries or len(value[0]) > self.max_chars // 2:
+            return
+        self._entries[key] = value
+        self._size += len(value[0])
+        while self._size > self.max_chars:
+            _, (old_markdown, _) = self._entries.popitem(last=False)
+            self._size -= len(old_markdown)
+
+
+_recent = _RecentConversions()
+
+
 def html_to_markdown(html: str) -> tuple[str, bool]:
     """Markdown for a model, and whether the input was cut at MAX_HTML_CHARS first."""
+    key = _recent.key(html)
+    cached = _recent.get(key)
+    if cached is not None:
+        return cached
+    converted = _convert_body(html)
+    _recent.put(key, converted)
+    return converted
+
+
+def _convert_body(html: str) -> tuple[str, bool]:
     capped = len(html) > MAX_HTML_CHARS
     source = html[:MAX_HTML_CHARS] if capped else html
-    _, converter, options = _converter()
+    _, convert = _converter()
     clean = sanitize_html(source)
-    markdown = converter.convert(clean, options).content
+    markdown = convert(clean)
     markdown = _IMAGE.sub(lambda m: f"[image: {m.group(1) or 'untitled'}]({m.group(2)})", markdown)
     if not markdown.strip() and nesting_depth(clean) > MAX_DEPTH:
         # The converter gives up on absurdly deep trees. Plain text would also show

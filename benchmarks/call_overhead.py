@@ -1,0 +1,126 @@
+"""2. Per-call overhead over stdio: get_issue and search_issues against a sandbox with no latency.
+
+Each round times, back to back: the upstream request made directly with httpx2, the same
+work as an MCP tool call to pylon-mcp, and the baseline server's `echo` over stdio (the
+cost of one MCP round trip). overhead = call - direct - echo, on medians (and, as a rough
+guide only, on p95s: percentiles do not subtract exactly).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any
+
+import httpx2
+
+from benchmarks.common import (
+    BASELINE_ARGV,
+    OURS_ARGV,
+    TOKEN,
+    Config,
+    Outcome,
+    Row,
+    StdioPeer,
+    median,
+    ms,
+    percentile,
+    ratio,
+    sandbox,
+    server_env,
+)
+
+GOAL_MS = 1.0
+SEARCH_ARGS: dict[str, Any] = {"state": ["new", "waiting_on_you"], "limit": 20}
+
+
+async def timed(fn: Callable[[], Awaitable[Any]]) -> float:
+    started = time.perf_counter()
+    await fn()
+    return time.perf_counter() - started
+
+
+def stats(samples: list[float]) -> dict[str, float]:
+    return {"median_ms": ms(median(samples)), "p95_ms": ms(percentile(samples, 95))}
+
+
+async def measure(
+    rounds: int,
+    direct: Callable[[int], Awaitable[Any]],
+    ours: Callable[[int], Awaitable[Any]],
+    echo: Callable[[], Awaitable[Any]],
+) -> dict[str, dict[str, float]]:
+    samples: dict[str, list[float]] = {"call": [], "direct": [], "echo": []}
+    for i in range(-min(20, rounds), rounds):  # negative i: warm-up
+        d = await timed(partial(direct, i))
+        c = await timed(partial(ours, i))
+        e = await timed(echo)
+        if i >= 0:
+            samples["direct"].append(d)
+            samples["call"].append(c)
+            samples["echo"].append(e)
+    out = {name: stats(values) for name, values in samples.items()}
+    out["overhead"] = {
+        key: round(out["call"][key] - out["direct"][key] - out["echo"][key], 3) for key in out["call"]
+    }
+    return out
+
+
+def checked(result: dict[str, Any]) -> dict[str, Any]:
+    if result.get("isError"):
+        raise RuntimeError(f"tool call failed: {result.get('content')}")
+    return result
+
+
+async def run(cfg: Config) -> Outcome:
+    rounds = cfg.pick(500, 20)
+    with sandbox(issues=300) as url:
+        env = server_env(url)
+        async with (
+            StdioPeer(OURS_ARGV, env, "overhead-ours") as ours,
+            StdioPeer(BASELINE_ARGV, env, "overhead-baseline") as base,
+            httpx2.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}) as http,
+        ):
+            first = checked(await ours.call("search_issues", SEARCH_ARGS))
+            body = {"filter": first["structuredContent"]["filter"], "limit": SEARCH_ARGS["limit"]}
+
+            async def direct_get(i: int) -> None:
+                (await http.get(f"/issues/{i % 300 + 1}")).raise_for_status()
+
+            async def ours_get(i: int) -> None:
+                checked(await ours.call("get_issue", {"issue_id": str(i % 300 + 1)}))
+
+            async def direct_search(_: int) -> None:
+                (await http.post("/issues/search", json=body)).raise_for_status()
+
+            async def ours_search(_: int) -> None:
+                checked(await ours.call("search_issues", SEARCH_ARGS))
+
+            async def echo() -> None:
+                checked(await base.call("echo", {"text": "ping"}))
+
+            get = await measure(rounds, direct_get, ours_get, echo)
+            search = await measure(cfg.pick(300, 20), direct_search, ours_search, echo)
+    rows = []
+    for label, data, goal in (("get_issue", get, GOAL_MS), ("search_issues", search, None)):
+        base_ms = data["direct"]["median_ms"] + data["echo"]["median_ms"]
+        overhead = data["overhead"]["median_ms"]
+        rows.append(
+            Row(
+                f"2 {label} stdio call, median",
+                f"{data['call']['median_ms']:.2f} ms (p95 {data['call']['p95_ms']:.2f})",
+                f"{base_ms:.2f} ms (direct+echo)",
+                ratio(data["call"]["median_ms"], base_ms),
+                f"overhead ≤ {goal:g} ms (is {overhead:.2f})"
+                if goal
+                else f"report (overhead {overhead:.2f} ms)",
+                overhead <= goal if goal else None,
+                data,
+            )
+        )
+    notes = [
+        f"{label}: call {d['call']} direct {d['direct']} echo {d['echo']} → overhead {d['overhead']}"
+        for label, d in (("get_issue", get), ("search_issues", search))
+    ]
+    return Outcome(rows, {"get_issue": get, "search_issues": search, "search_body": body}, notes)
