@@ -19,6 +19,7 @@ from mcp.server.caching import CacheHint
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.mcpserver.tools import Tool
+from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata, func_metadata
 from mcp_types import CallToolResult, InputRequiredResult
 from pydantic import BaseModel, ValidationError
 
@@ -30,6 +31,7 @@ from pylon_mcp.pylon.client import PylonClient
 from pylon_mcp.pylon.errors import PylonError
 from pylon_mcp.resources import register_legacy_subscriptions, register_resources
 from pylon_mcp.state import AppState, StateHolder
+from pylon_mcp.tools import schema_cache
 from pylon_mcp.tools.errors import describe
 from pylon_mcp.tools.registry import ToolDef, select_tools
 from pylon_mcp.tools.schema import compact
@@ -53,33 +55,75 @@ def _output_schema(model: type[BaseModel]) -> dict[str, Any]:
     return compact(model.model_json_schema())
 
 
-def build_tool(spec: ToolDef) -> Tool:
-    # structured_output=False skips the SDK's per-tool schema generation; the output
-    # schema (one per model, cached and compacted) is attached below.
-    tool = Tool.from_function(
-        spec.fn, name=spec.name, title=spec.title, annotations=spec.annotations, structured_output=False
-    )
-    tool.parameters = compact(tool.parameters)
+def tool_schemas(spec: ToolDef) -> dict[str, Any]:
+    """A tool's published input and output schemas, generated from its signature."""
+    tool = Tool.from_function(spec.fn, structured_output=False)
     returns = get_type_hints(spec.fn, include_extras=True)["return"]
     output_model = get_args(returns)[1]  # Annotated[CallToolResult, OutputModel]
-    # Published, not re-validated per call: the tools build structured content by dumping this
-    # very model, so it conforms by construction (the test clients validate it against the schema).
-    tool.fn_metadata.output_schema = _output_schema(output_model)
-    tool.description = " ".join(tool.description.split())
-    return tool
+    return {"input": compact(tool.parameters), "output": _output_schema(output_model)}
+
+
+def argument_metadata(spec: ToolDef, output_schema: dict[str, Any]) -> FuncMetadata:
+    """The pydantic model that validates a call's arguments, built from the signature."""
+    metadata = func_metadata(spec.fn, skip_names=["ctx"], structured_output=False)
+    # Published, not re-validated per call: the tools build structured content by dumping the
+    # output model itself, so it conforms by construction (test clients validate it against it).
+    metadata.output_schema = output_schema
+    return metadata
+
+
+def build_tool(spec: ToolDef, schemas: dict[str, Any] | None = None) -> Tool:
+    """The SDK Tool for a spec; `schemas` (from the schema cache) saves generating them.
+
+    With cached schemas the argument model is left for the first call (PylonMCPServer
+    builds it then): listing tools, all a client does at start-up, doesn't need it.
+    """
+    if schemas is None:
+        schemas = tool_schemas(spec)
+        metadata = argument_metadata(spec, schemas["output"])
+    else:
+        metadata = FuncMetadata(arg_model=ArgModelBase, output_schema=schemas["output"])
+    return Tool(
+        fn=spec.fn,
+        name=spec.name,
+        title=spec.title,
+        description=" ".join((spec.fn.__doc__ or "").split()),
+        parameters=schemas["input"],
+        fn_metadata=metadata,
+        is_async=True,
+        context_kwarg="ctx",
+        annotations=spec.annotations,
+    )
+
+
+def build_tools(specs: list[ToolDef]) -> list[Tool]:
+    cached = schema_cache.load() or {}
+    return [build_tool(spec, cached.get(spec.name)) for spec in specs]
 
 
 class PylonMCPServer(MCPServer[AppState]):
-    def __init__(self, *, tools: list[Tool], refused: dict[str, str], **kwargs: Any) -> None:
+    def __init__(
+        self, *, tools: list[Tool], specs: list[ToolDef], refused: dict[str, str], **kwargs: Any
+    ) -> None:
         super().__init__(tools=tools, **kwargs)
         self.refused_tools = refused
         self._arguments = {tool.name: set(tool.parameters.get("properties", {})) for tool in tools}
+        # Tools whose argument model is still the start-up placeholder (see build_tool).
+        self._pending = {
+            tool.name: (tool, spec)
+            for tool, spec in zip(tools, specs, strict=True)
+            if tool.fn_metadata.arg_model is ArgModelBase and tool.parameters.get("properties")
+        }
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
         if name in self.refused_tools:
             raise ToolError(self.refused_tools[name])
+        pending = self._pending.pop(name, None)
+        if pending is not None:
+            tool, spec = pending
+            tool.fn_metadata = argument_metadata(spec, tool.fn_metadata.output_schema or {})
         known = self._arguments.get(name)
         if known is not None:
             unknown = sorted(set(arguments) - known)
@@ -164,7 +208,8 @@ def build_server(settings: Settings, *, pylon: PylonClient | None = None) -> Pyl
                 holder.current = None
 
     server = PylonMCPServer(
-        tools=[build_tool(spec) for spec in offered],
+        tools=build_tools(offered),
+        specs=offered,
         refused=refused,
         name=SERVER_NAME,
         title="Pylon",

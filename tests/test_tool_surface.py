@@ -137,3 +137,24 @@ async def test_unknown_tool_is_an_error_result(sandbox_url: str) -> None:
 
 def test_registry_covers_every_tool_once() -> None:
     assert len(TOOL_NAMES) == len(set(TOOL_NAMES)) == len(TOOLS) == 7
+
+
+def test_the_schema_cache_is_fresh_and_equals_live_generation() -> None:
+    from pylon_mcp.server import tool_schemas
+    from pylon_mcp.tools import schema_cache
+
+    live = {spec.name: tool_schemas(spec) for spec in TOOLS}
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        schema_cache.write(live)
+    cached = schema_cache.load()
+    assert cached is not None, (
+        "pylon_mcp/tools/schemas.json is stale: UPDATE_SNAPSHOTS=1 pytest tests/test_tool_surface.py"
+    )
+    assert cached == live
+
+
+def test_a_stale_schema_cache_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pylon_mcp.tools import schema_cache
+
+    monkeypatch.setattr(schema_cache, "fingerprint", lambda: "something else")
+    assert schema_cache.load() is None  # build_server then generates the schemas live

@@ -6,7 +6,6 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC
-from email.utils import parsedate_to_datetime
 
 from pylon_mcp.pylon.timefmt import utcnow
 
@@ -47,6 +46,8 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
         try:
             seconds = float(raw)
         except ValueError:
+            from email.utils import parsedate_to_datetime  # rare path; `email` costs ~6 ms at start-up
+
             try:
                 when = parsedate_to_datetime(raw)
             except (TypeError, ValueError):
