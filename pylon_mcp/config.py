@@ -231,7 +231,7 @@ class Settings:
                 shown = _redacted(value)
             elif isinstance(value, tuple):
                 shown = ",".join(value) or "(none)"
-            elif value is None:
+            elif value is None or value == "":
                 shown = "(default)"
             else:
                 shown = str(value).lower() if isinstance(value, bool) else str(value)

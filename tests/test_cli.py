@@ -293,3 +293,31 @@ def test_neither_token_leaks_from_an_http_server_at_debug_level(sandbox_url: str
     everything = "\n".join(bodies) + out.decode() + err.decode()
     assert "GET /issues/7 200" in err.decode()  # the debug log did run
     assert TOKEN not in everything and auth not in everything
+
+
+@pytest.mark.anyio
+async def test_all_six_mission_tools_over_stdio_against_pylon_api_url(
+    sandbox_url: str, sandbox: Sandbox
+) -> None:
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "pylon_mcp"],
+        env=env(PYLON_API_TOKEN=TOKEN, PYLON_API_URL=sandbox_url),
+    )
+    user = next(iter(sandbox.store.directory.users))
+    calls = [
+        ("search_issues", {"state": ["new"], "limit": 3}, "3 issues"),
+        ("get_issue", {"issue_id": "7"}, "Issue #7"),
+        ("create_issue", {"title": "Over stdio", "body_markdown": "**hi**", "requester_email": "s@example.org"},
+         "Created issue #301"),
+        ("update_issue", {"issue_id": "301", "state": "waiting_on_customer", "add_tags": ["stdio"]},
+         "state: new → waiting_on_customer"),
+        ("snooze_issue", {"issue_id": "301", "snooze_until": "2099-01-01T00:00:00Z"}, "Snoozed issue #301"),
+        ("manage_followers", {"issue_id": "301", "operation": "add", "user_ids": [user]}, "followers: +user"),
+    ]  # fmt: skip
+    async with Client(params, mode="legacy") as client:
+        for name, arguments, expected in calls:
+            result = await client.call_tool(name, arguments)
+            assert not result.is_error and expected in text(result), (name, text(result))
+    created = sandbox.store.find("301")
+    assert created.state == "on_hold" and "stdio" in created.tags and ("user", user) in created.followers

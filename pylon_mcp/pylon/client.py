@@ -7,6 +7,10 @@ Retry rules follow idempotency, not HTTP method names:
 * `POST /issues` and `DELETE` are retried only when the connection was never
   established, because a repeat after Pylon may have seen the request could
   create a second issue (or report a spurious 404).
+
+A 429 with a Retry-After also holds back this client's later calls to the same
+endpoint until then (Pylon counts limits per organisation and endpoint), so a
+burst does not keep hitting a closed window.
 """
 
 from __future__ import annotations
