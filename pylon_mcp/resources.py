@@ -50,7 +50,7 @@ async def recent_listing(state: AppState, extra: Filter | None = None, label: st
         return cached
     since = format_rfc3339((utcnow() - timedelta(days=days)).replace(microsecond=0))
     window = Filter(field="created_at", operator="time_is_after", value=since)
-    query = validate_filter(combine_and([window, extra] if extra else [window]))
+    query = combine_and([window, extra] if extra else [window])  # the client validates before sending
     page = await state.pylon.search_issues(query, limit=LISTING_LIMIT)
     state.seen.record(page.issues)
     shown = len(page.issues)

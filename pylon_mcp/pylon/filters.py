@@ -105,11 +105,6 @@ def allowed_operators(field: str) -> tuple[str, ...]:
     return FIELD_OPERATORS.get(field, CUSTOM_FIELD_OPERATORS)
 
 
-def describe_fields() -> str:
-    """One line per field, for error messages and tool descriptions."""
-    return "; ".join(f"{field}: {', '.join(ops)}" for field, ops in FIELD_OPERATORS.items())
-
-
 def _fail(path: str, message: str) -> InvalidRequest:
     return InvalidRequest(f"{path}: {message}", field=path)
 

@@ -31,7 +31,6 @@ ISSUE_SOURCES: tuple[str, ...] = (
     "phone",
 )
 DESTINATIONS: tuple[str, ...] = ("slack", "email", "in_app_chat", "internal", "sms", "whatsapp")
-FOLLOWER_OPERATIONS: tuple[str, ...] = ("add", "remove")
 
 Priority = Literal["urgent", "high", "medium", "low"]
 IssueType = Literal["conversation", "ticket"]

@@ -33,9 +33,6 @@ class RetryPolicy:
         return (rng or random).uniform(ceiling / 2, ceiling)
 
 
-NO_RETRY = RetryPolicy(max_attempts=1)
-
-
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:
     """Seconds to wait from `Retry-After` or `X-Retry-After` (seconds or an HTTP date)."""
     for name in ("retry-after", "x-retry-after"):
