@@ -97,8 +97,12 @@ def build_tool(spec: ToolDef, schemas: dict[str, Any] | None = None) -> Tool:
 
 
 def build_tools(specs: list[ToolDef]) -> list[Tool]:
-    cached = schema_cache.load() or {}
-    return [build_tool(spec, cached.get(spec.name)) for spec in specs]
+    key = schema_cache.fingerprint()
+    cached = schema_cache.load(key) or {}
+    fresh = {spec.name: tool_schemas(spec) for spec in specs if spec.name not in cached}
+    if fresh:
+        schema_cache.write(key, {**cached, **fresh})
+    return [build_tool(spec, cached.get(spec.name) or fresh[spec.name]) for spec in specs]
 
 
 class PylonMCPServer(MCPServer[AppState]):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
@@ -10,6 +12,9 @@ import pytest
 from pylon_mcp.pylon.client import PylonClient
 from pylon_mcp.pylon.retry import RetryPolicy
 from pylon_mcp.sandbox import Sandbox, SandboxServer
+
+# Tool-schema cache of this run (inherited by the servers tests start), never the user's own.
+os.environ["PYLON_MCP_CACHE_DIR"] = tempfile.mkdtemp(prefix="pylon-mcp-test-cache-")
 
 TOKEN = "pylon_api_test_token_0123456789abcdef"
 # A fixed anchor keeps seeded times identical across runs; tests that need "now" use the sandbox's anchor.

@@ -1,7 +1,7 @@
 """What a model sees: tools/list snapshot, annotations, selection, argument checks.
 
-The snapshot (tests/snapshots/tools_list.json) is the reviewable record of the
-surface. After a deliberate change: UPDATE_SNAPSHOTS=1 pytest tests/test_tool_surface.py
+The snapshots (tests/snapshots/tools/<name>.json, one per tool) are the reviewable
+record of the surface. After a deliberate change: UPDATE_SNAPSHOTS=1 pytest tests/test_tool_surface.py
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from tests.mcp_helpers import connect, fails
 
 pytestmark = pytest.mark.anyio
 
-SNAPSHOT = Path(__file__).parent / "snapshots" / "tools_list.json"
+SNAPSHOTS = Path(__file__).parent / "snapshots" / "tools"
 HINTS = ("readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint")
 
 
@@ -34,16 +34,29 @@ async def tools_list(**changes: Any) -> list[dict[str, Any]]:
     return [tool.model_dump(by_alias=True, mode="json", exclude_none=True) for tool in listing.tools]
 
 
-async def test_tools_list_matches_the_snapshot() -> None:
-    current = await tools_list(enable_delete=True)
-    rendered = json.dumps(current, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+async def test_tools_list_matches_the_snapshots() -> None:
+    """One file per tool, so a change to one tool's surface is one small diff in review."""
+    current = {tool["name"]: tool for tool in await tools_list(enable_delete=True)}
+    rendered = {
+        name: json.dumps(tool, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        for name, tool in current.items()
+    }
     if os.environ.get("UPDATE_SNAPSHOTS") == "1":
-        SNAPSHOT.write_text(rendered)
-    assert SNAPSHOT.exists(), "run with UPDATE_SNAPSHOTS=1 to create the snapshot"
-    assert rendered == SNAPSHOT.read_text(), (
-        "tools/list changed. If deliberate, run UPDATE_SNAPSHOTS=1 pytest tests/test_tool_surface.py "
-        "and review the diff of tests/snapshots/tools_list.json"
-    )
+        SNAPSHOTS.mkdir(parents=True, exist_ok=True)
+        for stale in SNAPSHOTS.glob("*.json"):
+            if stale.stem not in rendered:
+                stale.unlink()
+        for name, text in rendered.items():
+            (SNAPSHOTS / f"{name}.json").write_text(text)
+    on_disk = {path.stem: path.read_text() for path in SNAPSHOTS.glob("*.json")}
+    hint = "If deliberate, run UPDATE_SNAPSHOTS=1 pytest tests/test_tool_surface.py and review the diff"
+    assert sorted(on_disk) == sorted(rendered), f"tools added or removed. {hint}"
+    for name, text in rendered.items():
+        assert text == on_disk[name], (
+            f"tools/list changed for {name}. {hint} of tests/snapshots/tools/{name}.json"
+        )
+    # The order tools are listed in is part of the surface too.
+    assert list(current) == [tool.name for tool in TOOLS]
 
 
 async def test_every_tool_has_a_title_and_all_four_hints() -> None:
@@ -139,22 +152,36 @@ def test_registry_covers_every_tool_once() -> None:
     assert len(TOOL_NAMES) == len(set(TOOL_NAMES)) == len(TOOLS) == 7
 
 
-def test_the_schema_cache_is_fresh_and_equals_live_generation() -> None:
-    from pylon_mcp.server import tool_schemas
+def test_the_schema_cache_round_trips_and_equals_live_generation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pylon_mcp.server import build_tools, tool_schemas
     from pylon_mcp.tools import schema_cache
 
-    live = {spec.name: tool_schemas(spec) for spec in TOOLS}
-    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
-        schema_cache.write(live)
-    cached = schema_cache.load()
-    assert cached is not None, (
-        "pylon_mcp/tools/schemas.json is stale: UPDATE_SNAPSHOTS=1 pytest tests/test_tool_surface.py"
-    )
-    assert cached == live
+    monkeypatch.setenv("PYLON_MCP_CACHE_DIR", str(tmp_path))
+    key = schema_cache.fingerprint()
+    assert key is not None and schema_cache.load(key) is None
+    build_tools(list(TOOLS))  # the first start writes the cache
+    assert [path.name for path in tmp_path.iterdir()] == [f"tool-schemas-{key}.json"]
+    assert schema_cache.load(key) == {spec.name: tool_schemas(spec) for spec in TOOLS}
+    assert schema_cache.load("another-version") is None  # a new fingerprint never reads an old file
+    schema_cache.write("another-version", {})
+    assert [path.name for path in tmp_path.iterdir()] == ["tool-schemas-another-version.json"]
 
 
-def test_a_stale_schema_cache_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unwritable_or_corrupt_schema_cache_falls_back_to_live_generation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pylon_mcp.server import build_tools
     from pylon_mcp.tools import schema_cache
 
-    monkeypatch.setattr(schema_cache, "fingerprint", lambda: "something else")
-    assert schema_cache.load() is None  # build_server then generates the schemas live
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("PYLON_MCP_CACHE_DIR", str(blocker / "sub"))
+    assert [tool.name for tool in build_tools(list(TOOLS))] == list(TOOL_NAMES)
+    monkeypatch.setenv("PYLON_MCP_CACHE_DIR", str(tmp_path))
+    key = schema_cache.fingerprint()
+    assert key is not None
+    schema_cache.cache_file(key).write_text("{not json")
+    assert schema_cache.load(key) is None
+    assert [tool.name for tool in build_tools(list(TOOLS))] == list(TOOL_NAMES)
