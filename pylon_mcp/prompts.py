@@ -1,7 +1,12 @@
-"""Prompts: triage one issue, summarise recent ones. They use only tools this server offers."""
+"""Prompts: triage one issue, summarise recent ones. They use only tools this server offers.
+
+Which toolsets are offered (PYLON_TOOLSETS) shapes them too: the triage prompt points at
+the conversation and directory tools when those toolsets are on, and at nothing that is off.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
@@ -21,10 +26,14 @@ def register_prompts(server: MCPServer, offered: list[ToolDef]) -> list[str]:
     """Register the prompts whose tools are offered; return their names."""
     names = {tool.name for tool in offered}
     can_update = "update_issue" in names
+    extras = {
+        kind: [tool.name for tool in offered if tool.toolset == kind]
+        for kind in ("conversation", "directory")
+    }
     registered: list[str] = []
     if {"get_issue", "search_issues"} <= names:
-        server.add_prompt(Prompt.from_function(triage_issue_prompt(can_update), name="triage_issue",
-                                               title="Triage an issue"))  # fmt: skip
+        prompt = triage_issue_prompt(can_update, extras["conversation"], extras["directory"])
+        server.add_prompt(Prompt.from_function(prompt, name="triage_issue", title="Triage an issue"))
         registered.append("triage_issue")
     if "search_issues" in names:
         server.add_prompt(Prompt.from_function(summarize_recent, name="summarize_recent",
@@ -33,7 +42,16 @@ def register_prompts(server: MCPServer, offered: list[ToolDef]) -> list[str]:
     return registered
 
 
-def triage_issue_prompt(can_update: bool):  # type: ignore[no-untyped-def]
+def triage_issue_prompt(
+    can_update: bool, conversation_tools: Sequence[str] = (), directory_tools: Sequence[str] = ()
+) -> Callable[..., str]:
+    read_more = f" Read its conversation too ({', '.join(conversation_tools)})." if conversation_tools else ""
+    who = (
+        f"name people and teams; {', '.join(directory_tools)} turns names into IDs and back"
+        if directory_tools
+        else "by ID, as shown by get_issue/search_issues"
+    )
+
     def triage_issue(
         issue_id: Annotated[str, Field(description="Issue ID or number, e.g. 42")],
     ) -> str:
@@ -47,13 +65,13 @@ def triage_issue_prompt(can_update: bool):  # type: ignore[no-untyped-def]
             act = "This server cannot change issues (read-only): list the changes for a person to make in Pylon."
         return (
             f"Triage Pylon issue {issue_id}.\n"
-            f"1. Call get_issue with issue_id={issue_id!r} and read it.\n"
+            f"1. Call get_issue with issue_id={issue_id!r} and read it.{read_more}\n"
             "2. Look at similar issues with search_issues (for example by title_contains or tags) to see which "
             "tags, assignees and teams are used for this kind of problem.\n"
             "3. Propose, each with a one-line reason:\n"
             f"   - state: one of {', '.join(BASE_STATES)} (or a custom status you saw in Pylon);\n"
             "   - tags to add or remove (prefer tags already in use);\n"
-            "   - an assignee or team (by ID, as shown by get_issue/search_issues), or 'leave as is'.\n"
+            f"   - an assignee or team ({who}), or 'leave as is'.\n"
             f"{act}\n{DATA_NOT_INSTRUCTIONS}"
         )
 

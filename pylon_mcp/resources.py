@@ -53,6 +53,7 @@ async def recent_listing(state: AppState, extra: Filter | None = None, label: st
     query = combine_and([window, extra] if extra else [window])  # the client validates before sending
     page = await state.pylon.search_issues(query, limit=LISTING_LIMIT)
     state.seen.record(page.issues)
+    state.recent.remember(page.issues)
     shown = len(page.issues)
     flat = {"created_after": since}
     if extra is not None and extra.field == "state":
@@ -106,6 +107,7 @@ def register_resources(server: MCPServer[Any], holder: StateHolder) -> None:
         except PylonError as exc:
             raise ResourceError(describe(exc)) from exc
         state.seen.record([issue])
+        state.recent.remember([issue])
         out = detail(issue, body_format="markdown", body_offset=0, body_chars=state.settings.body_chars)
         return issue_text(out, str(issue.number or issue_id))
 

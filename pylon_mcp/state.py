@@ -18,6 +18,7 @@ from pylon_mcp.config import Settings
 from pylon_mcp.idempotency import CreateLedger
 from pylon_mcp.pylon.client import PylonClient
 from pylon_mcp.pylon.models import BASE_STATES, Issue
+from pylon_mcp.recent_issues import RecentIssues
 
 
 class ListingCache:
@@ -69,6 +70,7 @@ class AppState:
     listings: ListingCache = field(init=False)
     seen: Seen = field(default_factory=Seen)
     ledger: CreateLedger = field(default_factory=CreateLedger)
+    recent: RecentIssues = field(default_factory=RecentIssues)  # number -> ID and "before" for writes
     # Handshake-era resources/subscribe: client connection -> subscribed URIs. Weak: a
     # connection that ends must not be kept alive by its subscriptions.
     legacy_subscribers: WeakKeyDictionary[Any, set[str]] = field(default_factory=WeakKeyDictionary)

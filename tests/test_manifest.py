@@ -36,7 +36,14 @@ PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
 BUNDLE_DIR = "/opt/claude/extensions/pylon-mcp"  # what ${__dirname} becomes: any absolute path will do
 OPTION_BY_ENV = {option.env: option for option in OPTIONS}
 # The manifest's user_config type for each kind of server option (config.OPTIONS).
-CONFIG_TYPE = {bool: "boolean", int: "number", float: "number", str: "string", "secret": "string"}
+CONFIG_TYPE = {
+    bool: "boolean",
+    int: "number",
+    float: "number",
+    str: "string",
+    "secret": "string",
+    "list": "string",
+}
 
 # How the host resolves the command (mcpb's getMcpConfigForManifest, used by Claude Desktop):
 # each option's default, overridden by what the user entered; booleans become "true"/"false";

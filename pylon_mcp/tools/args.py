@@ -29,7 +29,7 @@ STATES_TEXT = ", ".join(BASE_STATES) + ", or a custom status slug"
 IssueId = Annotated[
     str,
     BeforeValidator(_int_to_str),
-    Field(min_length=1, max_length=128, description='The issue ID or its number, e.g. "42".'),
+    Field(min_length=1, max_length=128, description="ID or number"),
 ]
 
 Rfc3339 = Annotated[

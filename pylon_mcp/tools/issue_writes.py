@@ -1,13 +1,19 @@
 """Write tools: create_issue, update_issue, snooze_issue, delete_issue.
 
 Each confirms what changed in a line (`state: new → closed`) plus the issue's
-key fields. Updates read the issue first: PATCH needs the ID (the spec does not
-promise it accepts a number), tag edits are read-modify-write because PATCH
-replaces the whole list, and the read gives the "before" for the change line.
+key fields. Pylon's rate limit is shared by the whole organisation, so a write
+spends one request when it can: PATCH and snooze need the ID (the spec does not
+promise they accept a number), which is either given or remembered from an answer
+seen in the last few minutes (pylon_mcp/recent_issues.py); only another number is
+read first. The "before" of the change line is the issue as last seen; without
+one the confirmation shows the state after. Tag edits (add_tags/remove_tags) always
+read first, because PATCH replaces the whole list.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Literal
 
@@ -24,7 +30,8 @@ from pylon_mcp.render.html import markdown_to_html, sanitize_html
 from pylon_mcp.render.issues import WriteResult, diff, dump, summarize, write_text
 from pylon_mcp.render.text import quote
 from pylon_mcp.resources import announce_change
-from pylon_mcp.tools.args import Id, IssueId, Priority, Rfc3339, State, Tags
+from pylon_mcp.state import AppState
+from pylon_mcp.tools.args import STATES_TEXT, Id, IssueId, Priority, Rfc3339, State, Tags
 from pylon_mcp.tools.context import app
 from pylon_mcp.tools.errors import bad_argument, describe
 from pylon_mcp.tools.issues import result
@@ -38,40 +45,29 @@ def _write(out: WriteResult, note: str = "") -> CallToolResult:
 
 
 async def create_issue(
-    title: Annotated[str, Field(min_length=1, max_length=500, description="Short summary of the problem.")],
+    title: Annotated[str, Field(min_length=1, max_length=500)],
     ctx: Context,
-    body_html: Annotated[
-        str | None, Field(max_length=200_000, description="Body as HTML. Give this or body_markdown.")
-    ] = None,
-    body_markdown: Annotated[
-        str | None, Field(max_length=200_000, description="Body as Markdown (converted to HTML).")
-    ] = None,
+    body_html: Annotated[str | None, Field(max_length=200_000, description="Or body_markdown")] = None,
+    body_markdown: Annotated[str | None, Field(max_length=200_000)] = None,
     requester_email: Annotated[
-        str | None, Field(max_length=320, description="Customer's email; Pylon creates the contact if new.")
+        str | None, Field(max_length=320, description="Customer; a new email makes a contact")
     ] = None,
-    requester_id: Annotated[Id | None, Field(description="Existing contact ID of the customer.")] = None,
-    requester_name: Annotated[
-        str | None, Field(max_length=200, description="Name for a new contact.")
-    ] = None,
-    account_id: Annotated[Id | None, Field(description="Account the issue belongs to.")] = None,
-    assignee_id: Annotated[Id | None, Field(description="User to assign.")] = None,
-    team_id: Annotated[Id | None, Field(description="Team to assign.")] = None,
-    priority: Annotated[Priority | None, Field(description="urgent, high, medium or low.")] = None,
-    tags: Annotated[Tags | None, Field(description="Tags to set.")] = None,
+    requester_id: Annotated[Id | None, Field(description="Contact ID")] = None,
+    requester_name: Annotated[str | None, Field(max_length=200, description="For a new contact")] = None,
+    account_id: Id | None = None,
+    assignee_id: Annotated[Id | None, Field(description="User ID")] = None,
+    team_id: Id | None = None,
+    priority: Priority | None = None,
+    tags: Tags | None = None,
     idempotency_key: Annotated[
         str | None,
         Field(
-            min_length=1,
-            max_length=200,
-            description="Any unique string. Repeating a create with the same key within 10 minutes returns "
-            "the first issue instead of creating a second.",
+            min_length=1, max_length=200, description="Unique string; a repeat within 10 min is not created"
         ),
     ] = None,
 ) -> Annotated[CallToolResult, WriteResult]:
-    """Create a Pylon issue. Needs title, a body, and account_id or a requester (requester_email/requester_id).
-
-    The issue stays internal: this does not message the customer. Calling twice creates two issues unless both
-    calls pass the same idempotency_key."""
+    """Create a Pylon issue (internal: the customer gets no message). Needs title, a body, and account_id
+    or a requester. Pass an idempotency_key to make a retry safe."""
     if (body_html is None) == (body_markdown is None):
         raise bad_argument("body_html", "give exactly one of body_html or body_markdown")
     if not (account_id or requester_id or requester_email):
@@ -97,6 +93,7 @@ async def create_issue(
     )
     if idempotency_key is None:
         issue = await _create(app(ctx).pylon, request, None)
+        app(ctx).recent.remember([issue])
         await announce_change(ctx, None, issue)
         return _write(WriteResult(action="created", issue=summarize(issue)))
     return await _create_once(ctx, request, idempotency_key)
@@ -134,6 +131,7 @@ async def _create_once(ctx: Context, request: CreateIssueRequest, key: str) -> C
             raise
         out = WriteResult(action="created", issue=summarize(issue))
         ledger.succeeded(key, fingerprint, out)
+    state.recent.remember([issue])
     await announce_change(ctx, None, issue)
     return _write(out)
 
@@ -174,31 +172,19 @@ async def _find_created(pylon: PylonClient, request: CreateIssueRequest, since: 
 async def update_issue(
     issue_id: IssueId,
     ctx: Context,
-    state: Annotated[
-        State | None,
-        Field(
-            description="New state: new, waiting_on_you, waiting_on_customer, "
-            "on_hold, closed, or a custom status slug."
-        ),
-    ] = None,
-    title: Annotated[str | None, Field(min_length=1, max_length=500, description="New title.")] = None,
-    assignee_id: Annotated[
-        str | None, Field(max_length=128, description='User ID to assign; "" unassigns.')
-    ] = None,
-    team_id: Annotated[str | None, Field(max_length=128, description='Team ID; "" removes the team.')] = None,
-    account_id: Annotated[Id | None, Field(description="Move the issue to this account.")] = None,
-    requester_id: Annotated[Id | None, Field(description="Contact ID of the new requester.")] = None,
-    tags: Annotated[Tags | None, Field(description="Replace ALL tags with exactly this list.")] = None,
-    add_tags: Annotated[Tags | None, Field(description="Tags to add, keeping the others.")] = None,
-    remove_tags: Annotated[Tags | None, Field(description="Tags to remove, keeping the others.")] = None,
-    type: Annotated[
-        Literal["ticket"] | None, Field(description="'ticket' upgrades a conversation (no way back).")
-    ] = None,
-    customer_portal_visible: Annotated[bool | None, Field(description="Show in the customer portal.")] = None,
+    state: Annotated[State | None, Field(description=STATES_TEXT)] = None,
+    title: Annotated[str | None, Field(min_length=1, max_length=500)] = None,
+    assignee_id: Annotated[str | None, Field(max_length=128, description='User ID; "" unassigns')] = None,
+    team_id: Annotated[str | None, Field(max_length=128, description='"" removes the team')] = None,
+    account_id: Id | None = None,
+    requester_id: Annotated[Id | None, Field(description="Contact ID")] = None,
+    tags: Annotated[Tags | None, Field(description="Replaces ALL tags")] = None,
+    add_tags: Tags | None = None,
+    remove_tags: Tags | None = None,
+    type: Annotated[Literal["ticket"] | None, Field(description="Upgrades a conversation; one-way")] = None,
+    customer_portal_visible: bool | None = None,
 ) -> Annotated[CallToolResult, WriteResult]:
-    """Change a Pylon issue's state, title, assignee, team, account, requester, tags or type.
-
-    Sends only the fields given. Priority cannot be changed here: Pylon's update API has no priority field."""
+    """Change a Pylon issue; sends only the fields given. Priority cannot change: Pylon's update has none."""
     if tags is not None and (add_tags or remove_tags):
         raise bad_argument("tags", "tags replaces the whole list; use it alone, or use add_tags/remove_tags")
     given = {
@@ -221,24 +207,64 @@ async def update_issue(
             "update_issue",
             "nothing to change; give at least one of " + ", ".join((*UPDATABLE, "add_tags", "remove_tags")),
         )
-    pylon = app(ctx).pylon
-    before = await pylon.get_issue(issue_ref(issue_id))
+    server = app(ctx)
+    # add_tags/remove_tags merge into the current list (PATCH replaces it), so they need a fresh read.
+    target = await write_target(server, issue_id, fresh=bool(add_tags or remove_tags))
+    before = target.before
     if add_tags or remove_tags:
+        assert before is not None  # fresh=True always reads
         current = list(before.tags or [])
         merged = [t for t in current if t not in (remove_tags or [])]
         merged += [t for t in add_tags or [] if t not in merged]
         given["tags"] = merged
-    if type == "ticket" and before.type == "ticket":
-        given.pop("type")
-    changes_wanted = _unchanged_fields(before.model_dump(), given)
-    for name in changes_wanted:
-        given.pop(name)
+    if type == "ticket" and before is not None and before.type == "ticket":
+        given.pop("type")  # a ticket stays a ticket, so even a remembered state says this is a no-op
+    if target.fresh and before is not None:
+        # Only a state read just now may say "already so": a remembered one may be stale.
+        for name in _unchanged_fields(before.model_dump(), given):
+            given.pop(name)
     if not given:
-        return _write(WriteResult(action="unchanged", issue=summarize(before)))
-    after = await pylon.update_issue(before.id or issue_ref(issue_id), UpdateIssueRequest(**given))
+        return _write(WriteResult(action="unchanged", issue=summarize(before or Issue(id=target.id))))
+    after = await server.pylon.update_issue(target.id, UpdateIssueRequest(**given))
+    server.recent.remember([after])
     await announce_change(ctx, before, after)
-    changes = diff(before, after, given)
-    return _write(WriteResult(action="updated", issue=summarize(after), changes=changes or None))
+    return _write(_written("updated", before, after, given))
+
+
+@dataclass(frozen=True)
+class WriteTarget:
+    id: str
+    before: Issue | None  # the issue as read just now (fresh) or as last seen; None when unknown
+    fresh: bool
+
+
+async def write_target(server: AppState, issue_id: str, *, fresh: bool = False) -> WriteTarget:
+    """The ID to write to, reading the issue only when the write needs it.
+
+    Pylon's writes take IDs. An ID, or a number seen in the last few minutes, costs no
+    request; another number is read first (which also gives a fresh "before").
+    """
+    ref = issue_ref(issue_id)
+    known = None if fresh else server.recent.issue_id(ref)
+    if known is not None:
+        return WriteTarget(known, server.recent.last_seen(known), fresh=False)
+    issue = await server.pylon.get_issue(ref)
+    server.recent.remember([issue])
+    return WriteTarget(issue.id or ref, issue, fresh=True)
+
+
+def _written(
+    action: Literal["updated", "snoozed"], before: Issue | None, after: Issue, fields: Iterable[str]
+) -> WriteResult:
+    """The confirmation: `before → after` when the before state is known, else the state after alone."""
+    if before is None:
+        return WriteResult(action=action, issue=summarize(after))
+    changes = diff(before, after, fields)
+    return WriteResult(
+        action=action if changes or action == "snoozed" else "unchanged",
+        issue=summarize(after),
+        changes=changes or None,
+    )
 
 
 def _unchanged_fields(before: dict[str, object], wanted: dict[str, object]) -> list[str]:
@@ -259,12 +285,10 @@ def _unchanged_fields(before: dict[str, object], wanted: dict[str, object]) -> l
 
 async def snooze_issue(
     issue_id: IssueId,
-    snooze_until: Annotated[
-        Rfc3339, Field(description="When to wake the issue up (RFC3339, in the future).")
-    ],
+    snooze_until: Annotated[Rfc3339, Field(description="RFC3339, in the future")],
     ctx: Context,
 ) -> Annotated[CallToolResult, WriteResult]:
-    """Snooze a Pylon issue until a time: Pylon sets it on_hold and wakes it up then."""
+    """Snooze a Pylon issue: on_hold until the given time."""
     try:
         until = parse_rfc3339(snooze_until)
     except ValueError as exc:
@@ -275,18 +299,20 @@ async def snooze_issue(
             "snooze_until",
             f"{snooze_until} is not in the future (now is {format_rfc3339(now.replace(microsecond=0))})",
         )
-    pylon = app(ctx).pylon
-    before = await pylon.get_issue(issue_ref(issue_id))
-    after = await pylon.snooze_issue(before.id or issue_ref(issue_id), format_rfc3339(until))
-    await announce_change(ctx, before, after)
-    changes = diff(before, after, ["state", "snoozed_until_time"])
-    return _write(WriteResult(action="snoozed", issue=summarize(after), changes=changes or None))
+    server = app(ctx)
+    target = await write_target(server, issue_id)
+    after = await server.pylon.snooze_issue(target.id, format_rfc3339(until))
+    server.recent.remember([after])
+    await announce_change(ctx, target.before, after)
+    return _write(_written("snoozed", target.before, after, ["state", "snoozed_until_time"]))
 
 
 async def delete_issue(issue_id: IssueId, ctx: Context) -> Annotated[CallToolResult, WriteResult]:
-    """Permanently delete a Pylon issue. Cannot be undone; prefer update_issue with state closed."""
-    pylon = app(ctx).pylon
-    issue = await pylon.get_issue(issue_ref(issue_id))
-    await pylon.delete_issue(issue.id or issue_ref(issue_id))
+    """Permanently delete a Pylon issue; no undo. Prefer update_issue state closed."""
+    server = app(ctx)
+    # A fresh read first, always: the confirmation of a permanent delete names what was deleted.
+    issue = await server.pylon.get_issue(issue_ref(issue_id))
+    await server.pylon.delete_issue(issue.id or issue_ref(issue_id))
+    server.recent.forget(issue)
     await announce_change(ctx, issue, None)
     return _write(WriteResult(action="deleted", issue=summarize(issue)))
