@@ -239,8 +239,9 @@ class StdioPeer:
     CPU stays out of what is measured; the same client drives ours and the baseline.
     """
 
-    def __init__(self, argv: list[str], env: dict[str, str], name: str) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str], name: str, cwd: Path | None = None) -> None:
         self.argv, self.env, self.name = argv, env, name
+        self.cwd = cwd or SRC  # `python -m` imports from the working directory first
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._reader: asyncio.Task[None] | None = None
@@ -250,7 +251,7 @@ class StdioPeer:
         self._log = log_file(self.name)
         self.proc = await asyncio.create_subprocess_exec(
             *self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
-            env=self.env, cwd=SRC, limit=1 << 24,
+            env=self.env, cwd=self.cwd, limit=1 << 24,
         )  # fmt: skip
         self._reader = asyncio.create_task(self._read())
 
