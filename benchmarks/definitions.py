@@ -1,4 +1,4 @@
-"""8. Context and rate-limit budget: tool-definition bytes and upstream requests per call, vs the previous commit.
+"""9. Context and rate-limit budget: tool-definition bytes and upstream requests per call, vs the previous commit.
 
 - Definitions: what a model is shown on every turn (name + description + inputSchema, compact
   JSON) for the default tool set with writes on, and the whole tools/list; per toolset too.
@@ -124,10 +124,10 @@ async def run_version(env: dict[str, str], cwd: Path, name: str, url: str) -> di
     return out
 
 
-async def toolset_sizes(url: str) -> dict[str, dict[str, int]]:
+async def toolset_sizes(url: str, cache: Path) -> dict[str, dict[str, int]]:
     out = {}
     for toolset in (*TOOLSETS, "all"):
-        env = {**server_env(url), "PYLON_TOOLSETS": toolset, "PYLON_MCP_CACHE_DIR": tempfile.mkdtemp()}
+        env = {**server_env(url), "PYLON_TOOLSETS": toolset, "PYLON_MCP_CACHE_DIR": str(cache)}
         async with StdioPeer(OURS_ARGV, env, f"defs-toolset-{toolset}") as peer:
             out[toolset] = sizes((await peer.request("tools/list"))["tools"])
     return out
@@ -138,7 +138,12 @@ async def run(cfg: Config) -> Outcome:
     with tempfile.TemporaryDirectory(prefix="pylon-bench-baseline-") as tmp, sandbox(issues=300) as url:
         base_dir = Path(tmp) / "src"
         base_dir.mkdir()
-        commit = export_baseline(rev, base_dir)
+        try:
+            commit = export_baseline(rev, base_dir)
+        except subprocess.CalledProcessError as exc:  # e.g. a shallow clone without the previous commit
+            reason = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else str(exc.stderr)
+            commit = f"unavailable ({rev}: {reason.strip()[:60]}), ours again"
+            base_dir = SRC
         ours_env = {**server_env(url), "PYLON_MCP_CACHE_DIR": str(Path(tmp) / "cache-ours")}
         base_env = {
             **ours_env,
@@ -147,13 +152,13 @@ async def run(cfg: Config) -> Outcome:
         }
         ours = await run_version(ours_env, SRC, "ours", url)
         base = await run_version(base_env, base_dir, "baseline", url)
-        per_toolset = await toolset_sizes(url)
+        per_toolset = await toolset_sizes(url, Path(tmp) / "cache-ours")
     empty = [toolset for toolset in RESERVED if per_toolset[toolset]["tools"] == 0]
     reserved = sum(RESERVED[toolset] for toolset in empty)
     o, b = ours["definitions"]["default"], base["definitions"]["default"]
     rows = [
         Row(
-            "8 definitions (name+description+inputSchema), default set, writes on",
+            "9 definitions (name+description+inputSchema), default set, writes on",
             f"{o['model_facing']} B, {o['tools']} tools",
             f"{b['model_facing']} B @ {commit}",
             ratio(o["model_facing"], b["model_facing"]),
@@ -161,7 +166,7 @@ async def run(cfg: Config) -> Outcome:
             o["model_facing"] <= BUDGET - reserved,
         ),
         Row(
-            "8 tools/list, whole result",
+            "9 tools/list, whole result",
             f"{o['tools_list']} B",
             f"{b['tools_list']} B @ {commit}",
             ratio(o["tools_list"], b["tools_list"]),
@@ -173,7 +178,7 @@ async def run(cfg: Config) -> Outcome:
         s = per_toolset[toolset]
         rows.append(
             Row(
-                f"8 toolset {toolset}",
+                f"9 toolset {toolset}",
                 f"{s['model_facing']} B model-facing, {s['tools_list']} B tools/list, {s['tools']} tools",
                 "",
                 None,
@@ -185,7 +190,7 @@ async def run(cfg: Config) -> Outcome:
         mine, theirs = ours["counts"][label], base["counts"][label]
         rows.append(
             Row(
-                f"8 requests: {label}",
+                f"9 requests: {label}",
                 str(mine),
                 f"{theirs} @ {commit}",
                 ratio(mine, theirs),
