@@ -27,6 +27,7 @@ from benchmarks.common import (
     Outcome,
     Row,
     StdioPeer,
+    cpu_seconds,
     median,
     ms,
     percentile,
@@ -61,9 +62,10 @@ async def measure(
     direct: Callable[[int], Awaitable[Any]],
     ours: Callable[[int], Awaitable[Any]],
     echo: Callable[[], Awaitable[Any]],
-) -> dict[str, dict[str, float]]:
+) -> dict[str, Any]:
     samples: dict[str, list[float]] = {"call": [], "direct": [], "echo": []}
-    for i in range(-min(20, rounds), rounds):  # negative i: warm-up
+    started = -min(20, rounds)
+    for i in range(started, rounds):  # negative i: warm-up
         d = await timed(partial(direct, i))
         c = await timed(partial(ours, i))
         e = await timed(echo)
@@ -78,10 +80,32 @@ async def measure(
         c - d - e for c, d, e in zip(samples["call"], samples["direct"], samples["echo"], strict=True)
     ]
     out["overhead"] = stats(per_round)
+    out["_rounds"] = list(range(started, rounds))  # every call made, warm-up included (for CPU per call)
     out["overhead_of_medians"] = {
         key: round(out["call"][key] - out["direct"][key] - out["echo"][key], 3) for key in out["call"]
     }
     return out
+
+
+def pid(peer: StdioPeer) -> int:
+    assert peer.proc is not None
+    return peer.proc.pid
+
+
+async def with_cpu(server: int, echo: int, measuring: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+    """The measurement, plus CPU time per call of the server measured and of the echo server.
+
+    CPU time is what the server process itself spends (from /proc, 10 ms ticks over hundreds of
+    calls): unlike wall time it does not grow when other work shares the cores.
+    """
+    before = cpu_seconds(server), cpu_seconds(echo)
+    data = await measuring
+    calls = len(data.pop("_rounds"))
+    data["cpu_ms_per_call"] = {
+        "server": round((cpu_seconds(server) - before[0]) * 1000 / calls, 3),
+        "echo_server": round((cpu_seconds(echo) - before[1]) * 1000 / calls, 3),
+    }
+    return data
 
 
 def checked(result: dict[str, Any]) -> dict[str, Any]:
@@ -121,9 +145,14 @@ async def run(cfg: Config) -> Outcome:
             async def echo() -> None:
                 checked(await base.call("echo", {"text": "ping"}))
 
-            get_uncached = await measure(rounds, direct_get, uncached_get, echo)
-            get = await measure(rounds, direct_get, ours_get, echo)
-            search = await measure(cfg.pick(300, 20), direct_search, ours_search, echo)
+            echo_pid = pid(base)
+            get_uncached = await with_cpu(
+                pid(uncached), echo_pid, measure(rounds, direct_get, uncached_get, echo)
+            )
+            get = await with_cpu(pid(ours), echo_pid, measure(rounds, direct_get, ours_get, echo))
+            search = await with_cpu(
+                pid(ours), echo_pid, measure(cfg.pick(300, 20), direct_search, ours_search, echo)
+            )
     rows = []
     for label, data, goal in (
         ("get_issue, no HTML cache", get_uncached, GOAL_MS),
@@ -145,8 +174,22 @@ async def run(cfg: Config) -> Outcome:
                 data,
             )
         )
+    for label, data in (("get_issue, no HTML cache", get_uncached), ("get_issue, HTML cache", get)):
+        cpu = data["cpu_ms_per_call"]
+        rows.append(
+            Row(
+                f"2 {label}: server CPU per call",
+                f"{cpu['server']:.2f} ms",
+                f"{cpu['echo_server']:.2f} ms (echo server per echo)",
+                ratio(cpu["server"], cpu["echo_server"]),
+                f"report (CPU beyond echo {cpu['server'] - cpu['echo_server']:.2f} ms)",
+                None,
+                cpu,
+            )
+        )
     notes = [
-        f"{label}: call {d['call']} direct {d['direct']} echo {d['echo']} → overhead {d['overhead']}"
+        f"{label}: call {d['call']} direct {d['direct']} echo {d['echo']} → overhead {d['overhead']}; "
+        f"CPU ms per call: server {d['cpu_ms_per_call']['server']}, echo server {d['cpu_ms_per_call']['echo_server']}"
         for label, d in (
             ("get_issue, no HTML cache", get_uncached),
             ("get_issue", get),

@@ -133,6 +133,12 @@ def base_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (from /proc; clock-tick resolution)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 OURS_ARGV = [PYTHON, "-m", "pylon_mcp"]
 BASELINE_ARGV = [PYTHON, str(ROOT / "benchmarks" / "baseline_server.py")]
 
@@ -155,8 +161,7 @@ class Proc:
 
     def cpu_seconds(self) -> float:
         """User + system CPU time used so far (from /proc)."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.pid)
 
     def check(self) -> None:
         if self.popen.poll() is not None:
