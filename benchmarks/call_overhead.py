@@ -108,6 +108,14 @@ async def with_cpu(server: int, echo: int, measuring: Awaitable[dict[str, Any]])
     return data
 
 
+async def baseline_fetch_cpu(base: StdioPeer, rounds: int) -> float:
+    """CPU ms per call of the baseline's fetch_issue: an SDK tool making the same GET, returning raw JSON."""
+    before = cpu_seconds(pid(base))
+    for i in range(rounds):
+        checked(await base.call("fetch_issue", {"issue_id": str(i % ISSUES + 1)}))
+    return round((cpu_seconds(pid(base)) - before) * 1000 / rounds, 3)
+
+
 def checked(result: dict[str, Any]) -> dict[str, Any]:
     if result.get("isError"):
         raise RuntimeError(f"tool call failed: {result.get('content')}")
@@ -150,6 +158,7 @@ async def run(cfg: Config) -> Outcome:
                 pid(uncached), echo_pid, measure(rounds, direct_get, uncached_get, echo)
             )
             get = await with_cpu(pid(ours), echo_pid, measure(rounds, direct_get, ours_get, echo))
+            fetch_cpu_ms = await baseline_fetch_cpu(base, rounds)
             search = await with_cpu(
                 pid(ours), echo_pid, measure(cfg.pick(300, 20), direct_search, ours_search, echo)
             )
@@ -175,14 +184,15 @@ async def run(cfg: Config) -> Outcome:
             )
         )
     for label, data in (("get_issue, no HTML cache", get_uncached), ("get_issue, HTML cache", get)):
-        cpu = data["cpu_ms_per_call"]
+        cpu = {**data["cpu_ms_per_call"], "baseline_fetch_issue": fetch_cpu_ms}
         rows.append(
             Row(
                 f"2 {label}: server CPU per call",
                 f"{cpu['server']:.2f} ms",
-                f"{cpu['echo_server']:.2f} ms (echo server per echo)",
-                ratio(cpu["server"], cpu["echo_server"]),
-                f"report (CPU beyond echo {cpu['server'] - cpu['echo_server']:.2f} ms)",
+                f"{fetch_cpu_ms:.2f} ms (baseline fetch_issue: same GET, raw JSON)",
+                ratio(cpu["server"], fetch_cpu_ms),
+                f"report (beyond fetch_issue {cpu['server'] - fetch_cpu_ms:.2f} ms; "
+                f"echo alone {cpu['echo_server']:.2f} ms)",
                 None,
                 cpu,
             )

@@ -158,7 +158,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     demo: bool = False
-    toolsets: tuple[str, ...] = ()
+    toolsets: tuple[str, ...] = ("all",)
     tools: tuple[str, ...] = ()
     exclude_tools: tuple[str, ...] = ()
     enable_delete: bool = False

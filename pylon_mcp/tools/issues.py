@@ -48,7 +48,8 @@ def _filter_level(subfilters: dict[str, Any] | None) -> dict[str, Any]:
 FILTER_SCHEMA: dict[str, Any] = {
     **_filter_level(_filter_level(_filter_level(None))),
     "description": "Pylon filter, 3 levels max: {field, operator, value}; in/not_in/time_range take values; "
-    "and/or take subfilters. E.g. {field: tags, operator: not_in, values: [spam]}. "
+    "and/or take subfilters. E.g. {field: tags, operator: not_in, values: [spam]}. Operators include equals, "
+    "contains, string_contains, time_is_after, time_is_before, is_set, is_unset. "
     "A wrong field or operator gets the allowed ones.",
 }
 
