@@ -220,3 +220,19 @@ async def test_a_guessed_field_that_looks_like_a_custom_slug_is_taught_by_pylons
     assert "HTTP 400" in message and "If 'status' is not one of your custom fields" in message
     assert "state, team_id: equals|in|not_in" in message
     assert len(sandbox.requests()) == 1
+
+
+def test_every_argument_stays_discoverable(tools: list[dict[str, Any]]) -> None:
+    """Terse is not hidden: every argument the tool accepts is a property of its published schema."""
+    from mcp.server.mcpserver.utilities.func_metadata import func_metadata
+
+    from pylon_mcp.tools.registry import TOOLS
+
+    published = {tool["name"]: tool["inputSchema"] for tool in tools}
+    for spec in TOOLS:
+        accepted = set(func_metadata(spec.fn, skip_names=["ctx"]).arg_model.model_fields)
+        schema = published[spec.name]
+        assert set(schema["properties"]) == accepted, spec.name
+        required = {name for name, field in func_metadata(spec.fn, skip_names=["ctx"]).arg_model.model_fields.items()
+                    if field.is_required()}  # fmt: skip
+        assert set(schema.get("required", [])) == required, spec.name
