@@ -87,8 +87,11 @@ async def test_writes_to_a_number_seen_recently_are_one_request_each(
 ) -> None:
     record = sandbox.store.find("7")
     before = record.state
-    look = {"issue_id": "7"} if seen_by == "get_issue" else {"title_contains": record.title[:20]}
-    await ok(client, seen_by, look)
+    look = (
+        {"issue_id": "7"} if seen_by == "get_issue" else {"title_contains": record.title[:200], "limit": 100}
+    )
+    seen = await ok(client, seen_by, look)
+    assert "#7 " in text(seen)
     sandbox.clear_log()
     updated = await ok(client, "update_issue", {"issue_id": "7", "state": "closed"})
     assert sent(sandbox) == [PATCH]
