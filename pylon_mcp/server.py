@@ -158,7 +158,10 @@ def validation_message(tool: str, error: ValidationError) -> str:
         where = ".".join(str(part) for part in item["loc"]) or "arguments"
         got = item.get("input")
         shown = "" if item["type"] == "missing" or isinstance(got, dict) else f" (got {str(got)[:60]!r})"
-        lines.append(f"- {where}: {item['msg']}{shown}")
+        message = item["msg"]
+        if item["type"] == "extra_forbidden" and item["loc"][:1] == ("filter",):
+            message = "not a filter key; a filter has only field, operator, value, values, subfilters"
+        lines.append(f"- {where}: {message}{shown}")
     return f"Invalid arguments for {tool}; nothing was sent to Pylon:\n" + "\n".join(lines)
 
 

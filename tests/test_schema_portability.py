@@ -191,7 +191,8 @@ async def client(sandbox_url: str) -> Any:
          ["Allowed for 'created_at': time_is_after, time_is_before, time_range"]),
         ("search_issues", {"filter": {"field": "state", "operator": "in", "value": "new"}},
          ["takes 'values' (a list)"]),
-        ("search_issues", {"filter": {"field": "state", "op": "equals"}}, ["filter.op"]),
+        ("search_issues", {"filter": {"field": "state", "op": "equals"}},
+         ["filter.op: not a filter key; a filter has only field, operator, value, values, subfilters"]),
         # Bounds dropped from the schema come back in the error.
         ("search_issues", {"limit": 500}, ["limit", "less than or equal to 100"]),
         ("create_issue", {"title": "x" * 501, "body_html": "b", "account_id": "a"}, ["at most 500 characters"]),
