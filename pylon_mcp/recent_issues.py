@@ -16,7 +16,6 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 from pylon_mcp.pylon.models import Follower, Issue
 
@@ -25,17 +24,11 @@ ID_TTL = 3600.0
 MAX_ISSUES = 1000
 
 
-@dataclass(frozen=True, slots=True)
-class _Seen:
-    issue: Issue
-    at: float
-
-
 class RecentIssues:
     def __init__(self, clock: Callable[[], float] = time.monotonic, max_issues: int = MAX_ISSUES) -> None:
         self._clock = clock
         self._max = max_issues
-        self._by_id: OrderedDict[str, _Seen] = OrderedDict()
+        self._by_id: OrderedDict[str, tuple[Issue, float]] = OrderedDict()  # ID -> (issue, seen at)
         self._ids: OrderedDict[str, tuple[str, float]] = OrderedDict()  # number -> (ID, seen at)
         self._followers: dict[str, tuple[list[Follower], float]] = {}
 
@@ -44,7 +37,7 @@ class RecentIssues:
         for issue in issues:
             if not issue.id:
                 continue
-            self._by_id[issue.id] = _Seen(issue, now)
+            self._by_id[issue.id] = (issue, now)
             self._by_id.move_to_end(issue.id)
             if issue.number is not None:
                 self._ids[str(issue.number)] = (issue.id, now)
@@ -80,9 +73,9 @@ class RecentIssues:
     def last_seen(self, issue_id: str) -> Issue | None:
         """The issue as Pylon last showed it to this server, if that was within STATE_TTL."""
         entry = self._by_id.get(issue_id)
-        if entry is None or self._clock() - entry.at > STATE_TTL:
+        if entry is None or self._clock() - entry[1] > STATE_TTL:
             return None
-        return entry.issue
+        return entry[0]
 
     def followers(self, issue_id: str) -> list[Follower] | None:
         entry = self._followers.get(issue_id)
