@@ -18,6 +18,7 @@ from typing import Any, get_args, get_type_hints
 from mcp.server.caching import CacheHint
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.server.mcpserver.resolve import build_resolver_plans, find_resolved_parameters
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata, func_metadata
 from mcp_types import CallToolResult, InputRequiredResult
@@ -65,11 +66,21 @@ def tool_schemas(spec: ToolDef) -> dict[str, Any]:
 
 def argument_metadata(spec: ToolDef, output_schema: dict[str, Any]) -> FuncMetadata:
     """The pydantic model that validates a call's arguments, built from the signature."""
-    metadata = func_metadata(spec.fn, skip_names=["ctx"], structured_output=False)
+    metadata = func_metadata(spec.fn, skip_names=["ctx", *_resolved(spec)], structured_output=False)
     # Published, not re-validated per call: the tools build structured content by dumping the
     # output model itself, so it conforms by construction (test clients validate it against it).
     metadata.output_schema = output_schema
     return metadata
+
+
+def _resolved(spec: ToolDef) -> dict[str, Any]:
+    """Parameters the SDK fills by resolvers (`Resolve`: e.g. an approval elicited from the person).
+
+    Checked on the raw annotation text first: resolving type hints for every tool costs start-up time.
+    """
+    if not any("Resolve(" in str(hint) for hint in spec.fn.__annotations__.values()):
+        return {}
+    return find_resolved_parameters(spec.fn)
 
 
 def build_tool(spec: ToolDef, schemas: dict[str, Any] | None = None) -> Tool:
@@ -83,6 +94,7 @@ def build_tool(spec: ToolDef, schemas: dict[str, Any] | None = None) -> Tool:
         metadata = argument_metadata(spec, schemas["output"])
     else:
         metadata = FuncMetadata(arg_model=ArgModelBase, output_schema=schemas["output"])
+    resolved = _resolved(spec)
     return Tool(
         fn=spec.fn,
         name=spec.name,
@@ -93,6 +105,8 @@ def build_tool(spec: ToolDef, schemas: dict[str, Any] | None = None) -> Tool:
         is_async=True,
         context_kwarg="ctx",
         annotations=spec.annotations,
+        resolved_params=resolved,
+        resolver_plans=build_resolver_plans(resolved, set(schemas["input"].get("properties", {}))),
     )
 
 

@@ -135,7 +135,7 @@ def message_out(message: Message, *, full: bool, offset: int = 0, limit: int) ->
 def header(index: int, m: MessageOut) -> str:
     author = m.author or "unknown author"
     shown = quote(author) if m.role == "customer" else author
-    parts = [f"[{index}]", m.time or "no time", shown, m.role]
+    parts = [f"[{index}] {m.time or 'no time'}", shown, m.role]
     if m.channel:
         parts.append(m.channel)
     if m.thread_id:
@@ -224,4 +224,42 @@ def latest_section(outs: Sequence[MessageOut], total: int, ref: str) -> str:
         f"(get_issue_messages issue_id={quote(ref)} reads them all). {DATA_NOTE}"
     ]
     lines += [message_text(first + i, m, ref) for i, m in enumerate(outs)]
+    return "\n".join(lines)
+
+
+# --- writes: notes and replies ---------------------------------------------------------
+
+
+class MessageWriteResult(BaseModel):
+    action: Literal["note_added", "reply_preview", "reply_sent", "reply_not_sent"]
+    issue_number: int | None = None
+    issue_id: str | None = None
+    message_id: str | None = None  # the message created
+    in_reply_to: str | None = None
+    thread_id: str | None = None
+    channel: str | None = None
+    to: list[str] | None = None
+    cc: list[str] | None = None
+    body_html: str | None = None  # exactly what is (or would be) sent
+    attachment_urls: list[str] | None = None
+    confirmation_token: str | None = None
+    expires_in_seconds: int | None = None
+    link: str | None = None
+
+
+def recipients_line(r: MessageWriteResult) -> str:
+    parts = [f"To: {', '.join(r.to) if r.to else 'the requester'}"]
+    if r.cc:
+        parts.append(f"Cc: {', '.join(r.cc)}")
+    parts.append(f"Channel: {r.channel or 'unknown'}")
+    if r.in_reply_to:
+        parts.append(f"In reply to message {r.in_reply_to}")
+    return " · ".join(parts)
+
+
+def reply_preview_body(r: MessageWriteResult) -> str:
+    markdown, _ = html_to_markdown(r.body_html or "")
+    lines = [recipients_line(r), "Text:", fence(markdown, "")]
+    if r.attachment_urls:
+        lines.append("Attachments: " + ", ".join(_file_link(url) for url in r.attachment_urls))
     return "\n".join(lines)

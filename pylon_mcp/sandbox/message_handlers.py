@@ -50,7 +50,7 @@ def _offset(cursor: str) -> int:
 
 
 def get_messages(call: Call) -> Page:
-    record = _issue(call)
+    record = _issue(call, allow_number=False)  # the spec documents the ID only
     book = _book(call)
     with call.store.lock:
         messages = list(book.of(record).messages)
@@ -61,7 +61,7 @@ def get_messages(call: Call) -> Page:
 
 
 def get_threads(call: Call) -> list[dict[str, Any]]:
-    record = _issue(call)
+    record = _issue(call, allow_number=False)  # the spec documents the ID only
     with call.store.lock:
         threads = list(_book(call).of(record).threads)
     return [{"id": t.id, "issue_id": t.issue_id, "name": t.name, "source": t.source} for t in threads]
@@ -93,7 +93,7 @@ def _find_message(conversation: Conversation, message_id: str) -> MessageRecord:
 
 
 def create_note(call: Call) -> dict[str, Any]:
-    record = _issue(call)
+    record = _issue(call, allow_number=False)  # the spec documents the ID only
     body = _body(call)
     html = _string(body, "body_html", required=True, allow_empty=False)
     thread_id = _string(body, "thread_id") or None
@@ -137,7 +137,7 @@ def create_note(call: Call) -> dict[str, Any]:
 
 
 def create_reply(call: Call) -> dict[str, Any]:
-    record = _issue(call)
+    record = _issue(call, allow_number=False)  # the spec documents the ID only
     body = _body(call)
     html = _string(body, "body_html", required=True, allow_empty=False)
     message_id = _string(body, "message_id", required=True, allow_empty=False)
@@ -157,8 +157,10 @@ def create_reply(call: Call) -> dict[str, Any]:
         target = _find_message(conversation, message_id or "")
         email: dict[str, object] | None = None
         if target.source == "email":
-            sender = target.email or {}
-            to = extra.get("to_emails") or [str(sender.get("from_email") or "")]
+            sent = target.email or {}
+            # Answer the customer: the sender of their message, or whom our earlier message went to.
+            default = [sent.get("from_email")] if target.author_kind == "contact" else sent.get("to_emails")
+            to = extra.get("to_emails") or [str(address) for address in default or [] if address]
             email = {"from_email": SUPPORT_ADDRESS, "to_emails": to}
             email.update({k: v for k, v in extra.items() if v and k != "to_emails"})
         message = MessageRecord(
