@@ -27,6 +27,7 @@ from pydantic import BaseModel, ValidationError
 from pylon_mcp import __version__
 from pylon_mcp.completions import register_completions
 from pylon_mcp.config import Settings
+from pylon_mcp.message_resources import register_message_resources
 from pylon_mcp.prompts import register_prompts
 from pylon_mcp.pylon.client import PylonClient
 from pylon_mcp.pylon.errors import PylonError
@@ -239,6 +240,7 @@ def build_server(settings: Settings, *, pylon: PylonClient | None = None) -> Pyl
         cache_hints=cache_hints(settings),
     )
     register_resources(server, holder)
+    register_message_resources(server)
     register_legacy_subscriptions(server, holder)
     register_completions(server, holder)
     register_prompts(server, offered)

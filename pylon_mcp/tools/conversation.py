@@ -23,7 +23,7 @@ from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Elicit, Resolve
-from mcp_types import CallToolResult
+from mcp_types import CallToolResult, TextContent
 from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, BeforeValidator, Field
 
@@ -39,6 +39,8 @@ from pylon_mcp.render.messages import (
     MessageWriteResult,
     conversation,
     conversation_text,
+    latest_messages,
+    latest_section,
     message_out,
     reply_preview_body,
     role_of,
@@ -49,7 +51,6 @@ from pylon_mcp.resources import announce_change
 from pylon_mcp.tools.args import _int_to_str
 from pylon_mcp.tools.context import app
 from pylon_mcp.tools.errors import bad_argument, describe
-from pylon_mcp.tools.issues import result
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _CURSOR = re.compile(r"^(from|at):(\d{1,9})$")
@@ -67,6 +68,14 @@ def _check_lengths(**values: str | None) -> None:
             raise bad_argument(name, f"at most {LIMITS[name]:,} characters (got {len(value):,})")
         if value is not None and name in ("message_id", "thread_id", "idempotency_key") and not value.strip():
             raise bad_argument(name, "must not be empty; leave it out instead")
+
+
+LATEST_COUNT = 3  # messages get_issue shows with include=["messages"]
+LATEST_CHARS = 600  # per message there
+
+
+def result(text: str, structured: dict[str, Any]) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
 
 
 # --- shared ------------------------------------------------------------------------------
@@ -248,6 +257,19 @@ async def get_issue_messages(
         )
     shaped = conversation(messages, ref=ref, start=start, budget=budget, incomplete=incomplete)
     return result(conversation_text(shaped), shaped.model_dump(mode="json", exclude_none=True))
+
+
+async def latest_messages_section(pylon: PylonClient, issue: Issue) -> tuple[str, list[dict[str, Any]]]:
+    """The latest few messages of an issue, for get_issue: text to append and structured items."""
+    ref = str(issue.number) if issue.number is not None else (issue.id or "")
+    page = await pylon.list_messages(issue.id or ref)  # one page is enough for the latest few, usually
+    messages = page.messages
+    if page.has_next_page:  # the latest are on the last page
+        messages, _ = await pylon.all_messages(issue.id or ref)
+    outs = latest_messages(messages, LATEST_COUNT, LATEST_CHARS)
+    return latest_section(outs, len(messages), ref), [
+        m.model_dump(mode="json", exclude_none=True) for m in outs
+    ]
 
 
 # --- internal notes ------------------------------------------------------------------------
