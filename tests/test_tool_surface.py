@@ -36,7 +36,9 @@ async def tools_list(**changes: Any) -> list[dict[str, Any]]:
 
 async def test_tools_list_matches_the_snapshots() -> None:
     """One file per tool, so a change to one tool's surface is one small diff in review."""
-    current = {tool["name"]: tool for tool in await tools_list(enable_delete=True, allow_customer_replies=True)}
+    current = {
+        tool["name"]: tool for tool in await tools_list(enable_delete=True, allow_customer_replies=True)
+    }
     rendered = {
         name: json.dumps(tool, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         for name, tool in current.items()
@@ -68,7 +70,10 @@ async def test_every_tool_has_a_title_and_all_four_hints() -> None:
 
 
 async def test_hints_are_truthful() -> None:
-    by_name = {tool["name"]: tool["annotations"] for tool in await tools_list(enable_delete=True, allow_customer_replies=True)}
+    by_name = {
+        tool["name"]: tool["annotations"]
+        for tool in await tools_list(enable_delete=True, allow_customer_replies=True)
+    }
     for name in ("get_issue", "search_issues"):
         assert by_name[name]["readOnlyHint"] and not by_name[name]["destructiveHint"]
     for name in ("create_issue", "update_issue", "snooze_issue", "manage_followers", "delete_issue"):
@@ -89,7 +94,8 @@ async def test_schemas_have_no_refs_and_output_schemas_are_objects() -> None:
 
 async def test_argument_names_are_pylons_field_names() -> None:
     props = {
-        tool["name"]: set(tool["inputSchema"]["properties"]) for tool in await tools_list(enable_delete=True, allow_customer_replies=True)
+        tool["name"]: set(tool["inputSchema"]["properties"])
+        for tool in await tools_list(enable_delete=True, allow_customer_replies=True)
     }
     assert {
         "title",
