@@ -325,3 +325,45 @@ async def test_completes_message_ids_of_the_issue_named(sandbox_url: str, sandbo
         none_yet = (await client.complete(prompt, {"name": "message_id", "value": ""})).completion.values
     public = [m.id for m in reversed(conversation(sandbox, 12)) if not m.is_private]
     assert values == public and none_yet == []
+
+
+# --- over Streamable HTTP ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("mode", "elicited"), [("auto", True), ("legacy", False)])
+async def test_reply_approval_over_http(
+    sandbox_url: str, sandbox: Sandbox, mode: str, elicited: bool
+) -> None:
+    """2026-07-28 clients are asked through InputRequiredResult; handshake-era clients over our stateless
+    HTTP transport have no channel for a mid-call request, so they get the preview and token instead."""
+    import httpx2
+    from mcp.client.streamable_http import streamable_http_client
+
+    from pylon_mcp.http import build_http_app
+    from pylon_mcp.pylon.auth import Secret
+    from pylon_mcp.sandbox.server import BackgroundServer
+
+    asked: list[str] = []
+
+    async def elicit(context: Any, params: ElicitRequestParams) -> ElicitResult:
+        asked.append(params.message)
+        return ElicitResult(action="accept", content={"send": True})
+
+    settings = settings_for(
+        sandbox_url, transport="http", auth_token=Secret("bearer-x"), allow_customer_replies=True
+    )
+    with BackgroundServer(build_http_app(build_server(settings), settings), lifespan="on") as server:
+        async with (
+            httpx2.AsyncClient(headers={"Authorization": "Bearer bearer-x"}, timeout=30) as http,
+            Client(
+                streamable_http_client(f"{server.url}/mcp", http_client=http),
+                mode=mode,
+                cache=None,
+                elicitation_callback=elicit,
+            ) as client,  # fmt: skip
+        ):
+            result = await ok(client, "send_customer_reply", {"issue_id": "12", "body_markdown": "Fixed."})
+    if elicited:
+        assert len(asked) == 1 and "SENT to the customer" in text(result) and posts(sandbox, "reply") == 1
+    else:
+        assert asked == [] and "PREVIEW" in text(result) and posts(sandbox, "reply") == 0
