@@ -108,12 +108,17 @@ def _html(body_markdown: str | None, body_html: str | None) -> str:
     return html
 
 
+def not_on_issue(field: str, message: str) -> ToolError:
+    """A refusal that needed a read of the issue first (so not "Invalid argument": that means no request)."""
+    return ToolError(f"Refused '{field}': {message}")
+
+
 def _find(messages: list[Message], message_id: str, ref: str) -> Message:
     for message in messages:
         if message.id == message_id:
             return message
     recent = ", ".join(f"{m.id} ({role_of(m)})" for m in messages[-3:]) or "none"
-    raise bad_argument(
+    raise not_on_issue(
         "message_id",
         f"{message_id[:80]!r} is not a message of issue {ref}. Its latest messages: {recent}. "
         "get_issue_messages lists them all. Nothing was sent.",
@@ -178,7 +183,7 @@ async def _post_once(
     async with ledger.lock(namespaced):
         entry = ledger.get(namespaced)
         if entry is not None and entry.fingerprint != fingerprint:
-            raise bad_argument(
+            raise not_on_issue(
                 "idempotency_key", "this key was already used with different arguments; use a new key"
             )
         if entry is not None and entry.result is not None:
@@ -252,7 +257,7 @@ async def get_issue_messages(
             shaped.model_dump(mode="json", exclude_none=True),
         )
     if start > len(messages):
-        raise bad_argument(
+        raise not_on_issue(
             "cursor", f"the conversation has {len(messages)} messages; start again without cursor"
         )
     shaped = conversation(messages, ref=ref, start=start, budget=budget, incomplete=incomplete)
@@ -302,7 +307,7 @@ async def add_internal_note(
         messages, _ = await pylon.all_messages(ident)
         target = _find(messages, message_id, ref)
         if not target.is_private:
-            raise bad_argument(
+            raise not_on_issue(
                 "message_id",
                 f"{message_id} is a {role_of(target)} message; a note can only answer an internal note",
             )
@@ -312,7 +317,7 @@ async def add_internal_note(
             known = (
                 ", ".join(f"{t.id} ({t.name})" for t in threads) or "none yet (omit thread_id to create one)"
             )
-            raise bad_argument(
+            raise not_on_issue(
                 "thread_id", f"{thread_id[:80]!r} is not a thread of issue {ref}; its threads: {known}"
             )
     request = CreateIssueNoteRequest(body_html=html, thread_id=thread_id, message_id=message_id)
@@ -384,7 +389,7 @@ async def plan_reply(
     if message_id:
         target = _find(messages, message_id, ref)
         if target.is_private:
-            raise bad_argument(
+            raise not_on_issue(
                 "message_id",
                 f"{message_id} is an internal note; a reply answers a message the customer can see",
             )
@@ -392,7 +397,7 @@ async def plan_reply(
         public = [m for m in messages if not m.is_private]
         customer = [m for m in public if role_of(m) == "customer"]
         if not public:
-            raise bad_argument("message_id", f"issue {ref} has no customer-visible message to reply to")
+            raise not_on_issue("message_id", f"issue {ref} has no customer-visible message to reply to")
         target = (customer or public)[-1]
     to, cc = _recipients(target, issue)
     request = CreateIssueReplyRequest(body_html=html, message_id=target.id or "", attachment_urls=attachments)
@@ -500,7 +505,7 @@ async def send_customer_reply(
                 Redeem.USED: "was already used: that reply was sent (or attempted) once",
                 Redeem.MISMATCH: "was issued for a different text, message or recipients",
             }[verdict]
-            raise bad_argument(
+            raise not_on_issue(
                 "confirmation_token",
                 f"this token {why}. Nothing was sent. Call send_customer_reply without confirmation_token for a "
                 "fresh preview of exactly this text and show it to the person.",
