@@ -59,6 +59,11 @@ class ConversationResult(BaseModel):
     incomplete: bool | None = None  # Pylon had more pages than we read
 
 
+def named(ref: str) -> str:
+    """'#42' for a number, the ID as it is otherwise."""
+    return f"#{ref}" if ref.isdigit() else ref
+
+
 def role_of(message: Message) -> Role:
     if message.is_private:
         return "internal note"
@@ -190,11 +195,11 @@ def conversation(
 def conversation_text(result: ConversationResult) -> str:
     ref = result.issue
     if not result.messages:
-        return f"Issue #{ref} has no messages" + (" after that cursor." if result.first > 1 else ".")
+        return f"Issue {named(ref)} has no messages" + (" after that cursor." if result.first > 1 else ".")
     last = result.first + len(result.messages) - 1
     span = "all" if result.first == 1 and result.next_cursor is None else f"{result.first}–{last} of"
     plural = "s" if result.total != 1 else ""
-    head = f"Conversation of issue #{ref}: {span} {result.total} message{plural}, oldest first."
+    head = f"Conversation of issue {named(ref)}: {span} {result.total} message{plural}, oldest first."
     if result.next_cursor:
         head += f" More: call get_issue_messages with issue_id={quote(ref)} and cursor={quote(result.next_cursor)}."
     if result.incomplete:
@@ -205,7 +210,7 @@ def conversation_text(result: ConversationResult) -> str:
 
 
 def single_message_text(m: MessageOut, index: int, total: int, ref: str) -> str:
-    head = f"Message {index} of {total} on issue #{ref}, in full. {DATA_NOTE}"
+    head = f"Message {index} of {total} on issue {named(ref)}, in full. {DATA_NOTE}"
     return head + "\n" + message_text(index, m, ref)
 
 
