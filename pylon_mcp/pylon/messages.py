@@ -15,18 +15,17 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from pylon_mcp.pylon.errors import InvalidRequest
-from pylon_mcp.pylon.message_models import (
-    CreatedMessage,
-    CreateIssueNoteRequest,
-    CreateIssueReplyRequest,
-    IssueThread,
-    Message,
-    MessagePage,
-)
 from pylon_mcp.pylon.models import Pagination
 
 if TYPE_CHECKING:
     from pylon_mcp.pylon.client import Envelope, Retry
+    from pylon_mcp.pylon.message_models import (
+        CreatedMessage,
+        CreateIssueNoteRequest,
+        CreateIssueReplyRequest,
+        IssueThread,
+        MessagePage,
+    )
 
 DEFAULT_MAX_MESSAGE_PAGES = 20
 
@@ -36,6 +35,14 @@ def _client() -> Any:
     from pylon_mcp.pylon import client
 
     return client
+
+
+def _models() -> Any:
+    # Imported on first use: building these pydantic models is start-up time a server that never
+    # reads a conversation should not pay.
+    from pylon_mcp.pylon import message_models
+
+    return message_models
 
 
 class MessageEndpoints:
@@ -59,8 +66,9 @@ class MessageEndpoints:
             "GET", f"/issues/{c.issue_ref(issue_id)}/messages", params=params, retry=c.Retry.SAFE
         )
         pagination = env.pagination or Pagination()
-        return MessagePage(
-            messages=[Message.model_validate(item) for item in env.data or []],
+        m = _models()
+        return m.MessagePage(
+            messages=[m.Message.model_validate(item) for item in env.data or []],
             cursor=pagination.cursor or None,
             has_next_page=bool(pagination.has_next_page and pagination.cursor),
             request_id=env.request_id,
@@ -80,9 +88,9 @@ class MessageEndpoints:
 
     async def all_messages(
         self, issue_id: str | int, *, max_pages: int = DEFAULT_MAX_MESSAGE_PAGES
-    ) -> tuple[list[Message], bool]:
+    ) -> tuple[list[Any], bool]:
         """Every message (up to `max_pages` pages), and whether the cap cut the conversation short."""
-        messages: list[Message] = []
+        messages: list[Any] = []
         more = False
         async for page in self.iter_message_pages(issue_id, max_pages=max_pages):
             messages.extend(page.messages)
@@ -92,7 +100,7 @@ class MessageEndpoints:
     async def list_threads(self, issue_id: str | int) -> list[IssueThread]:
         c = _client()
         env = await self._request("GET", f"/issues/{c.issue_ref(issue_id)}/threads", retry=c.Retry.SAFE)
-        return [IssueThread.model_validate(item) for item in env.data or []]
+        return [_models().IssueThread.model_validate(item) for item in env.data or []]
 
     async def create_note(self, issue_id: str | int, body: CreateIssueNoteRequest) -> CreatedMessage:
         """Post an internal note (never visible to the customer). Not repeated once Pylon may have seen it."""
@@ -101,7 +109,7 @@ class MessageEndpoints:
         env = await self._request(
             "POST", f"/issues/{c.issue_ref(issue_id)}/note", json=body.to_body(), retry=c.Retry.UNSENT_ONLY
         )
-        return CreatedMessage.model_validate(env.data or {})
+        return _models().CreatedMessage.model_validate(env.data or {})
 
     async def create_reply(self, issue_id: str | int, body: CreateIssueReplyRequest) -> CreatedMessage:
         """Send a customer-facing reply. Not repeated once Pylon may have seen it."""
@@ -110,7 +118,7 @@ class MessageEndpoints:
         env = await self._request(
             "POST", f"/issues/{c.issue_ref(issue_id)}/reply", json=body.to_body(), retry=c.Retry.UNSENT_ONLY
         )
-        return CreatedMessage.model_validate(env.data or {})
+        return _models().CreatedMessage.model_validate(env.data or {})
 
 
 def _require_body(html: str) -> None:

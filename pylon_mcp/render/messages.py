@@ -14,12 +14,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlparse
 
 from pydantic import BaseModel
 
-from pylon_mcp.pylon.message_models import Message
+if TYPE_CHECKING:
+    from pylon_mcp.pylon.message_models import Message
 from pylon_mcp.render.html import html_to_markdown
 from pylon_mcp.render.text import fence, one_line, quote, strip_invisible, window
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context
@@ -30,7 +30,6 @@ from pydantic import BaseModel, BeforeValidator, Field
 from pylon_mcp.confirmations import TOKEN_TTL, Redeem, content_digest
 from pylon_mcp.pylon.client import PylonClient, issue_ref
 from pylon_mcp.pylon.errors import PylonError
-from pylon_mcp.pylon.message_models import CreateIssueNoteRequest, CreateIssueReplyRequest, Message
 from pylon_mcp.pylon.models import Issue
 from pylon_mcp.pylon.timefmt import format_rfc3339, utcnow
 from pylon_mcp.render.html import html_to_markdown, markdown_to_html, sanitize_html
@@ -51,6 +50,9 @@ from pylon_mcp.resources import announce_change
 from pylon_mcp.tools.args import _int_to_str
 from pylon_mcp.tools.context import app
 from pylon_mcp.tools.errors import bad_argument, describe
+
+if TYPE_CHECKING:
+    from pylon_mcp.pylon.message_models import CreateIssueReplyRequest, Message
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _CURSOR = re.compile(r"^(from|at):(\d{1,9})$")
@@ -320,6 +322,8 @@ async def add_internal_note(
             raise not_on_issue(
                 "thread_id", f"{thread_id[:80]!r} is not a thread of issue {ref}; its threads: {known}"
             )
+    from pylon_mcp.pylon.message_models import CreateIssueNoteRequest  # first use: see pylon/messages.py
+
     request = CreateIssueNoteRequest(body_html=html, thread_id=thread_id, message_id=message_id)
     created_id, note = await _post_once(
         ctx,
@@ -400,6 +404,8 @@ async def plan_reply(
             raise not_on_issue("message_id", f"issue {ref} has no customer-visible message to reply to")
         target = (customer or public)[-1]
     to, cc = _recipients(target, issue)
+    from pylon_mcp.pylon.message_models import CreateIssueReplyRequest  # first use: see pylon/messages.py
+
     request = CreateIssueReplyRequest(body_html=html, message_id=target.id or "", attachment_urls=attachments)
     out = MessageWriteResult(
         action="reply_preview",
