@@ -231,6 +231,8 @@ async def test_two_step_reply_without_elicitation(sandbox_url: str, sandbox: San
         token = (preview.structured_content or {})["confirmation_token"]
         assert "PREVIEW: nothing has been sent" in shown and requester.email in shown
         assert "Channel: email" in shown and latest_customer.id in shown and "the fix is **live**" in shown
+        assert f'("{requester.name}, ' in shown  # whose message this answers, for the person approving
+        assert "send_customer_reply messages the CUSTOMER" in (client.instructions or "")
         other = await fails(client, "send_customer_reply", {**arguments, "body_markdown": "Other text",
                                                             "confirmation_token": token})  # fmt: skip
         assert "'confirmation_token'" in other and "different text" in other

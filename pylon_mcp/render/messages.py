@@ -253,6 +253,7 @@ class MessageWriteResult(BaseModel):
     issue_id: str | None = None
     message_id: str | None = None  # the message created
     in_reply_to: str | None = None
+    in_reply_to_from: str | None = None  # author and time of the message answered, for the person approving
     thread_id: str | None = None
     channel: str | None = None
     to: list[str] | None = None
@@ -270,7 +271,8 @@ def recipients_line(r: MessageWriteResult) -> str:
         parts.append(f"Cc: {', '.join(r.cc)}")
     parts.append(f"Channel: {r.channel or 'unknown'}")
     if r.in_reply_to:
-        parts.append(f"In reply to message {r.in_reply_to}")
+        about = f" ({quote(r.in_reply_to_from)})" if r.in_reply_to_from else ""
+        parts.append(f"In reply to message {r.in_reply_to}{about}")
     return " · ".join(parts)
 
 

@@ -36,6 +36,7 @@ from pylon_mcp.render.html import html_to_markdown, markdown_to_html, sanitize_h
 from pylon_mcp.render.messages import (
     ConversationResult,
     MessageWriteResult,
+    author_of,
     conversation,
     conversation_text,
     latest_messages,
@@ -412,6 +413,7 @@ async def plan_reply(
         issue_number=issue.number,
         issue_id=issue.id,
         in_reply_to=target.id,
+        in_reply_to_from=f"{author_of(target) or 'unknown'}, {target.timestamp or 'no time'}",
         channel=target.source,
         to=to,
         cc=cc,
