@@ -14,10 +14,11 @@ from typing import Any
 from mcp_types import ToolAnnotations
 
 from pylon_mcp.config import ConfigError, Settings
-from pylon_mcp.tools.conversation import add_internal_note, get_issue_messages, send_customer_reply
+from pylon_mcp.tools.conversation import add_internal_note, get_issue_messages
 from pylon_mcp.tools.followers import manage_followers
 from pylon_mcp.tools.issue_writes import create_issue, delete_issue, snooze_issue, update_issue
 from pylon_mcp.tools.issues import get_issue, search_issues
+from pylon_mcp.tools.replies import send_customer_reply
 
 
 @dataclass(frozen=True)
