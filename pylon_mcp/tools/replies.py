@@ -44,9 +44,6 @@ if TYPE_CHECKING:
     from pylon_mcp.pylon.message_models import CreateIssueReplyRequest, Message
 
 
-# --- customer replies ------------------------------------------------------------------------
-
-
 class ApproveReply(BaseModel):
     send: bool = Field(description="Send this exact reply to the customer")
 
@@ -76,9 +73,8 @@ async def plan_reply(
         confirmation_token=confirmation_token, idempotency_key=idempotency_key,
     )  # fmt: skip
     html = outbound_html(body_markdown, body_html)
-    attachments: list[str] | None = (
-        None  # the endpoint takes attachment_urls; the tool keeps its surface small
-    )
+    # The endpoint takes attachment_urls; the tool leaves them out to keep its surface small.
+    attachments: list[str] | None = None
     pylon = app(ctx).pylon
     issue = await pylon.get_issue(issue_ref(issue_id))
     ident = issue.id or issue_ref(issue_id)
