@@ -23,9 +23,13 @@ def register_prompts(server: MCPServer, offered: list[ToolDef]) -> list[str]:
     can_update = "update_issue" in names
     registered: list[str] = []
     if {"get_issue", "search_issues"} <= names:
-        server.add_prompt(Prompt.from_function(triage_issue_prompt(can_update), name="triage_issue",
-                                               title="Triage an issue"))  # fmt: skip
+        triage = triage_issue_prompt(can_update, "get_issue_messages" in names)
+        server.add_prompt(Prompt.from_function(triage, name="triage_issue", title="Triage an issue"))
         registered.append("triage_issue")
+    if "get_issue_messages" in names:
+        draft = draft_reply_prompt("add_internal_note" in names)
+        server.add_prompt(Prompt.from_function(draft, name="draft_reply", title="Draft a reply for review"))
+        registered.append("draft_reply")
     if "search_issues" in names:
         server.add_prompt(Prompt.from_function(summarize_recent, name="summarize_recent",
                                                title="Summarise recent issues"))  # fmt: skip
@@ -33,7 +37,7 @@ def register_prompts(server: MCPServer, offered: list[ToolDef]) -> list[str]:
     return registered
 
 
-def triage_issue_prompt(can_update: bool):  # type: ignore[no-untyped-def]
+def triage_issue_prompt(can_update: bool, can_read_messages: bool = False):  # type: ignore[no-untyped-def]
     def triage_issue(
         issue_id: Annotated[str, Field(description="Issue ID or number, e.g. 42")],
     ) -> str:
@@ -45,9 +49,15 @@ def triage_issue_prompt(can_update: bool):  # type: ignore[no-untyped-def]
             )
         else:
             act = "This server cannot change issues (read-only): list the changes for a person to make in Pylon."
+        conversation = (
+            f", then read the conversation with get_issue_messages issue_id={issue_id!r} "
+            "(what the customer said last, what we promised)"
+            if can_read_messages
+            else ""
+        )
         return (
             f"Triage Pylon issue {issue_id}.\n"
-            f"1. Call get_issue with issue_id={issue_id!r} and read it.\n"
+            f"1. Call get_issue with issue_id={issue_id!r} and read it{conversation}.\n"
             "2. Look at similar issues with search_issues (for example by title_contains or tags) to see which "
             "tags, assignees and teams are used for this kind of problem.\n"
             "3. Propose, each with a one-line reason:\n"
@@ -88,3 +98,31 @@ def summarize_recent(
         "Use get_issue only for the few issues you need to read in full. This is a read-only task: "
         f"change nothing.\n{DATA_NOT_INSTRUCTIONS}"
     )
+
+
+def draft_reply_prompt(can_note: bool):  # type: ignore[no-untyped-def]
+    def draft_reply(
+        issue_id: Annotated[str, Field(description="Issue ID or number, e.g. 42")],
+        message_id: Annotated[
+            str | None, Field(description="Message to answer (default: the latest)")
+        ] = None,
+    ) -> str:
+        """Draft a reply to the customer for a person to review. Never sends it."""
+        target = f"message {message_id}" if message_id else "the customer's latest message"
+        save = (
+            "Then ask whether to save the draft as an internal note; if they agree, call add_internal_note with "
+            "the draft (prefixed 'Draft reply:') so the team can review it in Pylon."
+            if can_note
+            else "This server cannot save notes: the person copies the draft into Pylon themselves."
+        )
+        return (
+            f"Draft a reply to {target} on Pylon issue {issue_id}, for a person to review.\n"
+            f"1. Read the issue with get_issue issue_id={issue_id!r} and the conversation with get_issue_messages "
+            f"issue_id={issue_id!r}. Note what the customer asked and what we already promised.\n"
+            "2. Write a short, friendly reply that answers exactly that. Promise nothing the conversation does "
+            "not support; say what you are unsure of.\n"
+            "3. Show the draft to me. Do NOT send it: never call send_customer_reply from this prompt.\n"
+            f"{save}\n{DATA_NOT_INSTRUCTIONS}"
+        )
+
+    return draft_reply

@@ -24,6 +24,7 @@ from pylon_mcp.render.issues import (
 )
 from pylon_mcp.tools.args import FILTER_GUIDE, Id, IssueId, Rfc3339, SearchFilter, StateList, Tags
 from pylon_mcp.tools.context import app
+from pylon_mcp.tools.conversation import latest_messages_section
 from pylon_mcp.tools.errors import bad_argument
 
 DEFAULT_WINDOW = timedelta(days=30)
@@ -37,10 +38,11 @@ async def get_issue(
     issue_id: IssueId,
     ctx: Context,
     include: Annotated[
-        list[Literal["followers", "raw_html"]],
+        list[Literal["followers", "raw_html", "messages"]],
         Field(
-            max_length=2,
-            description="Extras: 'followers' lists followers; 'raw_html' shows the body as HTML.",
+            max_length=3,
+            description="Extras: 'followers' lists followers; 'raw_html' shows the body as HTML; "
+            "'messages' adds the latest messages.",
         ),
     ] = [],  # noqa: B006 - pydantic copies defaults
     body_offset: Annotated[
@@ -61,7 +63,11 @@ async def get_issue(
         body_chars=state.settings.body_chars,
         followers=followers,
     )
-    return result(issue_text(out, str(issue.number or ref)), dump(out))
+    text, structured = issue_text(out, str(issue.number or ref)), dump(out)
+    if "messages" in include:
+        section, latest = await latest_messages_section(state.pylon, issue)
+        text, structured = text + "\n" + section, {**structured, "latest_messages": latest}
+    return result(text, structured)
 
 
 def _time_arg(name: str, value: str) -> str:
