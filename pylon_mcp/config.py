@@ -82,6 +82,13 @@ OPTIONS: tuple[Option, ...] = (
         "offer delete_issue (permanent; off by default)",
     ),
     Option(
+        "allow_customer_replies",
+        "PYLON_ALLOW_CUSTOMER_REPLIES",
+        "--allow-customer-replies",
+        bool,
+        "offer send_customer_reply: messages the customer, after a preview and confirmation (off by default)",
+    ),
+    Option(
         "body_chars",
         "PYLON_BODY_CHARS",
         "--body-chars",
@@ -162,6 +169,7 @@ class Settings:
     tools: tuple[str, ...] = ()
     exclude_tools: tuple[str, ...] = ()
     enable_delete: bool = False
+    allow_customer_replies: bool = False
     body_chars: int = 4000
     auth_token: Secret = field(default_factory=lambda: Secret(""))
     insecure_no_auth: bool = False

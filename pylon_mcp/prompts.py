@@ -26,15 +26,16 @@ def register_prompts(server: MCPServer, offered: list[ToolDef]) -> list[str]:
     """Register the prompts whose tools are offered; return their names."""
     names = {tool.name for tool in offered}
     can_update = "update_issue" in names
-    extras = {
-        kind: [tool.name for tool in offered if tool.toolset == kind]
-        for kind in ("conversation", "directory")
-    }
+    directory = [tool.name for tool in offered if tool.toolset == "directory"]
     registered: list[str] = []
     if {"get_issue", "search_issues"} <= names:
-        prompt = triage_issue_prompt(can_update, extras["conversation"], extras["directory"])
-        server.add_prompt(Prompt.from_function(prompt, name="triage_issue", title="Triage an issue"))
+        triage = triage_issue_prompt(can_update, "get_issue_messages" in names, directory)
+        server.add_prompt(Prompt.from_function(triage, name="triage_issue", title="Triage an issue"))
         registered.append("triage_issue")
+    if "get_issue_messages" in names:
+        draft = draft_reply_prompt("add_internal_note" in names)
+        server.add_prompt(Prompt.from_function(draft, name="draft_reply", title="Draft a reply for review"))
+        registered.append("draft_reply")
     if "search_issues" in names:
         server.add_prompt(Prompt.from_function(summarize_recent, name="summarize_recent",
                                                title="Summarise recent issues"))  # fmt: skip
@@ -43,9 +44,8 @@ def register_prompts(server: MCPServer, offered: list[ToolDef]) -> list[str]:
 
 
 def triage_issue_prompt(
-    can_update: bool, conversation_tools: Sequence[str] = (), directory_tools: Sequence[str] = ()
+    can_update: bool, can_read_messages: bool = False, directory_tools: Sequence[str] = ()
 ) -> Callable[..., str]:
-    read_more = f" Read its conversation too ({', '.join(conversation_tools)})." if conversation_tools else ""
     who = (
         f"name people and teams; {', '.join(directory_tools)} turns names into IDs and back"
         if directory_tools
@@ -63,9 +63,15 @@ def triage_issue_prompt(
             )
         else:
             act = "This server cannot change issues (read-only): list the changes for a person to make in Pylon."
+        conversation = (
+            f", then read the conversation with get_issue_messages issue_id={issue_id!r} "
+            "(what the customer said last, what we promised)"
+            if can_read_messages
+            else ""
+        )
         return (
             f"Triage Pylon issue {issue_id}.\n"
-            f"1. Call get_issue with issue_id={issue_id!r} and read it.{read_more}\n"
+            f"1. Call get_issue with issue_id={issue_id!r} and read it{conversation}.\n"
             "2. Look at similar issues with search_issues (for example by title_contains or tags) to see which "
             "tags, assignees and teams are used for this kind of problem.\n"
             "3. Propose, each with a one-line reason:\n"
@@ -106,3 +112,31 @@ def summarize_recent(
         "Use get_issue only for the few issues you need to read in full. This is a read-only task: "
         f"change nothing.\n{DATA_NOT_INSTRUCTIONS}"
     )
+
+
+def draft_reply_prompt(can_note: bool):  # type: ignore[no-untyped-def]
+    def draft_reply(
+        issue_id: Annotated[str, Field(description="Issue ID or number, e.g. 42")],
+        message_id: Annotated[
+            str | None, Field(description="Message to answer (default: the latest)")
+        ] = None,
+    ) -> str:
+        """Draft a reply to the customer for a person to review. Never sends it."""
+        target = f"message {message_id}" if message_id else "the customer's latest message"
+        save = (
+            "Then ask whether to save the draft as an internal note; if they agree, call add_internal_note with "
+            "the draft (prefixed 'Draft reply:') so the team can review it in Pylon."
+            if can_note
+            else "This server cannot save notes: the person copies the draft into Pylon themselves."
+        )
+        return (
+            f"Draft a reply to {target} on Pylon issue {issue_id}, for a person to review.\n"
+            f"1. Read the issue with get_issue issue_id={issue_id!r} and the conversation with get_issue_messages "
+            f"issue_id={issue_id!r}. Note what the customer asked and what we already promised.\n"
+            "2. Write a short, friendly reply that answers exactly that. Promise nothing the conversation does "
+            "not support; say what you are unsure of.\n"
+            "3. Show the draft to me. Do NOT send it: never call send_customer_reply from this prompt.\n"
+            f"{save}\n{DATA_NOT_INSTRUCTIONS}"
+        )
+
+    return draft_reply

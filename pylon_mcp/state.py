@@ -15,6 +15,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from pylon_mcp.config import Settings
+from pylon_mcp.confirmations import ConfirmationStore, InMemoryConfirmations
 from pylon_mcp.idempotency import CreateLedger
 from pylon_mcp.pylon.client import PylonClient
 from pylon_mcp.pylon.models import BASE_STATES, Issue
@@ -70,6 +71,7 @@ class AppState:
     listings: ListingCache = field(init=False)
     seen: Seen = field(default_factory=Seen)
     ledger: CreateLedger = field(default_factory=CreateLedger)
+    confirmations: ConfirmationStore = field(default_factory=InMemoryConfirmations)
     recent: RecentIssues = field(default_factory=RecentIssues)  # number -> ID and "before" for writes
     # Handshake-era resources/subscribe: client connection -> subscribed URIs. Weak: a
     # connection that ends must not be kept alive by its subscriptions.

@@ -143,7 +143,7 @@ async def test_read_only_switch_leaves_only_the_read_tools(sandbox_url: str) -> 
     async with Client(params, mode="legacy") as client:
         names = [tool.name for tool in (await client.list_tools()).tools]
         refusal = await fails(client, "create_issue", {"title": "x", "body_html": "b", "account_id": "a"})
-    assert names == ["get_issue", "search_issues"]
+    assert names == ["get_issue", "search_issues", "get_issue_messages"]
     assert "read-only mode" in refusal
 
 
@@ -198,3 +198,15 @@ def test_unset_optional_settings_resolve_to_working_defaults() -> None:
         assert resolve_base_url(settings.api_token.reveal(), settings.api_url) == region
     env = host_config({"api_token": TOKEN, "api_url": "https://pylon-proxy.example.com"})["env"]
     assert Settings.load(env).api_url == "https://pylon-proxy.example.com"
+
+
+def test_bundle_never_offers_customer_replies() -> None:
+    # Even with writes switched on, the bundle pins the reply switch off in its own env block.
+    env = host_config({"api_token": TOKEN, "read_only": False})["env"]
+    settings = Settings.load({**env, "PYLON_ALLOW_CUSTOMER_REPLIES": env["PYLON_ALLOW_CUSTOMER_REPLIES"]})
+    assert env["PYLON_ALLOW_CUSTOMER_REPLIES"] == "false" and not settings.read_only
+    from pylon_mcp.tools.registry import select_tools
+
+    offered = [tool.name for tool in select_tools(settings)[0]]
+    assert "add_internal_note" in offered and "send_customer_reply" not in offered
+    assert all(tool["name"] != "send_customer_reply" for tool in MANIFEST["tools"])

@@ -251,9 +251,9 @@ async def test_delete_when_enabled(sandbox_url: str, sandbox: Sandbox) -> None:
 
 
 async def test_read_only_hides_and_refuses_every_write(sandbox_url: str, sandbox: Sandbox) -> None:
-    async with connect(sandbox_url, read_only=True, enable_delete=True) as c:
+    async with connect(sandbox_url, read_only=True, enable_delete=True, allow_customer_replies=True) as c:
         names = {tool.name for tool in (await c.list_tools()).tools}
-        assert names == {"get_issue", "search_issues"}
+        assert names == {"get_issue", "search_issues", "get_issue_messages"}
         user = next(iter(sandbox.store.directory.users))
         attempts = {
             "create_issue": {"title": "x", "body_html": "b", "requester_email": "a@b.co"},
@@ -261,6 +261,8 @@ async def test_read_only_hides_and_refuses_every_write(sandbox_url: str, sandbox
             "snooze_issue": {"issue_id": "7", "snooze_until": "2099-01-01T00:00:00Z"},
             "manage_followers": {"issue_id": "7", "operation": "add", "user_ids": [user]},
             "delete_issue": {"issue_id": "7"},
+            "add_internal_note": {"issue_id": "7", "body_markdown": "x"},
+            "send_customer_reply": {"issue_id": "7", "body_markdown": "x"},
         }
         for name, arguments in attempts.items():
             assert "read-only mode" in await fails(c, name, arguments)

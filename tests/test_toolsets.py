@@ -20,6 +20,10 @@ DEFINITIONS_BUDGET = 10_000
 RESERVED_FOR_TOOLSETS = {"conversation": 1_500, "directory": 800}
 
 
+def by_toolset(name: str) -> str:
+    return next(tool.toolset for tool in TOOLS if tool.name == name)
+
+
 def names(settings: Settings) -> list[str]:
     return [tool.name for tool in select_tools(settings)[0]]
 
@@ -46,7 +50,10 @@ def test_a_toolset_left_out_is_refused_with_the_reason() -> None:
     assert (
         "'issues' toolset" in refused["get_issue"] and "PYLON_TOOLSETS=conversation" in refused["get_issue"]
     )
-    assert names(Settings(toolsets=("ISSUES", "directory"))) == list(DEFAULT_TOOL_NAMES)
+    issues_defaults = [tool.name for tool in TOOLS if tool.toolset == "issues" and tool.default]
+    assert names(Settings(toolsets=("ISSUES", "directory"))) == [
+        name for name in DEFAULT_TOOL_NAMES if name in issues_defaults or by_toolset(name) == "directory"
+    ]
 
 
 def test_unknown_toolset_names_the_known_ones() -> None:
@@ -75,12 +82,16 @@ def test_env_and_flag_set_toolsets() -> None:
 
 async def test_over_mcp_a_left_out_toolset_is_absent_and_refused(sandbox_url: str) -> None:
     async with connect(sandbox_url, toolsets=("conversation",)) as client:
-        assert [tool.name for tool in (await client.list_tools()).tools] == []
-        assert [prompt.name for prompt in (await client.list_prompts()).prompts] == []
+        listed = [tool.name for tool in (await client.list_tools()).tools]
+        assert listed and all(by_toolset(name) == "conversation" for name in listed)
+        prompts = {prompt.name for prompt in (await client.list_prompts()).prompts}
+        assert not prompts & {"triage_issue", "summarize_recent"}  # they need the issues toolset
         assert "'issues' toolset" in await fails(client, "get_issue", {"issue_id": "7"})
     async with connect(sandbox_url, toolsets=("issues",)) as client:
-        assert tuple(tool.name for tool in (await client.list_tools()).tools) == DEFAULT_TOOL_NAMES
+        listed = [tool.name for tool in (await client.list_tools()).tools]
+        assert listed == [name for name in DEFAULT_TOOL_NAMES if by_toolset(name) == "issues"]
         await ok(client, "get_issue", {"issue_id": "7"})
+        assert "'conversation' toolset" in await fails(client, "get_issue_messages", {"issue_id": "7"})
 
 
 async def test_default_definitions_fit_the_budget_with_room_for_the_other_toolsets() -> None:
@@ -101,9 +112,6 @@ def test_the_triage_prompt_follows_the_toolsets_offered() -> None:
     from pylon_mcp.prompts import triage_issue_prompt
 
     issues_only = triage_issue_prompt(True)("7")
-    assert "by ID, as shown by get_issue" in issues_only and "conversation" not in issues_only
-    everything = triage_issue_prompt(True, ["list_messages"], ["find"])("7")
-    assert (
-        "Read its conversation too (list_messages)" in everything
-        and "find turns names into IDs" in everything
-    )
+    assert "by ID, as shown by get_issue" in issues_only and "get_issue_messages" not in issues_only
+    everything = triage_issue_prompt(True, True, ["find"])("7")
+    assert "get_issue_messages" in everything and "find turns names into IDs" in everything

@@ -45,6 +45,7 @@ from pylon_mcp.pylon.errors import (
     error_class_for,
 )
 from pylon_mcp.pylon.filters import validate_filter
+from pylon_mcp.pylon.messages import MessageEndpoints
 from pylon_mcp.pylon.models import (
     CreateIssueRequest,
     Filter,
@@ -113,7 +114,7 @@ class Envelope:
 Sleep = Callable[[float], Awaitable[None]]
 
 
-class PylonClient:
+class PylonClient(MessageEndpoints):
     """Async client for Pylon's Issues API. Use as `async with PylonClient(...) as pylon:`."""
 
     def __init__(

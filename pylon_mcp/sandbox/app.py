@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from pylon_mcp.sandbox import handlers
+from pylon_mcp.sandbox import handlers, message_handlers
 from pylon_mcp.sandbox.faults import Fault, FaultPlan, RateLimiter, retry_after_header
 from pylon_mcp.sandbox.handlers import ApiError, Call
 from pylon_mcp.sandbox.seed import anchor_epoch
@@ -62,6 +62,30 @@ ROUTES: list[tuple[str, re.Pattern[str], str, Handler]] = [
         re.compile(r"^/issues/(?P<id>[^/]+)/followers$"),
         "POST /issues/{id}/followers",
         handlers.update_followers,
+    ),
+    (
+        "GET",
+        re.compile(r"^/issues/(?P<id>[^/]+)/messages$"),
+        "GET /issues/{id}/messages",
+        message_handlers.get_messages,
+    ),
+    (
+        "GET",
+        re.compile(r"^/issues/(?P<id>[^/]+)/threads$"),
+        "GET /issues/{id}/threads",
+        message_handlers.get_threads,
+    ),
+    (
+        "POST",
+        re.compile(r"^/issues/(?P<id>[^/]+)/note$"),
+        "POST /issues/{id}/note",
+        message_handlers.create_note,
+    ),
+    (
+        "POST",
+        re.compile(r"^/issues/(?P<id>[^/]+)/reply$"),
+        "POST /issues/{id}/reply",
+        message_handlers.create_reply,
     ),
 ]
 

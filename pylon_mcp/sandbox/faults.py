@@ -29,6 +29,10 @@ SPEC_RATE_LIMITS: dict[str, int] = {
     "GET /issues/{id}/followers": 60,
     "POST /issues/{id}/followers": 20,
     "GET /me": 60,
+    "GET /issues/{id}/messages": 20,
+    "GET /issues/{id}/threads": 20,
+    "POST /issues/{id}/note": 10,
+    "POST /issues/{id}/reply": 10,
 }
 
 

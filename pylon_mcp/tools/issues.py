@@ -26,6 +26,7 @@ from pylon_mcp.render.issues import (
 )
 from pylon_mcp.tools.args import STATES_TEXT, Id, IssueId, Rfc3339, SearchFilter, StateList, Tags
 from pylon_mcp.tools.context import app
+from pylon_mcp.tools.conversation import latest_messages_section
 from pylon_mcp.tools.errors import bad_argument, describe
 
 DEFAULT_WINDOW = timedelta(days=30)
@@ -62,8 +63,8 @@ async def get_issue(
     issue_id: IssueId,
     ctx: Context,
     include: Annotated[
-        list[Literal["followers", "raw_html"]],
-        Field(max_length=2, description="raw_html: body as HTML"),
+        list[Literal["followers", "raw_html", "messages"]],
+        Field(max_length=3, description="raw_html: body as HTML; messages: the latest ones"),
     ] = [],  # noqa: B006 - pydantic copies defaults
     body_offset: Annotated[int, Field(ge=0, description="Where a long body's next part starts")] = 0,
 ) -> Annotated[CallToolResult, IssueDetail]:
@@ -84,7 +85,11 @@ async def get_issue(
         body_chars=state.settings.body_chars,
         followers=followers,
     )
-    return result(issue_text(out, str(issue.number or ref)), dump(out))
+    text, structured = issue_text(out, str(issue.number or ref)), dump(out)
+    if "messages" in include:
+        section, latest = await latest_messages_section(state.pylon, issue)
+        text, structured = text + "\n" + section, {**structured, "latest_messages": latest}
+    return result(text, structured)
 
 
 def _time_arg(name: str, value: str) -> str:
