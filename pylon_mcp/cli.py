@@ -32,7 +32,9 @@ def _add_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
             parser.add_argument(option.flag, dest=option.name, action="store_const", const=True,
                                 default=default, help=text)  # fmt: skip
         else:
+            # Choices are matched case-insensitively, as the environment variables are.
             parser.add_argument(option.flag, dest=option.name, default=default, metavar=option.name.upper(),
+                                type=str.lower if option.choices else None,
                                 choices=option.choices or None, help=text)  # fmt: skip
 
 

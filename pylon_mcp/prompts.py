@@ -6,6 +6,8 @@ from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.prompts import Prompt
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
 from pydantic import Field
 
 from pylon_mcp.pylon.models import BASE_STATES, PRIORITIES
@@ -27,8 +29,8 @@ def register_prompts(server: MCPServer, offered: list[ToolDef]) -> list[str]:
                                                title="Triage an issue"))  # fmt: skip
         registered.append("triage_issue")
     if "search_issues" in names:
-        server.add_prompt(Prompt.from_function(summarize_recent, name="summarize_recent",
-                                               title="Summarise recent issues"))  # fmt: skip
+        server.add_prompt(Prompt.from_function(summarize_recent_prompt("get_issue" in names),
+                                               name="summarize_recent", title="Summarise recent issues"))  # fmt: skip
         registered.append("summarize_recent")
     return registered
 
@@ -60,31 +62,44 @@ def triage_issue_prompt(can_update: bool):  # type: ignore[no-untyped-def]
     return triage_issue
 
 
-def summarize_recent(
-    days: Annotated[str, Field(description="How many days back, e.g. 7")] = "7",
-    priority: Annotated[str | None, Field(description="Only this priority and above")] = None,
-    tag: Annotated[str | None, Field(description="Only issues with this tag")] = None,
-) -> str:
-    """Themes, urgent items and stale waiting issues from the last few days."""
-    try:
-        span = max(1, min(365, int(days)))
-    except ValueError:
-        span = 7
-    scope = f" tagged {tag!r} (pass tags=[{tag!r}])" if tag else ""
-    focus = ""
-    if priority in PRIORITIES:
-        wanted = PRIORITIES[: PRIORITIES.index(priority) + 1]
-        focus = f" Only report issues whose priority is {' or '.join(wanted)}."
-    return (
-        f"Summarise the Pylon issues created in the last {span} days{scope}.{focus}\n"
-        f"1. Call search_issues with created_after set to {span} days before now (RFC3339), limit 100; "
-        "follow the cursor while more exist (stop after 5 pages and say so).\n"
-        "2. Report, briefly:\n"
-        "   - themes: recurring problems, grouped by tag or product area, with issue numbers;\n"
-        "   - urgent items: priority urgent/high, or outages, that are not closed;\n"
-        "   - stale waiting issues: waiting_on_you or waiting_on_customer not updated for 3+ days "
-        "(search_issues with state and updated_before finds them);\n"
-        "   - counts by state.\n"
-        "Use get_issue only for the few issues you need to read in full. This is a read-only task: "
-        f"change nothing.\n{DATA_NOT_INSTRUCTIONS}"
-    )
+def summarize_recent_prompt(can_get_issue: bool):  # type: ignore[no-untyped-def]
+    def summarize_recent(
+        days: Annotated[str, Field(description="How many days back, 1-365, e.g. 7")] = "7",
+        priority: Annotated[str | None, Field(description="Only this priority and above")] = None,
+        tag: Annotated[str | None, Field(description="Only issues with this tag")] = None,
+    ) -> str:
+        """Themes, urgent items and stale waiting issues from the last few days."""
+        try:
+            span = int(days.strip())
+        except ValueError:
+            span = 0
+        if not 1 <= span <= 365:
+            raise MCPError(INVALID_PARAMS, f"days must be a whole number from 1 to 365 (got {days[:20]!r})")
+        if priority is not None and priority not in PRIORITIES:
+            raise MCPError(
+                INVALID_PARAMS, f"priority must be one of {', '.join(PRIORITIES)} (got {priority[:20]!r})"
+            )
+        scope = f" tagged {tag!r} (pass tags=[{tag!r}])" if tag else ""
+        focus = ""
+        if priority is not None:
+            wanted = PRIORITIES[: PRIORITIES.index(priority) + 1]
+            focus = f" Only report issues whose priority is {' or '.join(wanted)}."
+        read_one = (
+            "Use get_issue only for the few issues you need to read in full. "
+            if can_get_issue
+            else "Work from the search results alone. "
+        )
+        return (
+            f"Summarise the Pylon issues created in the last {span} days{scope}.{focus}\n"
+            f"1. Call search_issues with created_after set to {span} days before now (RFC3339), limit 100; "
+            "follow the cursor while more exist (stop after 5 pages and say so).\n"
+            "2. Report, briefly:\n"
+            "   - themes: recurring problems, grouped by tag or product area, with issue numbers;\n"
+            "   - urgent items: priority urgent/high, or outages, that are not closed;\n"
+            "   - stale waiting issues: waiting_on_you or waiting_on_customer not updated for 3+ days "
+            "(search_issues with state and updated_before finds them);\n"
+            "   - counts by state.\n"
+            f"{read_one}This is a read-only task: change nothing.\n{DATA_NOT_INSTRUCTIONS}"
+        )
+
+    return summarize_recent

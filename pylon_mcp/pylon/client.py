@@ -66,7 +66,7 @@ log = logging.getLogger("pylon_mcp.pylon")
 EU_TOKEN_PREFIX = "pylon_api_eu_"  # noqa: S105 - a prefix, not a secret
 MAX_WINDOW = timedelta(days=30)
 DEFAULT_MAX_PAGES = 50
-_ISSUE_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,127}$")
+_ISSUE_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,127}$", re.ASCII)
 
 
 def region_base_url(token: str) -> str:
@@ -84,10 +84,12 @@ def issue_ref(issue_id: str | int) -> str:
     ref = str(issue_id).strip()
     if ref.startswith("#") and ref[1:].isdigit():
         ref = ref[1:]
-    if not _ISSUE_REF.match(ref):
+    # Pylon's IDs are machine-made (UUIDs) and always carry digits; a bare word such as
+    # "search" or "followers" would otherwise reach another endpoint's path.
+    if not _ISSUE_REF.match(ref) or not any(ch.isdigit() for ch in ref):
         raise InvalidRequest(
             f"issue_id {str(issue_id)[:80]!r} is neither an issue ID nor an issue number "
-            "(IDs are letters, digits, '-' and '_'; numbers are digits, e.g. 42)",
+            "(numbers are digits, e.g. 42; IDs look like 6f1c2a9e-...; search_issues finds an issue by title)",
             field="issue_id",
         )
     return quote(ref, safe="")
@@ -353,12 +355,14 @@ class PylonClient:
             reached = not isinstance(exc, httpx2.ConnectError)
             self._log(method, path, None, started, None)
             reason = self._token.redact(type(exc).__name__ + (f": {exc}" if str(exc) else ""))
+            where = "talking to Pylon" if reached else f"connecting to {self.base_url}"
             return PylonTransportError(
-                f"network error talking to Pylon ({method} {path}): {reason}"
+                f"network error {where} ({method} {path}): {reason}"
                 + self._applied_note(is_write and reached),
                 method=method,
                 path=path,
                 write_may_have_applied=is_write and reached,
+                unreachable=not reached,
             ), reached
         body, decode_error = _decode(response)
         request_id = _request_id(body, response)

@@ -38,11 +38,15 @@ class PylonTransportError(PylonError):
 
     retryable = True
 
-    def __init__(self, message: str, *, method: str, path: str, write_may_have_applied: bool) -> None:
+    def __init__(
+        self, message: str, *, method: str, path: str, write_may_have_applied: bool, unreachable: bool = False
+    ) -> None:
         super().__init__(message)
         self.method = method
         self.path = path
         self.write_may_have_applied = write_may_have_applied
+        # No connection at all (DNS failure, nothing listening): a setup problem more often than a blip.
+        self.unreachable = unreachable
 
 
 class PylonTimeout(PylonTransportError):

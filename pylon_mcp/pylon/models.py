@@ -9,12 +9,11 @@ model against the vendored spec, field by field.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 BASE_STATES: tuple[str, ...] = ("new", "waiting_on_you", "waiting_on_customer", "on_hold", "closed")
-PRIORITIES: tuple[str, ...] = ("urgent", "high", "medium", "low")
 ISSUE_TYPES: tuple[str, ...] = ("conversation", "ticket")
 ISSUE_SOURCES: tuple[str, ...] = (
     "slack",
@@ -32,7 +31,8 @@ ISSUE_SOURCES: tuple[str, ...] = (
 )
 DESTINATIONS: tuple[str, ...] = ("slack", "email", "in_app_chat", "internal", "sms", "whatsapp")
 
-Priority = Literal["urgent", "high", "medium", "low"]
+Priority = Literal["urgent", "high", "medium", "low"]  # the one list; PRIORITIES and the tools derive from it
+PRIORITIES: tuple[str, ...] = get_args(Priority)
 IssueType = Literal["conversation", "ticket"]
 FollowerOperation = Literal["add", "remove"]
 

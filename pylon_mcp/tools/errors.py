@@ -14,6 +14,7 @@ from pylon_mcp.pylon.errors import (
     PylonRateLimited,
     PylonTransportError,
 )
+from pylon_mcp.tools.args import STATES_TEXT
 
 
 def bad_argument(field: str, message: str) -> ToolError:
@@ -35,13 +36,20 @@ def describe(error: PylonError) -> str:
         wait = f"{error.retry_after:g} s" if error.retry_after is not None else "about a minute"
         hint = f"Pylon's per-minute limit for this endpoint is used up. Retry after {wait}."
     elif isinstance(error, PylonBadRequest):
-        hint = "Pylon refused the values; fix the arguments named above and try again."
+        hint = "Pylon refused a value in this request; correct it and try again."
+        if any("state" in text for text in error.errors):
+            hint += f" States: {STATES_TEXT}."
     elif isinstance(error, PylonAPIError) and error.status >= 500:
         hint = "Pylon failed." + (
             " Retrying later may work." if error.retryable and not error.write_may_have_applied else ""
         )
+    elif isinstance(error, PylonTransportError) and error.unreachable:
+        hint = (
+            "No connection could be made, so retrying will not help: this needs the user to check "
+            "PYLON_API_URL (or unset it), DNS and the network."
+        )
     elif isinstance(error, PylonTransportError):
-        hint = "Pylon could not be reached or answered garbage." + (
+        hint = "Pylon did not answer in time or answered garbage." + (
             "" if error.write_may_have_applied else " Retrying later may work."
         )
     else:

@@ -18,13 +18,13 @@ from pydantic import Field
 
 from pylon_mcp.pylon.client import PylonClient, issue_ref
 from pylon_mcp.pylon.errors import PylonError
-from pylon_mcp.pylon.models import CreateIssueRequest, Filter, Issue, UpdateIssueRequest
+from pylon_mcp.pylon.models import CreateIssueRequest, Filter, Issue, Priority, UpdateIssueRequest
 from pylon_mcp.pylon.timefmt import format_rfc3339, parse_rfc3339, utcnow
 from pylon_mcp.render.html import markdown_to_html, sanitize_html
 from pylon_mcp.render.issues import WriteResult, diff, dump, summarize, write_text
 from pylon_mcp.render.text import quote
 from pylon_mcp.resources import announce_change
-from pylon_mcp.tools.args import Id, IssueId, Priority, Rfc3339, State, Tags
+from pylon_mcp.tools.args import Id, IssueId, Rfc3339, State, Tags
 from pylon_mcp.tools.context import app
 from pylon_mcp.tools.errors import bad_argument, describe
 from pylon_mcp.tools.issues import result
@@ -260,7 +260,8 @@ def _unchanged_fields(before: dict[str, object], wanted: dict[str, object]) -> l
 async def snooze_issue(
     issue_id: IssueId,
     snooze_until: Annotated[
-        Rfc3339, Field(description="When to wake the issue up (RFC3339, in the future).")
+        Rfc3339,
+        Field(description="When to wake the issue up: RFC3339 time or date (00:00 UTC), in the future."),
     ],
     ctx: Context,
 ) -> Annotated[CallToolResult, WriteResult]:
