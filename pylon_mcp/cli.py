@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pylon_mcp import __version__
-from pylon_mcp.config import OPTIONS, ConfigError, Settings
+from pylon_mcp.config import MISSING_TOKEN, OPTIONS, ConfigError, Settings
 
 if TYPE_CHECKING:
     from pylon_mcp.sandbox import SandboxServer
@@ -118,10 +118,21 @@ def client_snippet(url: str, settings: Settings) -> str:
 
 def run_server(settings: Settings) -> int:
     settings.check_http_security()
+    sock = None
+    if settings.transport == "http":
+        from pylon_mcp.http import bind
+
+        sock = bind(settings)  # first: a taken port is one line, before any banner
     demo = None
     if settings.demo:
         settings, demo = start_demo(settings)
-    settings.require_token()
+    if settings.transport == "stdio" and not settings.api_token:
+        # A desktop client shows a server that exits at start only as "Connection closed", and
+        # stderr lands in a log file few people open. Serving anyway lets every tool call answer
+        # with the setup error, in the chat where the person looks (see README, Troubleshooting).
+        say(f"pylon-mcp: {MISSING_TOKEN}. Serving anyway: every tool call will say so.")
+    else:
+        settings.require_token()  # HTTP: whoever starts a server reads its stderr
     try:
         from pylon_mcp.server import build_server
 
@@ -133,7 +144,7 @@ def run_server(settings: Settings) -> int:
         else:
             from pylon_mcp.http import serve
 
-            serve(server, settings, on_ready=lambda url: say(client_snippet(url, settings)))
+            serve(server, settings, on_ready=lambda url: say(client_snippet(url, settings)), sock=sock)
     except KeyboardInterrupt:
         pass
     finally:

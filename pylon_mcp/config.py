@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from pylon_mcp.pylon.auth import Secret
 
+MISSING_TOKEN = "no Pylon API token: set PYLON_API_TOKEN or run with --demo"  # noqa: S105 - a message
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off", ""}
 
@@ -206,7 +207,7 @@ class Settings:
     def require_token(self) -> None:
         """Serving real Pylon needs a token; the demo brings its own."""
         if not self.demo and not self.api_token:
-            raise ConfigError("no Pylon API token: set PYLON_API_TOKEN or run with --demo")
+            raise ConfigError(MISSING_TOKEN)
 
     @property
     def is_loopback(self) -> bool:
@@ -290,7 +291,7 @@ def _parse(option: Option, raw: str) -> Any:
             return Secret(text)
     except ValueError:
         expected = {
-            bool: f"one of {', '.join(sorted(TRUE))} (on) or {', '.join(sorted(FALSE - {''}))} (off)",
+            bool: "a yes/no value; use true, yes, on or 1 to turn it on, false, no, off or 0 to turn it off",
             int: "a whole number",
             float: "a number",
         }.get(option.kind, "a value")

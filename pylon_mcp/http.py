@@ -13,6 +13,7 @@ load balancer need no sticky sessions.
 
 from __future__ import annotations
 
+import errno
 import hmac
 import json
 import logging
@@ -24,7 +25,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pylon_mcp import __version__
-from pylon_mcp.config import Settings
+from pylon_mcp.config import ConfigError, Settings
 from pylon_mcp.server import PylonMCPServer
 
 log = logging.getLogger("pylon_mcp.http")
@@ -135,19 +136,38 @@ def build_http_app(server: PylonMCPServer, settings: Settings) -> ASGIApp:
 
 
 def bind(settings: Settings) -> socket.socket:
+    """The listening socket; a port that is taken or not ours to use is a one-line ConfigError."""
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     # IPPROTO_TCP explicitly, so asyncio sets TCP_NODELAY on accepted connections (see sandbox/server.py).
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((settings.host, settings.port))
+    try:
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        sock.close()
+        where = f"{settings.host}:{settings.port}"
+        if exc.errno == errno.EADDRINUSE:
+            reason = f"port {settings.port} is already in use on {settings.host}"
+        elif exc.errno == errno.EACCES:
+            reason = f"no permission to listen on {where} (ports below 1024 need privileges)"
+        else:
+            reason = f"cannot listen on {where}: {exc.strerror or exc}"
+        raise ConfigError(
+            f"{reason}; pick another with --port / PYLON_MCP_PORT (0 picks a free one)"
+        ) from None
     return sock
 
 
-def serve(server: PylonMCPServer, settings: Settings, on_ready: Callable[[str], Any] | None = None) -> None:
+def serve(
+    server: PylonMCPServer,
+    settings: Settings,
+    on_ready: Callable[[str], Any] | None = None,
+    sock: socket.socket | None = None,
+) -> None:
     """Serve until SIGINT/SIGTERM; uvicorn then stops accepting and lets in-flight requests finish."""
     import uvicorn
 
-    sock = bind(settings)
+    sock = sock or bind(settings)
     port = sock.getsockname()[1]
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     url = f"http://{host}:{port}{MCP_PATH}"

@@ -35,6 +35,7 @@ from pylon_mcp.pylon.errors import (
     EU_BASE_URL,
     US_BASE_URL,
     InvalidRequest,
+    NotConfigured,
     PylonAPIError,
     PylonAuthError,
     PylonError,
@@ -294,6 +295,8 @@ class PylonClient:
         json: Any = None,
         params: Mapping[str, str] | None = None,
     ) -> Envelope:
+        if not self._token:
+            raise NotConfigured("no Pylon API token is configured, so nothing was sent to Pylon")
         route = _route(method, path)
         attempt = 0
         while True:

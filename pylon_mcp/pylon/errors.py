@@ -33,6 +33,10 @@ class InvalidRequest(PylonError, ValueError):
         self.field = field
 
 
+class NotConfigured(PylonError):
+    """No API token: nothing can be sent. Said once per call, so the person sees it in the chat."""
+
+
 class PylonTransportError(PylonError):
     """No usable HTTP response: connection refused or reset, timeout, malformed body."""
 

@@ -6,6 +6,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from pylon_mcp.pylon.errors import (
     InvalidRequest,
+    NotConfigured,
     PylonAPIError,
     PylonAuthError,
     PylonBadRequest,
@@ -22,7 +23,16 @@ def bad_argument(field: str, message: str) -> ToolError:
     return ToolError(f"Invalid argument '{field}': {message}")
 
 
+SETUP_HINT = (
+    "pylon-mcp has no Pylon API token. Tell the user: put PYLON_API_TOKEN in the env block of this "
+    "server's entry in the MCP client's config (for Claude Desktop: the extension settings or "
+    "claude_desktop_config.json), then restart the client."
+)
+
+
 def describe(error: PylonError) -> str:
+    if isinstance(error, NotConfigured):
+        return SETUP_HINT
     if isinstance(error, InvalidRequest):
         return f"Invalid argument {str(error).rstrip('.')}. Nothing was sent to Pylon."
     if isinstance(error, PylonNotFound):
