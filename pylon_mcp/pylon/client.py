@@ -21,7 +21,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import Enum
 from typing import Any
 from urllib.parse import quote
@@ -65,7 +65,6 @@ from pylon_mcp.pylon.timefmt import format_rfc3339
 log = logging.getLogger("pylon_mcp.pylon")
 
 EU_TOKEN_PREFIX = "pylon_api_eu_"  # noqa: S105 - a prefix, not a secret
-MAX_WINDOW = timedelta(days=30)
 DEFAULT_MAX_PAGES = 50
 _ISSUE_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,127}$", re.ASCII)
 
@@ -260,29 +259,6 @@ class PylonClient:
             if not page.has_next_page:
                 return
             cursor = page.cursor
-
-    async def list_issues(self, start: datetime, end: datetime) -> list[Issue]:
-        """`GET /issues` over any range: split into ≤ 30-day windows, de-duplicated by ID."""
-        return [issue async for issue in self.iter_issues(start, end)]
-
-    async def iter_issues(self, start: datetime, end: datetime) -> AsyncIterator[Issue]:
-        if start.tzinfo is None or end.tzinfo is None:
-            raise InvalidRequest("start and end need a timezone", field="start_time")
-        if end <= start:
-            raise InvalidRequest("end_time must be after start_time", field="end_time")
-        seen: set[str] = set()
-        window_start = start
-        while window_start < end:
-            window_end = min(window_start + MAX_WINDOW, end)
-            params = {"start_time": format_rfc3339(window_start), "end_time": format_rfc3339(window_end)}
-            env = await self._request("GET", "/issues", params=params, retry=Retry.SAFE)
-            for item in env.data or []:
-                issue = Issue.model_validate(item)
-                key = issue.id or f"#{issue.number}"
-                if key not in seen:  # windows share their boundary instant
-                    seen.add(key)
-                    yield issue
-            window_start = window_end
 
     # --- transport ------------------------------------------------------------
 

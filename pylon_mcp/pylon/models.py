@@ -144,7 +144,14 @@ class Issue(_Response):
 
     @property
     def priority(self) -> str | None:
-        """Pylon's Issue schema has no `priority`; it travels as the `priority` custom field."""
+        """The spec takes `priority` on create but its `Issue` lists none (see README, "Priority").
+
+        Known: a top-level `priority`, if Pylon sends one, is the field create wrote. Assumed:
+        otherwise it travels as the `priority` custom field (where the sandbox keeps it).
+        """
+        top = (self.model_extra or {}).get("priority")
+        if isinstance(top, str) and top:
+            return top
         field = (self.custom_fields or {}).get("priority")
         return field.value if field else None
 
