@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import get_args
 
 import pytest
 from mcp import Client
 
+from pylon_mcp.pylon.models import PRIORITIES, UPDATABLE_FIELDS, Issue, Priority, UpdateIssueRequest
 from pylon_mcp.pylon.timefmt import format_rfc3339, utcnow
+from pylon_mcp.render.issues import _values as render_values
 from pylon_mcp.sandbox import Sandbox
+from pylon_mcp.tools.issue_writes import update_issue
 from tests.mcp_helpers import connect, fails, ok, text
 
 pytestmark = pytest.mark.anyio
@@ -265,3 +270,22 @@ async def test_read_only_hides_and_refuses_every_write(sandbox_url: str, sandbox
         assert "Followers:" in text(followers)  # listing followers is a read
     assert writes(sandbox) == []
     assert {r.method for r in sandbox.requests()} == {"GET"}
+
+
+def test_updatable_fields_have_one_source() -> None:
+    # Issue 14, item 18: the tool's arguments, the no-op check and the change line all derive from
+    # UpdateIssueRequest; a field added there must show up in each, or this fails.
+    assert tuple(f for f in UpdateIssueRequest.model_fields if f != "custom_fields") == UPDATABLE_FIELDS
+    assert set(UPDATABLE_FIELDS) <= set(inspect.signature(update_issue).parameters)
+    assert set(Issue().current_values()) == set(UPDATABLE_FIELDS)
+    assert set(UPDATABLE_FIELDS) <= set(render_values(Issue()))
+    assert PRIORITIES == get_args(Priority) == ("urgent", "high", "medium", "low")
+
+
+async def test_update_sends_only_the_fields_that_change(client: Client, sandbox: Sandbox) -> None:
+    record = sandbox.store.find("7")
+    same = {"state": record.state, "tags": list(record.tags), "assignee_id": record.assignee_id or ""}
+    result = await ok(client, "update_issue", {"issue_id": "7", **same, "title": "Renamed once"})
+    (patch,) = [r for r in sandbox.requests() if r.method == "PATCH"]
+    assert patch.body == {"title": "Renamed once"}
+    assert text(result).startswith("Updated issue #7: title: ")

@@ -155,6 +155,19 @@ class Issue(_Response):
         field = (self.custom_fields or {}).get("priority")
         return field.value if field else None
 
+    def current_values(self) -> dict[str, Any]:
+        """What the issue holds now for each field PATCH can set (`UPDATABLE_FIELDS`), in PATCH's terms:
+        `assignee_id` is `assignee.id`, "" when unset (as PATCH's "" unsets), tags [] when none."""
+        values: dict[str, Any] = {}
+        for name in UPDATABLE_FIELDS:
+            if name.endswith("_id"):
+                ref = getattr(self, name.removesuffix("_id"))
+                values[name] = (ref.id if ref is not None else None) or ""
+            else:
+                values[name] = getattr(self, name)
+        values["tags"] = list(self.tags or [])
+        return values
+
 
 class Follower(_Response):
     id: str | None = None
@@ -227,6 +240,12 @@ class UpdateIssueRequest(_Request):
     customer_portal_visible: bool | None = None
     custom_fields: list[CustomFieldInput] | None = None
     # `requestor_id` (deprecated alias of requester_id) is deliberately not offered.
+
+
+# The one list of fields an update can change; tools, no-op checks and change lines derive from it.
+UPDATABLE_FIELDS: tuple[str, ...] = tuple(
+    name for name in UpdateIssueRequest.model_fields if name != "custom_fields"
+)
 
 
 class SnoozeIssueRequest(_Request):

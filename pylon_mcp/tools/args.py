@@ -46,28 +46,32 @@ def _no_bool(value: Any) -> Any:
 
 def listed(item: Any, **field: Any) -> Any:
     """A list argument that also accepts one bare item (see `as_list`)."""
-    return Annotated[list[item], BeforeValidator(as_list), Field(**field)]  # type: ignore[valid-type]
+    # Constraints before the validator, or pydantic publishes them as "max_length" instead of "maxItems".
+    return Annotated[list[item], Field(**field), BeforeValidator(as_list)]  # type: ignore[valid-type]
+
+
+def count(**field: Any) -> Any:
+    """A whole-number argument that refuses booleans (see `_no_bool`)."""
+    return Annotated[int, Field(**field), BeforeValidator(_no_bool)]
 
 
 STATES_TEXT = ", ".join(BASE_STATES) + ", or a custom status slug"
 
 IssueId = Annotated[
     str,
-    BeforeValidator(_issue_id),
     Field(min_length=1, max_length=128, description='The issue ID or its number, e.g. "42".'),
+    BeforeValidator(_issue_id),
 ]
 
 Rfc3339 = Annotated[
     str,
-    BeforeValidator(_date_to_start_of_day),
     Field(
         max_length=64,
         description="RFC3339 time, e.g. 2026-05-01T09:30:00Z; a date alone means 00:00 UTC",
         json_schema_extra={"format": "date-time"},
     ),
+    BeforeValidator(_date_to_start_of_day),
 ]
-
-Count = Annotated[int, BeforeValidator(_no_bool)]
 
 State = Annotated[str, Field(min_length=1, max_length=64, description=f"Issue state: {STATES_TEXT}.")]
 

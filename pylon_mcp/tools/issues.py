@@ -24,13 +24,13 @@ from pylon_mcp.render.issues import (
 )
 from pylon_mcp.tools.args import (
     FILTER_GUIDE,
-    Count,
     Id,
     IssueId,
     Rfc3339,
     SearchFilter,
     StateList,
     Tags,
+    count,
     listed,
 )
 from pylon_mcp.tools.context import app
@@ -51,9 +51,7 @@ async def get_issue(
         max_length=2,
         description="Extras: 'followers' lists followers; 'raw_html' shows the body as HTML.",
     ) = [],  # noqa: B006 - pydantic copies defaults
-    body_offset: Annotated[
-        Count, Field(ge=0, description="Start of the body to show, for reading a long body in parts.")
-    ] = 0,
+    body_offset: count(ge=0, description="Start of the body to show, for reading a long body in parts.") = 0,
 ) -> Annotated[CallToolResult, IssueDetail]:
     """Get one Pylon issue by ID or number: state, people, tags, times, link and the body as Markdown.
 
@@ -175,7 +173,7 @@ async def search_issues(
         str | None, Field(min_length=1, max_length=200, description="Text in the body.")
     ] = None,
     filter: Annotated[SearchFilter | None, Field(description=FILTER_GUIDE)] = None,
-    limit: Annotated[Count, Field(ge=1, le=100, description="Issues per page (1-100).")] = 20,
+    limit: count(ge=1, le=100, description="Issues per page (1-100).") = 20,
     cursor: Annotated[
         str | None, Field(max_length=2000, description="From a previous result, for the next page.")
     ] = None,
