@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from pylon_mcp import __version__
 from pylon_mcp.config import MISSING_TOKEN, OPTIONS, ConfigError, Settings
+from pylon_mcp.pylon.auth import RedactingFilter, Secret
 
 if TYPE_CHECKING:
     from pylon_mcp.sandbox import SandboxServer
@@ -73,13 +74,16 @@ def load_settings(args: argparse.Namespace, environ: dict[str, str] | os._Enviro
     return Settings.load(environ, overrides)
 
 
-def configure_logging(level: str) -> None:
+def configure_logging(level: str, secrets: Sequence[Secret] = ()) -> None:
     logging.basicConfig(
         level=level.upper(),
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         force=True,
     )
+    if secrets:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(RedactingFilter(secrets))
     # The SDK logs each tool failure at INFO; ours already carry what matters.
     if level != "debug":
         for noisy in ("mcp", "httpx2", "httpcore", "uvicorn.access"):
@@ -215,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         say(f"pylon-mcp: {exc}")
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, (settings.api_token, settings.auth_token))
     try:
         if args.command == "check":
             return run_check(settings)

@@ -344,7 +344,7 @@ class PylonClient:
                 unreachable=not reached,
             ), reached
         body, decode_error = _decode(response)
-        request_id = _request_id(body, response)
+        request_id = self._upstream(_request_id(body, response))
         self._log(method, path, response.status_code, started, request_id)
         if response.is_success:
             if decode_error is not None or not isinstance(body, dict):
@@ -380,8 +380,8 @@ class PylonClient:
         errors = _error_texts(body)
         if not errors and body is None:
             errors = ["(response body was not JSON)"]
-        errors = [self._token.redact(text)[:500] for text in errors]
-        detail = "; ".join(errors) or response.reason_phrase or "no details"
+        errors = [self._upstream(text, 500) or "" for text in errors]
+        detail = "; ".join(errors) or self._upstream(response.reason_phrase) or "no details"
         where = f"HTTP {status} for {method} {path} (request_id {request_id or 'unknown'})"
         cls = error_class_for(status)
         kwargs: dict[str, Any] = {
@@ -426,6 +426,10 @@ class PylonClient:
         if isinstance(error, PylonAPIError) and error.status not in RETRYABLE_STATUSES:
             return None
         return self.retry.backoff(attempt, self._rng)
+
+    def _upstream(self, text: str | None, limit: int = 200) -> str | None:
+        """Any string Pylon or a proxy sent (request_id, errors, reason): it may echo our token."""
+        return self._token.redact(text)[:limit] if text else text
 
     @staticmethod
     def _applied_note(may_have_applied: bool) -> str:
