@@ -21,7 +21,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 from urllib.parse import quote
@@ -60,7 +60,7 @@ from pylon_mcp.pylon.models import (
     UpdateIssueRequest,
 )
 from pylon_mcp.pylon.retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
-from pylon_mcp.pylon.timefmt import format_rfc3339
+from pylon_mcp.pylon.timefmt import format_rfc3339, utcnow
 
 log = logging.getLogger("pylon_mcp.pylon")
 
@@ -129,6 +129,7 @@ class PylonClient:
         sleep: Sleep | None = None,
         rng: random.Random | None = None,
         max_connections: int = 20,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._token = token if isinstance(token, Secret) else Secret(token)
         self.base_url = resolve_base_url(self._token.reveal(), base_url)
@@ -136,7 +137,8 @@ class PylonClient:
         self.retry = retry or RetryPolicy()
         self._sleep: Sleep = sleep or anyio.sleep
         self._rng = rng or random.Random()
-        self._cooldown: dict[str, float] = {}  # endpoint -> monotonic time until which Pylon said wait
+        self._clock = clock  # monotonic seconds; tests move it instead of waiting out a cooldown
+        self._cooldown: dict[str, float] = {}  # endpoint -> clock time until which Pylon said wait
         self._transport = transport
         self._max_connections = max_connections
         self._pool: httpx2.AsyncClient | None = None
@@ -285,7 +287,7 @@ class PylonClient:
             if isinstance(outcome, PylonRateLimited) and outcome.retry_after:
                 # Pylon's limits are per endpoint for the whole organisation: hold back every
                 # caller of this endpoint, not just this one, until the window reopens.
-                until = time.monotonic() + outcome.retry_after
+                until = self._clock() + outcome.retry_after  # capped in _api_error
                 self._cooldown[route] = max(self._cooldown.get(route, 0.0), until)
             delay = self._retry_delay(outcome, attempt, retry, reached)
             if delay is None:
@@ -295,13 +297,13 @@ class PylonClient:
 
     async def _respect_cooldown(self, route: str) -> None:
         """Wait out a recent 429 for this endpoint, or refuse at once if the wait is longer than we allow."""
-        wait = self._cooldown.get(route, 0.0) - time.monotonic()
+        wait = self._cooldown.get(route, 0.0) - self._clock()
         if wait <= 0:
             return
         if wait > self.retry.max_retry_after:
             raise PylonRateLimited(
                 f"Pylon rate limit: {route} was refused with HTTP 429 moments ago, so this request was not "
-                f"sent; retry after {wait:.0f}s",
+                f"sent; the next request to it goes out in {wait:.0f}s (at {_wall_clock(wait)})",
                 retry_after=round(wait),
                 status=429,
                 errors=["rate limited (not sent)"],
@@ -397,6 +399,13 @@ class PylonClient:
         if cls is PylonRateLimited:
             retry_after = parse_retry_after(response.headers)
             wait = f"; retry after {retry_after:g}s" if retry_after is not None else ""
+            if retry_after is not None and retry_after > self.retry.max_cooldown:
+                # A day-long Retry-After must not block this endpoint for a day: probe again sooner.
+                asked, retry_after = retry_after, self.retry.max_cooldown
+                wait = (
+                    f"; Pylon asked to wait {asked:g}s, but this server tries again in {retry_after:g}s "
+                    f"(at {_wall_clock(retry_after)})"
+                )
             return PylonRateLimited(f"Pylon rate limit: {where}{wait}", retry_after=retry_after, **kwargs)
         if cls is PylonAuthError:
             correct = None
@@ -444,6 +453,10 @@ class PylonClient:
             log.info(
                 "%s %s %s %.0fms request_id=%s", method, path, status or "ERR", elapsed, request_id or "-"
             )
+
+
+def _wall_clock(seconds_from_now: float) -> str:
+    return format_rfc3339(utcnow().replace(microsecond=0) + timedelta(seconds=round(seconds_from_now)))
 
 
 def _route(method: str, path: str) -> str:
