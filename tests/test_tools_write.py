@@ -196,9 +196,13 @@ async def test_update_invalid_state_is_pylons_400(client: Client, sandbox: Sandb
 
 async def test_snooze(client: Client, sandbox: Sandbox) -> None:
     until = format_rfc3339((utcnow() + timedelta(days=2)).replace(microsecond=0))
+    before = sandbox.store.find("7")
+    assert before.state != "on_hold" and before.snoozed_until is None  # so both fields change
+    was = before.state
     result = await ok(client, "snooze_issue", {"issue_id": "7", "snooze_until": until})
     assert sandbox.store.find("7").state == "on_hold"
-    assert f"snoozed until: none → {until}" in text(result) or "snoozed until:" in text(result)
+    first_line = text(result).splitlines()[0]
+    assert first_line == f"Snoozed issue #7: state: {was} → on_hold; snoozed until: none → {until}"
     (snooze,) = sandbox.requests("POST /issues/{id}/snooze")
     assert snooze.body == {"snooze_until": until}
 
@@ -217,10 +221,12 @@ async def test_snooze_refuses_bad_times(client: Client, sandbox: Sandbox, until:
 
 
 async def test_manage_followers(client: Client, sandbox: Sandbox) -> None:
-    user = next(iter(sandbox.store.directory.users))
+    following = sandbox.store.find("7").followers
+    user = next(u for u in sandbox.store.directory.users if ("user", u) not in following)
     added = await ok(client, "manage_followers", {"issue_id": "7", "operation": "add", "user_ids": [user]})
     assert ("user", user) in sandbox.store.find("7").followers
-    assert f"+user {user}" in text(added) or "No change" in text(added)
+    assert text(added).startswith("Updated followers of issue #7: followers: +user ")
+    assert f"+user {user} " in text(added)
     removed = await ok(
         client, "manage_followers", {"issue_id": "7", "operation": "remove", "user_ids": [user]}
     )
