@@ -193,3 +193,12 @@ async def test_summarize_recent_refuses_bad_days_and_priority(sandbox_url: str) 
             assert fragment in str(caught.value)
         good = await c.get_prompt("summarize_recent", {"days": "3", "priority": "high"})
         assert "last 3 days" in good.messages[0].content.text  # type: ignore[union-attr]
+
+
+async def test_a_bad_time_is_taught_both_shapes(client: Client, sandbox: Sandbox) -> None:
+    message = await fails(client, "search_issues", {"created_after": "20 Nov 2026"})
+    assert "use e.g. 2026-05-01T09:30:00Z" in message
+    assert "a date alone (2026-05-01) means 00:00 UTC that day" in message
+    message = await fails(client, "snooze_issue", {"issue_id": "7", "snooze_until": "next week"})
+    assert "a date alone (2026-05-01) means 00:00 UTC that day" in message
+    assert sandbox.requests() == []

@@ -34,7 +34,12 @@ def as_list(value: Any) -> Any:
 
 def _date_to_start_of_day(value: Any) -> Any:
     # A bare date is a common model shortcut; Pylon needs a full RFC3339 time.
-    return f"{value}T00:00:00Z" if isinstance(value, str) and _DATE_ONLY.match(value.strip()) else value
+    if isinstance(value, str) and _DATE_ONLY.match(value.strip()):
+        return f"{value.strip()}T00:00:00Z"
+    return value
+
+
+DATE_HINT = "; a date alone (2026-05-01) means 00:00 UTC that day"
 
 
 def _no_bool(value: Any) -> Any:

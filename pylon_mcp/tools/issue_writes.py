@@ -31,7 +31,7 @@ from pylon_mcp.render.html import markdown_to_html, sanitize_html
 from pylon_mcp.render.issues import WriteResult, diff, dump, summarize, write_text
 from pylon_mcp.render.text import quote
 from pylon_mcp.resources import announce_change
-from pylon_mcp.tools.args import Id, IssueId, Rfc3339, State, Tags
+from pylon_mcp.tools.args import DATE_HINT, Id, IssueId, Rfc3339, State, Tags
 from pylon_mcp.tools.context import app
 from pylon_mcp.tools.errors import bad_argument, describe
 from pylon_mcp.tools.issues import result
@@ -242,7 +242,7 @@ async def snooze_issue(
     try:
         until = parse_rfc3339(snooze_until)
     except ValueError as exc:
-        raise bad_argument("snooze_until", str(exc)) from None
+        raise bad_argument("snooze_until", str(exc) + DATE_HINT) from None
     now = utcnow()
     if until <= now:
         raise bad_argument(

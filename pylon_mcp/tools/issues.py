@@ -23,6 +23,7 @@ from pylon_mcp.render.issues import (
     summarize,
 )
 from pylon_mcp.tools.args import (
+    DATE_HINT,
     FILTER_GUIDE,
     Id,
     IssueId,
@@ -74,7 +75,7 @@ def _time_arg(name: str, value: str) -> str:
     try:
         return format_rfc3339(parse_rfc3339(value))
     except ValueError as exc:
-        raise bad_argument(name, str(exc)) from None
+        raise bad_argument(name, str(exc) + DATE_HINT) from None
 
 
 def flat_filters(
