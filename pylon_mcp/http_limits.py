@@ -20,7 +20,10 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 HEADER_TIMEOUT_SECONDS = 10.0  # from connect, or from the previous response, to a complete request head
 IDLE_TIMEOUT_SECONDS = 5  # keep-alive connection with no request
-MAX_CONNECTIONS = 1000  # beyond this, uvicorn answers 503 at once instead of queueing
+# Beyond this, uvicorn answers 503 at once. Idle sockets count too until their head deadline, so it
+# sits well above the 1,100 idle sockets that used to stall the server (an idle h11 connection is a
+# few kB).
+MAX_CONNECTIONS = 4096
 FD_RESERVE = 64  # descriptors kept for Pylon's pool, the listening socket and files
 REPEATED_LOG_INTERVAL = 60.0
 ACCEPT_PAUSE_SECONDS = 0.5  # below asyncio's own 1 s accept retry, which then finds accept() working

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx2
 import pytest
@@ -31,9 +32,15 @@ HEAD_TIMEOUT = 0.5
 @pytest.fixture
 def guarded_url(sandbox_url: str) -> Iterator[tuple[str, int]]:
     """Our HTTP app under uvicorn with our connection limits, a short head deadline."""
+    with guarded_server(sandbox_url, HEAD_TIMEOUT) as address:
+        yield address
+
+
+@contextmanager
+def guarded_server(sandbox_url: str, header_timeout: float) -> Iterator[tuple[str, int]]:
     settings = settings_for(sandbox_url, transport="http")
     config = uvicorn.Config(build_http_app(build_server(settings), settings), lifespan="on", log_config=None,
-                            log_level="critical", **server_options(header_timeout=HEAD_TIMEOUT))  # fmt: skip
+                            log_level="critical", **server_options(header_timeout=header_timeout))  # fmt: skip
     server = uvicorn.Server(config)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
@@ -94,6 +101,23 @@ def test_a_kept_alive_connection_gets_a_new_deadline_per_request(guarded_url: tu
             time.sleep(HEAD_TIMEOUT * 0.6)
         took = closed_within(conn, 5, drip=b"GET /healthz HTTP/1.1\r\n")  # then a slow head
     assert took is not None and took < HEAD_TIMEOUT + 1
+
+
+def test_idle_connections_do_not_crowd_out_well_formed_calls(sandbox_url: str) -> None:
+    # The reported case: 1,100 idle sockets stalled the server (both ends live in this process here).
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 2600:
+        pytest.skip(f"needs 2600 open files for both ends of 1,100 sockets; the hard limit is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 2600), hard))
+    with guarded_server(sandbox_url, header_timeout=30) as (host, port):
+        idle = [socket.create_connection((host, port), timeout=5) for _ in range(1100)]
+        try:
+            started = time.monotonic()
+            response = httpx2.get(f"http://{host}:{port}/healthz", timeout=5)
+            assert response.status_code == 200 and time.monotonic() - started < 2
+        finally:
+            for conn in idle:
+                conn.close()
 
 
 def serve_process(sandbox_url: str, nofile: tuple[int, int]) -> tuple[subprocess.Popen[str], int]:
