@@ -189,15 +189,15 @@ def bind(settings: Settings) -> socket.socket:
     except OSError as exc:
         sock.close()
         where = f"{settings.host}:{settings.port}"
+        fix = "pick another with --port / PYLON_MCP_PORT (0 picks a free one)"
         if exc.errno == errno.EADDRINUSE:
             reason = f"port {settings.port} is already in use on {settings.host}"
         elif exc.errno == errno.EACCES:
             reason = f"no permission to listen on {where} (ports below 1024 need privileges)"
         else:
             reason = f"cannot listen on {where}: {exc.strerror or exc}"
-        raise ConfigError(
-            f"{reason}; pick another with --port / PYLON_MCP_PORT (0 picks a free one)"
-        ) from None
+            fix = "check --host / PYLON_MCP_HOST (an address of this machine, e.g. 127.0.0.1) and --port"
+        raise ConfigError(f"{reason}; {fix}") from None
     sock.listen(2048)  # connections queue from now on, so the printed endpoint answers once uvicorn runs
     return sock
 

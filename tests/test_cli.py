@@ -98,6 +98,17 @@ def test_port_in_use_is_one_line_and_exit_2() -> None:
     assert "DEMO MODE" not in result.stderr and result.stdout == ""
 
 
+def test_a_host_that_is_not_ours_is_one_line_and_exit_2() -> None:
+    result = run("--transport", "http", "--host", "192.0.2.1", "--port", "0", "--insecure-no-auth",
+                 PYLON_API_TOKEN="t")  # fmt: skip
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("pylon-mcp: cannot listen on 192.0.2.1:0: ")  # then the OS's words
+    assert result.stderr.endswith(
+        "; check --host / PYLON_MCP_HOST (an address of this machine, e.g. 127.0.0.1) and --port\n"
+    )
+
+
 def test_prompt_errors_reach_the_client_and_are_one_line_on_stderr(sandbox_url: str) -> None:
     pipe = subprocess.PIPE
     proc = subprocess.Popen([sys.executable, "-m", "pylon_mcp"], stdin=pipe, stdout=pipe, stderr=pipe,
