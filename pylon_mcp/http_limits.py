@@ -1,7 +1,7 @@
 """Connection hygiene for HTTP mode: what uvicorn leaves open by default.
 
-- a deadline for each request head (uvicorn has none: a client sending headers one byte at a
-  time, or nothing at all, would hold its connection forever);
+- a deadline for each request's head and body (uvicorn has none: a client sending headers one
+  byte at a time, or nothing at all, would hold its connection forever);
 - idle keep-alive connections closed after a few seconds, and a cap on open connections;
 - the soft `nofile` limit raised to the hard one, so the common 1024 is not the ceiling;
 - repeated `accept()` failures (out of file descriptors) logged once per interval, not as a
@@ -18,7 +18,8 @@ from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-HEADER_TIMEOUT_SECONDS = 10.0  # from connect, or from the previous response, to a complete request head
+# From connect, or from the previous response, to a complete request head and body.
+HEADER_TIMEOUT_SECONDS = 10.0
 IDLE_TIMEOUT_SECONDS = 5  # keep-alive connection with no request
 # Beyond this, uvicorn answers 503 at once. Idle sockets count too until their head deadline, so it
 # sits well above the 1,100 idle sockets that used to stall the server (an idle h11 connection is a
@@ -82,7 +83,9 @@ class HeadDeadlineProtocol(H11Protocol):
     def _head_overdue(self) -> None:
         self._head_deadline = None
         waiting_for_head = self.cycle is None or self.cycle.response_complete
-        if waiting_for_head and not self.transport.is_closing():
+        # A body still trickling in after the same time is the same attack one step later.
+        body_overdue = not waiting_for_head and self.cycle.more_body
+        if (waiting_for_head or body_overdue) and not self.transport.is_closing():
             self.transport.close()
 
 

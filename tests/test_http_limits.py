@@ -87,6 +87,16 @@ def test_headers_one_byte_at_a_time_are_cut_off(guarded_url: tuple[str, int]) ->
     assert took is not None and took < HEAD_TIMEOUT + 1
 
 
+def test_a_body_one_byte_at_a_time_is_cut_off(guarded_url: tuple[str, int]) -> None:
+    host, port = guarded_url
+    head = (f"POST /mcp HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+            "Accept: application/json, text/event-stream\r\nContent-Length: 5000\r\n\r\n").encode()  # fmt: skip
+    with socket.create_connection(guarded_url) as conn:
+        conn.sendall(head)
+        took = closed_within(conn, 5, drip=b" " * 5000)
+    assert took is not None and took < HEAD_TIMEOUT + 1
+
+
 def test_a_kept_alive_connection_gets_a_new_deadline_per_request(guarded_url: tuple[str, int]) -> None:
     host, port = guarded_url
     with socket.create_connection(guarded_url) as conn:
