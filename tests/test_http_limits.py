@@ -22,9 +22,10 @@ import uvicorn
 
 from pylon_mcp.http import build_http_app
 from pylon_mcp.http_limits import server_options
+from pylon_mcp.sandbox import Sandbox
 from pylon_mcp.server import build_server
 from tests.conftest import TOKEN
-from tests.mcp_helpers import settings_for
+from tests.mcp_helpers import INITIALIZE, settings_for
 
 HEAD_TIMEOUT = 0.5
 
@@ -201,3 +202,16 @@ def test_fd_exhaustion_logs_once_and_the_server_recovers(sandbox_url: str) -> No
     assert err.count("socket.accept() out of system resource") == 1, err[-3000:]
     assert "repeats are reported once per 60s" in err
     assert "Traceback" not in err and len(err) < 5000  # was megabytes of retry tracebacks
+
+
+def test_a_slow_answer_is_not_cut_off(guarded_url: tuple[str, int], sandbox: Sandbox) -> None:
+    # The deadline is for what the client sends; a tool call that waits on Pylon longer is fine.
+    sandbox.add_fault(endpoint="GET /issues/{id}", kind="latency", latency=HEAD_TIMEOUT * 3)
+    host, port = guarded_url
+    call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": {"name": "get_issue", "arguments": {"issue_id": "7"}}}  # fmt: skip
+    headers = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+    httpx2.post(f"http://{host}:{port}/mcp", json=INITIALIZE, headers=headers, timeout=10).raise_for_status()
+    response = httpx2.post(f"http://{host}:{port}/mcp", json=call, headers=headers, timeout=10)
+    assert response.status_code == 200 and response.json()["result"]["isError"] is False
+    assert [r.fault for r in sandbox.requests("GET /issues/{id}")] == ["latency"]
