@@ -1,15 +1,19 @@
 """The MCPB bundle manifest (manifest.json): it must describe, and start, the server that really runs.
 
 Claude Desktop installs the bundle from this file alone: the tools it shows, the settings it asks
-for, and the command it spawns. These tests resolve `mcp_config` the way the host does and run it.
+for, and the command it spawns. These tests resolve `mcp_config` with mcpb's own code (in node) and run it.
 Schema validity is checked by `npx -y @anthropic-ai/mcpb@2.1 validate manifest.json` (needs node).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -45,27 +49,33 @@ CONFIG_TYPE = {
     "list": "string",
 }
 
-# How the host resolves the command (mcpb's getMcpConfigForManifest, used by Claude Desktop):
-# each option's default, overridden by what the user entered; booleans become "true"/"false";
-# a ${...} with no value is left in the string as written.
+MCPB_VERSION = "2.1"  # the version .ci/run validates the manifest with
+
+
+@functools.cache
+def mcpb_dir() -> Path:
+    """A node_modules holding @anthropic-ai/mcpb, installed once per run (npm caches it)."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("node and npm are needed to resolve mcp_config with mcpb itself")
+    prefix = Path(tempfile.mkdtemp(prefix="pylon-mcp-mcpb-"))
+    subprocess.run(
+        ["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(prefix),
+         f"@anthropic-ai/mcpb@{MCPB_VERSION}"],
+        check=True, timeout=300, capture_output=True,
+    )  # fmt: skip
+    shutil.copy(ROOT / "tests" / "mcpb_resolve.mjs", prefix / "resolve.mjs")
+    return prefix
 
 
 def host_config(user: dict[str, Any]) -> dict[str, Any]:
-    values = {key: option["default"] for key, option in USER_CONFIG.items() if "default" in option}
-    values.update(user)
-    variables = {"__dirname": BUNDLE_DIR}
-    for key, value in values.items():
-        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
-        variables[f"user_config.{key}"] = text
-
-    def resolve(text: str) -> str:
-        return PLACEHOLDER.sub(lambda match: variables.get(match.group(1), match.group(0)), text)
-
-    return {
-        "command": resolve(MCP_CONFIG["command"]),
-        "args": [resolve(arg) for arg in MCP_CONFIG.get("args", [])],
-        "env": {name: resolve(value) for name, value in MCP_CONFIG.get("env", {}).items()},
-    }
+    """mcp_config as Claude Desktop resolves it: mcpb's own getMcpConfigForManifest, run in node."""
+    prefix = mcpb_dir()
+    out = subprocess.run(
+        ["node", str(prefix / "resolve.mjs"), str(ROOT / "manifest.json"), json.dumps(user), BUNDLE_DIR],
+        check=True, timeout=60, capture_output=True, text=True, cwd=prefix,
+    )  # fmt: skip
+    config: dict[str, Any] = json.loads(out.stdout)
+    return {"command": config["command"], "args": config.get("args", []), "env": config.get("env", {})}
 
 
 # The bundle is a `uv` bundle: the host runs `uv run --directory <bundle dir> python -m pylon_mcp`,

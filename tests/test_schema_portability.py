@@ -192,7 +192,7 @@ async def client(sandbox_url: str) -> Any:
         ("search_issues", {"filter": {"field": "state", "operator": "in", "value": "new"}},
          ["takes 'values' (a list)"]),
         ("search_issues", {"filter": {"field": "state", "op": "equals"}},
-         ["filter.op: not a filter key; a filter has only field, operator, value, values, subfilters"]),
+         ["filter.op: unknown filter key 'op'; a filter has field, operator, value, values, subfilters"]),
         # Bounds dropped from the schema come back in the error.
         ("search_issues", {"limit": 500}, ["limit", "less than or equal to 100"]),
         ("create_issue", {"title": "x" * 501, "body_html": "b", "account_id": "a"}, ["at most 500 characters"]),

@@ -47,6 +47,8 @@ class Fault:
     retry_after: str | None = None
     retry_after_header: str = "Retry-After"
     errors: list[str] = field(default_factory=list)
+    # A careless proxy: echo the request's Authorization header as request_id and X-Request-Id.
+    echo_authorization: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:

@@ -28,7 +28,7 @@ from pylon_mcp.render.messages import (
     single_message_text,
 )
 from pylon_mcp.resources import announce_change
-from pylon_mcp.tools.args import _int_to_str
+from pylon_mcp.tools.args import _issue_id
 from pylon_mcp.tools.context import app
 from pylon_mcp.tools.errors import bad_argument
 from pylon_mcp.tools.posting import post_once, refused
@@ -41,7 +41,7 @@ _CURSOR = re.compile(r"^(from|at):(\d{1,9})$")
 
 # Terse on purpose: every tool definition costs every user context on every turn. Lengths are
 # checked in the bodies below, with errors that name the argument and the limit.
-IssueRef = Annotated[str, BeforeValidator(_int_to_str), Field(description="ID or number.")]
+IssueRef = Annotated[str, BeforeValidator(_issue_id), Field(description="ID or number.")]
 LIMITS = {"body_markdown": 100_000, "body_html": 100_000, "message_id": 128, "thread_id": 128,
           "cursor": 40, "confirmation_token": 100, "idempotency_key": 200}  # fmt: skip
 

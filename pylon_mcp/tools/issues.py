@@ -24,7 +24,18 @@ from pylon_mcp.render.issues import (
     search_text,
     summarize,
 )
-from pylon_mcp.tools.args import STATES_TEXT, Id, IssueId, Rfc3339, SearchFilter, StateList, Tags
+from pylon_mcp.tools.args import (
+    DATE_HINT,
+    STATES_TEXT,
+    Id,
+    IssueId,
+    Rfc3339,
+    SearchFilter,
+    StateList,
+    Tags,
+    count,
+    listed,
+)
 from pylon_mcp.tools.context import app
 from pylon_mcp.tools.conversation import latest_messages_section
 from pylon_mcp.tools.errors import bad_argument, describe
@@ -62,11 +73,12 @@ def result(text: str, structured: dict[str, Any]) -> CallToolResult:
 async def get_issue(
     issue_id: IssueId,
     ctx: Context,
-    include: Annotated[
-        list[Literal["followers", "raw_html", "messages"]],
-        Field(max_length=3, description="raw_html: body as HTML; messages: the latest ones"),
-    ] = [],  # noqa: B006 - pydantic copies defaults
-    body_offset: Annotated[int, Field(ge=0, description="Where a long body's next part starts")] = 0,
+    include: listed(
+        Literal["followers", "raw_html", "messages"],
+        max_length=3,
+        description="raw_html: body as HTML; messages: the latest ones",
+    ) = [],  # noqa: B006 - pydantic copies defaults
+    body_offset: count(ge=0, description="Where a long body's next part starts") = 0,
 ) -> Annotated[CallToolResult, IssueDetail]:
     """Get a Pylon issue by ID or number: state, people, tags, times, link and body as Markdown.
 
@@ -96,7 +108,7 @@ def _time_arg(name: str, value: str) -> str:
     try:
         return format_rfc3339(parse_rfc3339(value))
     except ValueError as exc:
-        raise bad_argument(name, str(exc)) from None
+        raise bad_argument(name, str(exc) + DATE_HINT) from None
 
 
 def flat_filters(
@@ -179,10 +191,10 @@ async def search_issues(
     title_contains: Annotated[str | None, Field(min_length=1, max_length=200)] = None,
     body_contains: Annotated[str | None, Field(min_length=1, max_length=200)] = None,
     filter: Annotated[SearchFilter | None, WithJsonSchema(FILTER_SCHEMA)] = None,
-    limit: Annotated[int, Field(ge=1, le=100, description="Default 20")] = 20,
+    limit: count(ge=1, le=100, description="Default 20") = 20,
     cursor: Annotated[str | None, Field(max_length=2000, description="next_cursor of the last page")] = None,
 ) -> Annotated[CallToolResult, SearchResult]:
-    """Search Pylon issues, newest first. All arguments are ANDed; times are RFC3339.
+    """Search Pylon issues, newest first. All arguments are ANDed; times are RFC3339 or a date (00:00 UTC).
 
     With none, lists issues created in the last 30 days. More pages come with a cursor."""
     parts = flat_filters(
