@@ -10,6 +10,7 @@ Every tool call passes one choke point (`PylonMCPServer.call_tool`) that:
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cache
@@ -23,7 +24,7 @@ from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetad
 from mcp_types import CallToolResult, InputRequiredResult
 from pydantic import BaseModel, ValidationError
 
-from pylon_mcp import __version__
+from pylon_mcp import __version__, metrics
 from pylon_mcp.changes import LegacySubscriptions
 from pylon_mcp.completions import register_completions
 from pylon_mcp.config import Settings
@@ -113,7 +114,7 @@ class PylonMCPServer(MCPServer[AppState]):
     ) -> None:
         super().__init__(tools=tools, **kwargs)
         self.refused_tools = refused
-        self.shared: SharedState | None = None  # set by build_server; /readyz asks it
+        self.holder = StateHolder()  # the running lifespan's state, for /readyz
         self._arguments = {tool.name: set(tool.parameters.get("properties", {})) for tool in tools}
         # Tools whose argument model is still the start-up placeholder (see build_tool).
         self._pending = {
@@ -142,8 +143,12 @@ class PylonMCPServer(MCPServer[AppState]):
                     f"{name} has no argument(s) {', '.join(map(repr, unknown))}; "
                     f"valid arguments: {', '.join(sorted(known))}. Nothing was sent to Pylon."
                 )
+        started = time.perf_counter()
+        outcome = "error"
         try:
-            return await super().call_tool(name, arguments, context)
+            called = await super().call_tool(name, arguments, context)
+            outcome = "error" if isinstance(called, CallToolResult) and called.is_error else "ok"
+            return called
         except UnexpectedToolError as exc:
             if isinstance(exc.__cause__, PylonError):
                 # Same prefix the SDK puts on every other tool failure.
@@ -153,6 +158,8 @@ class PylonMCPServer(MCPServer[AppState]):
             if isinstance(exc.__cause__, ValidationError):
                 raise ToolError(validation_message(name, exc.__cause__)) from exc.__cause__
             raise
+        finally:
+            metrics.tool_call(name, outcome, time.perf_counter() - started)
 
 
 def validation_message(tool: str, error: ValidationError) -> str:
@@ -240,7 +247,7 @@ def build_server(
         cache_hints=cache_hints(settings),
         subscriptions=state_store.bus,  # subscriptions/listen: across replicas when the state is shared
     )
-    server.shared = state_store
+    server.holder = holder
     register_resources(server, holder)
     if settings.transport != "http":  # stateless HTTP has no connection to keep a subscription on
         register_legacy_subscriptions(server, holder)

@@ -31,7 +31,7 @@ from urllib.parse import quote
 import anyio
 import httpx2
 
-from pylon_mcp import __version__
+from pylon_mcp import __version__, metrics
 from pylon_mcp.pylon.auth import BearerAuth, Secret
 from pylon_mcp.pylon.errors import (
     EU_BASE_URL,
@@ -319,6 +319,7 @@ class PylonClient:
         """Wait for this endpoint's next send slot, or refuse at once if the wait is longer than we allow."""
         granted, wait = await self.gate.reserve(route, self.retry.max_retry_after)
         if not granted:
+            metrics.refused(route)
             raise PylonRateLimited(
                 f"Pylon rate limit: {route} is at its per-minute limit (a recent HTTP 429, or the shared "
                 f"budget), so this request was not sent; retry after {math.ceil(wait)}s",
@@ -454,6 +455,7 @@ class PylonClient:
 
     @staticmethod
     def _log(method: str, path: str, status: int | None, started: float, request_id: str | None) -> None:
+        metrics.upstream(_route(method, path), status, time.perf_counter() - started)
         if log.isEnabledFor(logging.INFO):
             elapsed = (time.perf_counter() - started) * 1000
             log.info(
