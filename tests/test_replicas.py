@@ -183,7 +183,7 @@ async def test_redis_outage_serves_reads_refuses_keyed_creates_and_recovers(
 
         redis_server.start()  # same port; the ledger survived on disk (appendonly)
         with anyio.fail_after(10):
-            while readyz(a_server)[0] != 200:  # noqa: ASYNC110 - polling another thread's server
+            while readyz(a_server)[0] != 200 or readyz(b_server)[0] != 200:  # noqa: ASYNC110 - polling another thread's server
                 await anyio.sleep(0.1)
         again = await b.call_tool("create_issue", {**CREATE, "idempotency_key": "before-outage"})
         assert not again.is_error and text(again).startswith("Already created"), text(again)

@@ -38,6 +38,7 @@ from mcp.shared.subscriptions import (
 )
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from pylon_mcp.config import Settings
@@ -48,6 +49,7 @@ log = logging.getLogger("pylon_mcp.shared.redis")
 
 # Redis failures look like these: its own errors, and socket errors from the connection.
 FAILURES = (RedisError, OSError, asyncio.TimeoutError)
+BREAK = 2.0  # seconds callers fail fast after a failure, before Redis is tried again
 
 
 def _canonical(record: Record) -> str:
@@ -63,9 +65,19 @@ class _Store:
         parts = urlsplit(url)
         self.where = f"Redis at {parts.hostname or parts.path}" + (f":{parts.port}" if parts.port else "")
         self._client: redis.Redis | None = None
+        self._down_until = 0.0
 
     @property
     def client(self) -> redis.Redis:
+        """The client for requests on a caller's path: fails at once for a moment after a failure,
+        so an unreachable host costs one connect timeout per few seconds, not one per request."""
+        if time.monotonic() < self._down_until:
+            raise RedisConnectionError("failed moments ago; not retried yet")
+        return self.raw
+
+    @property
+    def raw(self) -> redis.Redis:
+        """The client without the breaker: probes and the event reader, which must see recovery."""
         if self._client is None:
             # Fail fast: a caller waiting on a dead Redis is worse than a clear refusal.
             self._client = redis.Redis.from_url(
@@ -78,7 +90,14 @@ class _Store:
             )
         return self._client
 
+    def mark_up(self) -> None:
+        self._down_until = 0.0
+
+    def mark_down(self) -> None:
+        self._down_until = time.monotonic() + BREAK
+
     def unavailable(self, exc: BaseException) -> SharedStateUnavailable:
+        self.mark_down()
         return SharedStateUnavailable(
             f"the shared state ({self.where}) cannot be reached ({type(exc).__name__})"
         )
@@ -230,6 +249,7 @@ class RedisRateGate:
         try:
             granted, wait_ms = await self._store.client.eval(_RESERVE, 2, *keys, *args)
         except FAILURES as exc:
+            self._store.mark_down()
             self._warn(exc)
             return await self.local.reserve(route, max_wait)
         return bool(granted), int(wait_ms) / 1000
@@ -241,6 +261,7 @@ class RedisRateGate:
                 _COOL_DOWN, 1, f"{self._store.prefix}cooldown:{route}", max(1, int(seconds * 1000))
             )
         except FAILURES as exc:
+            self._store.mark_down()
             self._warn(exc)
 
     def _warn(self, exc: BaseException) -> None:
@@ -293,6 +314,7 @@ class RedisSubscriptionBus:
                 await self._store.client.publish(self.channel, _event_to_json(event))
                 return  # our own reader delivers it here, once
             except FAILURES:
+                self._store.mark_down()
                 log.debug("could not publish %s to Redis", event, exc_info=True)
         # Redis is away: at least this replica's listeners hear of it.
         await self._local.publish(event)
@@ -312,10 +334,11 @@ class RedisSubscriptionBus:
     async def _read(self) -> None:
         delay = 0.2
         while True:
-            pubsub = self._store.client.pubsub(ignore_subscribe_messages=True)
+            pubsub = self._store.raw.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self.channel)
                 self._listening.set()
+                self._store.mark_up()
                 delay = 0.2
                 while True:
                     message = await pubsub.get_message(timeout=5.0)
@@ -377,7 +400,8 @@ class RedisState:
     async def problem(self) -> str | None:
         try:
             with anyio.fail_after(2):
-                await self._store.client.ping()
+                await self._store.raw.ping()
         except (*FAILURES, TimeoutError) as exc:
             return str(self._store.unavailable(exc))
+        self._store.mark_up()
         return None
