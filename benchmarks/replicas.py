@@ -15,7 +15,6 @@ note when redis-server is not installed.
 
 from __future__ import annotations
 
-import itertools
 import shutil
 import socket
 import subprocess
@@ -104,21 +103,24 @@ class Spread(Target):
                 self.seconds += time.perf_counter() - started
 
 
-async def create_latencies(url: str, count: int, tag: str) -> list[float]:
+async def create_latencies(urls: dict[str, str], count: int) -> dict[str, list[float]]:
+    """`count` keyed creates per target, alternating call by call so background load hits both alike."""
     import httpx2
 
-    out: list[float] = []
+    out: dict[str, list[float]] = {name: [] for name in urls}
     async with httpx2.AsyncClient(timeout=60, trust_env=False) as http:
         for n in range(count):
-            body = {"jsonrpc": "2.0", "id": n, "method": "tools/call", "params": {"name": "create_issue", "arguments": {
-                "title": f"Bench {tag} {n}", "body_markdown": "Benchmark write.", "requester_email": "b@example.com",
-                "idempotency_key": f"{tag}-{n}"}}}  # fmt: skip
-            started = time.perf_counter()
-            response = await http.post(url, json=body, headers=HEADERS)
-            elapsed = time.perf_counter() - started
-            if response.status_code != 200 or b'"isError":false' not in response.content:
-                raise RuntimeError(f"create failed: {response.text[:300]}")
-            out.append(elapsed)
+            for name, url in urls.items():
+                arguments = {"title": f"Bench {name} {n}", "body_markdown": "Benchmark write.",
+                             "requester_email": "b@example.com", "idempotency_key": f"{name}-{n}"}  # fmt: skip
+                body = {"jsonrpc": "2.0", "id": n, "method": "tools/call",
+                        "params": {"name": "create_issue", "arguments": arguments}}  # fmt: skip
+                started = time.perf_counter()
+                response = await http.post(url, json=body, headers=HEADERS)
+                elapsed = time.perf_counter() - started
+                if response.status_code != 200 or b'"isError":false' not in response.content:
+                    raise RuntimeError(f"create failed: {response.text[:300]}")
+                out[name].append(elapsed)
     return out
 
 
@@ -159,9 +161,7 @@ async def run(cfg: Config) -> Outcome:
                         "calls_per_s": round(len(target.latencies) / target.seconds, 1),
                         "errors": target.errors,
                     }
-            latency: dict[str, list[float]] = {"redis": [], "local": []}
-            for round_, (name, url) in itertools.product(range(2), (("redis", a_url), ("local", one_url))):
-                latency[name] += await create_latencies(url, writes // 2, f"{name}{round_}")
+            latency = await create_latencies({"redis": a_url, "local": one_url}, writes)
             results["write_ms"] = {name: ms(median(values)) for name, values in latency.items()}
     finally:
         for proc in procs:
