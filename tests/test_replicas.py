@@ -7,6 +7,10 @@ replicas say about themselves.
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, asynccontextmanager
 from typing import Any
@@ -21,6 +25,7 @@ from pylon_mcp.http import build_http_app
 from pylon_mcp.sandbox import Sandbox
 from pylon_mcp.sandbox.server import BackgroundServer
 from pylon_mcp.server import build_server
+from tests.conftest import TOKEN
 from tests.mcp_helpers import settings_for, text
 from tests.redis_server import RedisServer, start_redis
 
@@ -154,7 +159,6 @@ def readyz(server: BackgroundServer) -> tuple[int, dict[str, str]]:
     return response.status_code, json.loads(response.text)
 
 
-@pytest.mark.slow
 async def test_redis_outage_serves_reads_refuses_keyed_creates_and_recovers(
     replicas: list[BackgroundServer], redis_server: RedisServer, sandbox: Sandbox
 ) -> None:
@@ -191,3 +195,25 @@ async def test_redis_outage_serves_reads_refuses_keyed_creates_and_recovers(
         assert not fresh.is_error, text(fresh)
     assert created(sandbox, CREATE["title"]) == 1 and created(sandbox, "After") == 1
     assert len(sandbox.requests("POST /issues")) == 2
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def check(**env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("PYLON_")}
+    return subprocess.run([sys.executable, "-m", "pylon_mcp", "check"], env={**base, **env}, capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
+
+
+def test_check_reports_whether_the_shared_redis_answers(sandbox_url: str, redis_url: str) -> None:
+    common = {"PYLON_API_TOKEN": TOKEN, "PYLON_API_URL": sandbox_url}
+    good = check(**common, PYLON_MCP_REDIS_URL=redis_url)
+    assert good.returncode == 0 and "OK: the shared state (Redis) answers." in good.stdout, good.stdout
+    dead = f"redis://:hunter2-password@127.0.0.1:{free_port()}/0"
+    bad = check(**common, PYLON_MCP_REDIS_URL=dead)
+    assert bad.returncode == 1 and "FAILED: the shared state (Redis at 127.0.0.1:" in bad.stdout, bad.stdout
+    assert "hunter2" not in bad.stdout + bad.stderr

@@ -10,15 +10,20 @@ Callers see only `SharedState` (base.py). The redis client is imported only when
 
 from __future__ import annotations
 
-from pylon_mcp.config import Settings
+from pylon_mcp.config import ConfigError, Settings
 from pylon_mcp.shared.base import SharedState, SharedStateUnavailable
 
 
 def open_shared_state(settings: Settings) -> SharedState:
     """The shared state these settings ask for (not yet started: the server lifespan starts it)."""
     if settings.redis_url:
-        from pylon_mcp.shared.redis_backend import RedisState  # imports redis: off the default path
-
+        try:
+            from pylon_mcp.shared.redis_backend import RedisState  # imports redis: off the default path
+        except ImportError as exc:
+            raise ConfigError(
+                f"PYLON_MCP_REDIS_URL needs the redis package ({exc.name} is missing): "
+                "pip install 'pylon-mcp[redis]'"
+            ) from None
         return RedisState.from_settings(settings)
     from pylon_mcp.shared.memory import MemoryState
 
