@@ -77,8 +77,8 @@ async def announce(shared: SharedState, legacy: LegacySubscriptions, before: Iss
     uris = changed_uris(before, after)
     try:
         await shared.listings.clear()
-    except Exception:  # a stale listing lives at most PYLON_RESOURCE_TTL seconds
-        log.warning("could not clear cached listings after a write", exc_info=True)
+    except Exception:  # a stale listing lives at most PYLON_RESOURCE_TTL; the gate and bus log outages
+        log.debug("could not clear cached listings after a write", exc_info=True)
     for uri in uris:
         try:
             await shared.bus.publish(ResourceUpdated(uri=uri))

@@ -14,6 +14,7 @@ Records live WINDOW seconds. Keys are namespaced by `scope` ("issue", "note:<id>
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -58,7 +59,7 @@ async def run_once(
     attempt: Callable[[], Awaitable[Record]],
     recover: Callable[[str], Awaitable[Record | None]],
     unsure: Callable[[BaseException], bool],
-    poll: float = 0.02,
+    poll: float = 0.05,
     wait: float = WAIT,
 ) -> tuple[Record, How]:
     """`attempt()` at most once per (scope, key); returns its result and how it was obtained.
@@ -83,7 +84,12 @@ async def run_once(
             taken = {**mine, "since": current.get("since") or since}  # search from the earliest attempt
             if await ledger.swap(name, current, taken, WINDOW):
                 mine = taken
-                found = await recover(mine["since"])
+                try:
+                    found = await recover(mine["since"])
+                except BaseException:  # could not look: leave it unsure for the next call, not locked
+                    with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+                        await ledger.put(name, {**mine, "state": "unsure"}, WINDOW)
+                    raise
                 if found is not None:
                     await ledger.put(name, {"fp": digest, "state": "done", "result": found}, WINDOW)
                     return found, "recovered"
