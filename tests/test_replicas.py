@@ -126,6 +126,21 @@ async def test_sixty_searches_over_two_replicas_stay_inside_a_twenty_a_minute_li
     assert all("was not sent; retry after" in o for o in refusals), refusals[0]
 
 
+async def test_a_429_on_one_replica_holds_back_the_other(
+    replicas: list[BackgroundServer], sandbox: Sandbox
+) -> None:
+    sandbox.limiter.configure({"POST /issues/search": 2}, 60.0)
+    search = {"state": "new", "limit": 1}
+    async with mcp(replicas[0]) as a, mcp(replicas[1]) as b:
+        for _ in range(2):
+            assert not (await a.call_tool("search_issues", search)).is_error
+        limited = await a.call_tool("search_issues", search)  # Pylon's 429, Retry-After about 60 s
+        assert limited.is_error and "HTTP 429" in text(limited)
+        held = await b.call_tool("search_issues", search)
+    assert held.is_error and "was not sent; retry after" in text(held), text(held)
+    assert [r.status for r in sandbox.requests("POST /issues/search")] == [200, 200, 429]  # B sent nothing
+
+
 async def test_a_listener_on_one_replica_hears_a_write_on_the_other_exactly_once(
     replicas: list[BackgroundServer], sandbox: Sandbox
 ) -> None:
