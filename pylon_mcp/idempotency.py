@@ -103,7 +103,8 @@ async def run_once(
     except BaseException as exc:
         with anyio.CancelScope(shield=True):
             try:
-                if isinstance(exc, Exception) and unsure(exc):
+                # Cancelled mid-call (the client went away): the request may have reached Pylon.
+                if not isinstance(exc, Exception) or unsure(exc):
                     await ledger.put(name, {**mine, "state": "unsure"}, WINDOW)
                 else:
                     await ledger.drop(name)

@@ -112,3 +112,26 @@ async def test_a_claim_whose_replica_died_is_recovered_not_repeated(state: Share
         state.ledger, "issue", "k", "f", attempt=attempt, recover=recover, unsure=lambda _: False
     )
     assert again == ({"number": 1}, "repeat") and len(attempts) == 1
+
+
+async def test_a_create_cancelled_mid_call_is_looked_for_before_another(state: SharedState) -> None:
+    import anyio
+
+    calls: list[str] = []
+
+    async def slow_attempt() -> dict[str, Any]:
+        calls.append("create")
+        await anyio.sleep(10)  # cancelled while "in flight": Pylon may have it
+        return {"number": 1}
+
+    async def recover(since: str) -> dict[str, Any] | None:
+        calls.append("search")
+        return {"number": 1}
+
+    with anyio.move_on_after(0.1):
+        await idempotency.run_once(state.ledger, "issue", "c", "f", attempt=slow_attempt, recover=recover,
+                                   unsure=lambda _: False)  # fmt: skip
+    result = await idempotency.run_once(
+        state.ledger, "issue", "c", "f", attempt=slow_attempt, recover=recover, unsure=lambda _: False
+    )
+    assert result == ({"number": 1}, "recovered") and calls == ["create", "search"]
