@@ -204,6 +204,22 @@ async def test_redis_outage_serves_reads_refuses_keyed_creates_and_recovers(
         with anyio.fail_after(10):
             while readyz(a_server)[0] != 200 or readyz(b_server)[0] != 200:  # noqa: ASYNC110 - polling another thread's server
                 await anyio.sleep(0.1)
+        async with b.listen(resource_subscriptions=["pylon://issues/7"]) as stream:  # notifications resume
+            heard: list[str] = []
+
+            async def collect() -> None:
+                async for event in stream:
+                    heard.append(event.uri)
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(collect)
+                assert not (await a.call_tool("update_issue", {"issue_id": "7", "state": "closed"})).is_error
+                with anyio.fail_after(5):
+                    while not heard:  # noqa: ASYNC110 - the collector fills it
+                        await anyio.sleep(0.01)
+                await anyio.sleep(0.3)
+                tg.cancel_scope.cancel()
+        assert heard == ["pylon://issues/7"]
         again = await b.call_tool("create_issue", {**CREATE, "idempotency_key": "before-outage"})
         assert not again.is_error and text(again).startswith("Already created"), text(again)
         fresh = await b.call_tool("create_issue", {**CREATE, "title": "After", "idempotency_key": "after"})

@@ -308,6 +308,11 @@ class RedisSubscriptionBus:
     def subscribe(self, listener: Callable[[ServerEvent], None]) -> Callable[[], None]:
         return self._local.subscribe(listener)
 
+    @property
+    def listening(self) -> bool:
+        """Subscribed to the channel: events from other replicas reach this one."""
+        return self._listening.is_set()
+
     async def publish(self, event: ServerEvent) -> None:
         if self._listening.is_set():
             try:
@@ -404,4 +409,6 @@ class RedisState:
         except (*FAILURES, TimeoutError) as exc:
             return str(self._store.unavailable(exc))
         self._store.mark_up()
+        if not self.bus.listening:  # answers, but this replica would not hear other replicas' changes yet
+            return f"{self._store.where} answers, but change notifications are not subscribed yet"
         return None
