@@ -189,6 +189,7 @@ def check_shared_state(settings: Settings) -> bool:
 
     async def problem() -> str | None:
         try:
+            await shared.start()  # as a server would: connect and subscribe to change notifications
             return await shared.problem()
         finally:
             await shared.aclose()
