@@ -240,6 +240,7 @@ def check(**env: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=60)  # fmt: skip
 
 
+@pytest.mark.slow  # two `pylon-mcp check` subprocesses
 def test_check_reports_whether_the_shared_redis_answers(sandbox_url: str, redis_url: str) -> None:
     common = {"PYLON_API_TOKEN": TOKEN, "PYLON_API_URL": sandbox_url}
     good = check(**common, PYLON_MCP_REDIS_URL=redis_url)

@@ -304,6 +304,7 @@ class RedisSubscriptionBus:
         self._local = InMemorySubscriptionBus()  # this replica's listeners
         self._reader: asyncio.Task[None] | None = None
         self._listening = anyio.Event()
+        self._tried = anyio.Event()  # the first subscribe attempt has finished, either way
 
     def subscribe(self, listener: Callable[[ServerEvent], None]) -> Callable[[], None]:
         return self._local.subscribe(listener)
@@ -327,7 +328,7 @@ class RedisSubscriptionBus:
     async def start(self) -> None:
         self._reader = asyncio.get_running_loop().create_task(self._read(), name="pylon-mcp redis events")
         with anyio.move_on_after(2.0):  # an outage at start-up must not stop the server starting
-            await self._listening.wait()
+            await self._tried.wait()
 
     async def aclose(self) -> None:
         if self._reader is not None:
@@ -343,6 +344,7 @@ class RedisSubscriptionBus:
             try:
                 await pubsub.subscribe(self.channel)
                 self._listening.set()
+                self._tried.set()
                 self._store.mark_up()
                 delay = 0.2
                 while True:
@@ -357,6 +359,7 @@ class RedisSubscriptionBus:
                     log.warning("%s; change notifications reach this replica only until it is back",
                                 self._store.unavailable(exc))  # fmt: skip
                 self._listening = anyio.Event()
+                self._tried.set()
             finally:
                 with contextlib.suppress(*FAILURES):
                     await pubsub.aclose()
