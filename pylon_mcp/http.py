@@ -6,6 +6,8 @@ The guard (plain ASGI, in front of `/mcp`):
 - `Authorization: Bearer <PYLON_MCP_AUTH_TOKEN>`, compared in constant time → 401;
 - a request body limit → 413;
 and every refusal is a JSON-RPC error body, not plain text.
+`/readyz` (readiness.py) and `/metrics` (metrics.py) answer before auth, like `/healthz`:
+they carry statuses and counts, never tokens or issue data.
 
 Stateless mode keeps nothing per client between requests, so replicas behind a
 load balancer need no sticky sessions.
@@ -24,8 +26,9 @@ from typing import Any
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pylon_mcp import __version__
+from pylon_mcp import __version__, metrics
 from pylon_mcp.config import ConfigError, Settings
+from pylon_mcp.readiness import Readiness
 from pylon_mcp.server import PylonMCPServer
 
 log = logging.getLogger("pylon_mcp.http")
@@ -103,8 +106,9 @@ async def _json(
 
 
 class Guard:
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, readiness: Readiness) -> None:
         self.app = app
+        self.readiness = readiness
         self.settings = settings
         self.hosts = allowed_hosts(settings)
         self.origins = allowed_origins(settings)
@@ -122,6 +126,9 @@ class Guard:
             await send({"type": "http.response.start", "status": 200,
                         "headers": [(b"content-type", b"application/json")]})  # fmt: skip
             await send({"type": "http.response.body", "body": self.health})
+            return
+        if path in ("/readyz", "/metrics"):
+            await self._operations(path, send)
             return
         if path.rstrip("/") != MCP_PATH:
             await _json(send, 404, -32601, f"not found: the MCP endpoint is {MCP_PATH}")
@@ -155,6 +162,21 @@ class Guard:
             receive = _replay(buffered, receive)
         await self.app(scope, receive, send)
 
+    async def _operations(self, path: str, send: Send) -> None:
+        if path == "/readyz":
+            ready, report = await self.readiness.check()
+            body, status, kind = json.dumps(report).encode(), 200 if ready else 503, "application/json"
+        else:
+            rendered = metrics.render()
+            if rendered is None:
+                await _json(send, 404, -32601, "metrics are not enabled")
+                return
+            (body, kind), status = rendered, 200
+        await send(
+            {"type": "http.response.start", "status": status, "headers": [(b"content-type", kind.encode())]}
+        )
+        await send({"type": "http.response.body", "body": body})
+
     def _authorised(self, header: str) -> bool:
         scheme, _, presented = header.partition(" ")
         if scheme.lower() != "bearer" or not presented:
@@ -173,7 +195,8 @@ def build_http_app(server: PylonMCPServer, settings: Settings) -> ASGIApp:
         max_request_body_size=settings.max_body_bytes,
         host=settings.host,
     )
-    return Guard(inner, settings)
+    metrics.enable()
+    return metrics.RequestMetrics(Guard(inner, settings, Readiness(server.holder)))
 
 
 def bind(settings: Settings) -> socket.socket:

@@ -22,12 +22,11 @@ from pylon_mcp.render.issues import (
     summarize,
     write_text,
 )
-from pylon_mcp.resources import announce_change
 from pylon_mcp.tools.args import Ids, IssueId
-from pylon_mcp.tools.context import app
+from pylon_mcp.tools.context import announce_change, app
 from pylon_mcp.tools.errors import bad_argument
 from pylon_mcp.tools.issue_writes import write_target
-from pylon_mcp.tools.issues import result
+from pylon_mcp.tools.results import result
 
 
 async def manage_followers(

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import CallToolResult, TextContent
+from mcp_types import CallToolResult
 from pydantic import Field, WithJsonSchema
 
 from pylon_mcp.pylon.client import issue_ref
@@ -39,6 +39,7 @@ from pylon_mcp.tools.args import (
 from pylon_mcp.tools.context import app
 from pylon_mcp.tools.conversation import latest_messages_section
 from pylon_mcp.tools.errors import bad_argument, describe
+from pylon_mcp.tools.results import result
 
 DEFAULT_WINDOW = timedelta(days=30)
 
@@ -64,10 +65,6 @@ FILTER_SCHEMA: dict[str, Any] = {
     "contains, string_contains, time_is_after, time_is_before, is_set, is_unset. "
     "A wrong field or operator gets the allowed ones.",
 }
-
-
-def result(text: str, structured: dict[str, Any]) -> CallToolResult:
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
 
 
 async def get_issue(
