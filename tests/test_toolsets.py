@@ -115,3 +115,17 @@ def test_the_triage_prompt_follows_the_toolsets_offered() -> None:
     assert "by ID, as shown by get_issue" in issues_only and "get_issue_messages" not in issues_only
     everything = triage_issue_prompt(True, True, ["find"])("7")
     assert "get_issue_messages" in everything and "find turns names into IDs" in everything
+
+
+def test_check_validates_toolsets_and_lists_the_tools_offered(
+    sandbox_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pylon_mcp.cli import main
+    from tests.conftest import TOKEN
+
+    monkeypatch.setenv("PYLON_API_TOKEN", TOKEN)
+    monkeypatch.setenv("PYLON_API_URL", sandbox_url)
+    assert main(["check", "--toolsets", "issue"]) == 2
+    assert "unknown toolset(s) issue" in capsys.readouterr().err
+    assert main(["check", "--toolsets", "issues", "--read-only"]) == 0
+    assert "Tools offered (2): get_issue, search_issues" in capsys.readouterr().out
