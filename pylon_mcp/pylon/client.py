@@ -31,6 +31,7 @@ import httpx2
 
 from pylon_mcp import __version__
 from pylon_mcp.pylon.auth import BearerAuth, Secret
+from pylon_mcp.pylon.directory import DirectoryEndpoints
 from pylon_mcp.pylon.errors import (
     EU_BASE_URL,
     US_BASE_URL,
@@ -113,7 +114,7 @@ class Envelope:
 Sleep = Callable[[float], Awaitable[None]]
 
 
-class PylonClient:
+class PylonClient(DirectoryEndpoints):
     """Async client for Pylon's Issues API. Use as `async with PylonClient(...) as pylon:`."""
 
     def __init__(
