@@ -15,6 +15,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from pylon_mcp.config import Settings
+from pylon_mcp.directory import Directory
 from pylon_mcp.idempotency import CreateLedger
 from pylon_mcp.pylon.client import PylonClient
 from pylon_mcp.pylon.models import BASE_STATES, Issue
@@ -67,6 +68,7 @@ class AppState:
     pylon: PylonClient
     settings: Settings
     listings: ListingCache = field(init=False)
+    directory: Directory = field(init=False)  # names <-> IDs; the only cache of users and accounts
     seen: Seen = field(default_factory=Seen)
     ledger: CreateLedger = field(default_factory=CreateLedger)
     # Handshake-era resources/subscribe: client connection -> subscribed URIs. Weak: a
@@ -75,6 +77,7 @@ class AppState:
 
     def __post_init__(self) -> None:
         self.listings = ListingCache(self.settings.resource_ttl)
+        self.directory = Directory(self.pylon)
 
 
 class StateHolder:

@@ -24,7 +24,7 @@ def _to_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
-STATES_TEXT = ", ".join(BASE_STATES) + ", or a custom status slug"
+STATES_TEXT = ", ".join(BASE_STATES) + ", or a custom status (slug or label)"
 
 IssueId = Annotated[
     str,

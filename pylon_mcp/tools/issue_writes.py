@@ -21,13 +21,14 @@ from pylon_mcp.pylon.errors import PylonError
 from pylon_mcp.pylon.models import CreateIssueRequest, Filter, Issue, UpdateIssueRequest
 from pylon_mcp.pylon.timefmt import format_rfc3339, parse_rfc3339, utcnow
 from pylon_mcp.render.html import markdown_to_html, sanitize_html
-from pylon_mcp.render.issues import WriteResult, diff, dump, summarize, write_text
+from pylon_mcp.render.issues import WriteResult, diff, dump, write_text
 from pylon_mcp.render.text import quote
 from pylon_mcp.resources import announce_change
 from pylon_mcp.tools.args import Id, IssueId, Priority, Rfc3339, State, Tags
 from pylon_mcp.tools.context import app
 from pylon_mcp.tools.errors import bad_argument, describe
 from pylon_mcp.tools.issues import result
+from pylon_mcp.tools.names import named, resolve, resolve_state
 
 UPDATABLE = ("state", "title", "assignee_id", "team_id", "account_id", "requester_id", "tags", "type",
              "customer_portal_visible")  # fmt: skip
@@ -49,13 +50,13 @@ async def create_issue(
     requester_email: Annotated[
         str | None, Field(max_length=320, description="Customer's email; Pylon creates the contact if new.")
     ] = None,
-    requester_id: Annotated[Id | None, Field(description="Existing contact ID of the customer.")] = None,
+    requester_id: Annotated[Id | None, Field(description="Existing contact: ID or email.")] = None,
     requester_name: Annotated[
         str | None, Field(max_length=200, description="Name for a new contact.")
     ] = None,
-    account_id: Annotated[Id | None, Field(description="Account the issue belongs to.")] = None,
-    assignee_id: Annotated[Id | None, Field(description="User to assign.")] = None,
-    team_id: Annotated[Id | None, Field(description="Team to assign.")] = None,
+    account_id: Annotated[Id | None, Field(description="Account: ID, name or domain.")] = None,
+    assignee_id: Annotated[Id | None, Field(description="User: ID, email or name.")] = None,
+    team_id: Annotated[Id | None, Field(description="Team: ID or name.")] = None,
     priority: Annotated[Priority | None, Field(description="urgent, high, medium or low.")] = None,
     tags: Annotated[Tags | None, Field(description="Tags to set.")] = None,
     idempotency_key: Annotated[
@@ -83,6 +84,11 @@ async def create_issue(
     html = sanitize_html(body_html) if body_html is not None else markdown_to_html(body_markdown or "")
     if not html.strip():
         raise bad_argument("body_html", "the body is empty once scripts and unsafe markup are removed")
+    directory = app(ctx).directory  # names to IDs before anything is written
+    account_id = await resolve(directory, "account_id", account_id)
+    requester_id = await resolve(directory, "requester_id", requester_id, account_id=account_id)
+    assignee_id = await resolve(directory, "assignee_id", assignee_id)
+    team_id = await resolve(directory, "team_id", team_id)
     request = CreateIssueRequest(
         title=title,
         body_html=html,
@@ -98,7 +104,7 @@ async def create_issue(
     if idempotency_key is None:
         issue = await _create(app(ctx).pylon, request, None)
         await announce_change(ctx, None, issue)
-        return _write(WriteResult(action="created", issue=summarize(issue)))
+        return _write(WriteResult(action="created", issue=await named(app(ctx).directory, issue)))
     return await _create_once(ctx, request, idempotency_key)
 
 
@@ -118,7 +124,7 @@ async def _create_once(ctx: Context, request: CreateIssueRequest, key: str) -> C
         if entry is not None and entry.unsure_since is not None:
             found = await _find_created(state.pylon, request, entry.unsure_since)
             if found is not None:
-                out = WriteResult(action="created", issue=summarize(found))
+                out = WriteResult(action="created", issue=await named(app(ctx).directory, found))
                 ledger.succeeded(key, fingerprint, out)
                 await announce_change(ctx, None, found)
                 return _write(out, note="The earlier attempt with this idempotency_key did create it.")
@@ -132,7 +138,7 @@ async def _create_once(ctx: Context, request: CreateIssueRequest, key: str) -> C
             else:
                 ledger.forget(key)
             raise
-        out = WriteResult(action="created", issue=summarize(issue))
+        out = WriteResult(action="created", issue=await named(app(ctx).directory, issue))
         ledger.succeeded(key, fingerprint, out)
     await announce_change(ctx, None, issue)
     return _write(out)
@@ -178,16 +184,18 @@ async def update_issue(
         State | None,
         Field(
             description="New state: new, waiting_on_you, waiting_on_customer, "
-            "on_hold, closed, or a custom status slug."
+            "on_hold, closed, or a custom status (slug or label)."
         ),
     ] = None,
     title: Annotated[str | None, Field(min_length=1, max_length=500, description="New title.")] = None,
     assignee_id: Annotated[
-        str | None, Field(max_length=128, description='User ID to assign; "" unassigns.')
+        str | None, Field(max_length=128, description='User to assign (ID, email or name); "" unassigns.')
     ] = None,
-    team_id: Annotated[str | None, Field(max_length=128, description='Team ID; "" removes the team.')] = None,
-    account_id: Annotated[Id | None, Field(description="Move the issue to this account.")] = None,
-    requester_id: Annotated[Id | None, Field(description="Contact ID of the new requester.")] = None,
+    team_id: Annotated[
+        str | None, Field(max_length=128, description='Team ID or name; "" removes the team.')
+    ] = None,
+    account_id: Annotated[Id | None, Field(description="Move to this account (ID, name or domain).")] = None,
+    requester_id: Annotated[Id | None, Field(description="New requester: contact ID or email.")] = None,
     tags: Annotated[Tags | None, Field(description="Replace ALL tags with exactly this list.")] = None,
     add_tags: Annotated[Tags | None, Field(description="Tags to add, keeping the others.")] = None,
     remove_tags: Annotated[Tags | None, Field(description="Tags to remove, keeping the others.")] = None,
@@ -201,6 +209,12 @@ async def update_issue(
     Sends only the fields given. Priority cannot be changed here: Pylon's update API has no priority field."""
     if tags is not None and (add_tags or remove_tags):
         raise bad_argument("tags", "tags replaces the whole list; use it alone, or use add_tags/remove_tags")
+    directory = app(ctx).directory  # names to IDs before anything is written
+    state = await resolve_state(directory, "state", state)
+    assignee_id = await resolve(directory, "assignee_id", assignee_id)
+    team_id = await resolve(directory, "team_id", team_id)
+    account_id = await resolve(directory, "account_id", account_id)
+    requester_id = await resolve(directory, "requester_id", requester_id, account_id=account_id)
     given = {
         name: value
         for name, value in {
@@ -234,11 +248,13 @@ async def update_issue(
     for name in changes_wanted:
         given.pop(name)
     if not given:
-        return _write(WriteResult(action="unchanged", issue=summarize(before)))
+        return _write(WriteResult(action="unchanged", issue=await named(app(ctx).directory, before)))
     after = await pylon.update_issue(before.id or issue_ref(issue_id), UpdateIssueRequest(**given))
     await announce_change(ctx, before, after)
     changes = diff(before, after, given)
-    return _write(WriteResult(action="updated", issue=summarize(after), changes=changes or None))
+    return _write(
+        WriteResult(action="updated", issue=await named(app(ctx).directory, after), changes=changes or None)
+    )
 
 
 def _unchanged_fields(before: dict[str, object], wanted: dict[str, object]) -> list[str]:
@@ -280,7 +296,9 @@ async def snooze_issue(
     after = await pylon.snooze_issue(before.id or issue_ref(issue_id), format_rfc3339(until))
     await announce_change(ctx, before, after)
     changes = diff(before, after, ["state", "snoozed_until_time"])
-    return _write(WriteResult(action="snoozed", issue=summarize(after), changes=changes or None))
+    return _write(
+        WriteResult(action="snoozed", issue=await named(app(ctx).directory, after), changes=changes or None)
+    )
 
 
 async def delete_issue(issue_id: IssueId, ctx: Context) -> Annotated[CallToolResult, WriteResult]:
@@ -289,4 +307,4 @@ async def delete_issue(issue_id: IssueId, ctx: Context) -> Annotated[CallToolRes
     issue = await pylon.get_issue(issue_ref(issue_id))
     await pylon.delete_issue(issue.id or issue_ref(issue_id))
     await announce_change(ctx, issue, None)
-    return _write(WriteResult(action="deleted", issue=summarize(issue)))
+    return _write(WriteResult(action="deleted", issue=await named(app(ctx).directory, issue)))

@@ -25,6 +25,7 @@ from pylon_mcp.render.issues import (
 from pylon_mcp.tools.args import FILTER_GUIDE, Id, IssueId, Rfc3339, SearchFilter, StateList, Tags
 from pylon_mcp.tools.context import app
 from pylon_mcp.tools.errors import bad_argument
+from pylon_mcp.tools.names import names_note, resolve, resolve_state
 
 DEFAULT_WINDOW = timedelta(days=30)
 
@@ -54,14 +55,16 @@ async def get_issue(
     ref = issue_ref(issue_id)
     issue = await state.pylon.get_issue(ref)
     followers = await state.pylon.get_followers(issue.id or ref) if "followers" in include else None
+    names = await state.directory.names([issue])
     out = detail(
         issue,
         body_format="html" if "raw_html" in include else "markdown",
         body_offset=body_offset,
         body_chars=state.settings.body_chars,
         followers=followers,
+        names=names,
     )
-    return result(issue_text(out, str(issue.number or ref)), dump(out))
+    return result(issue_text(out, str(issue.number or ref), names) + names_note(names.note, "\n"), dump(out))
 
 
 def _time_arg(name: str, value: str) -> str:
@@ -142,11 +145,15 @@ async def search_issues(
     ] = None,
     tags: Annotated[Tags | None, Field(description="Match issues carrying any of these tags.")] = None,
     assignee_id: Annotated[
-        str | None, Field(max_length=128, description='User ID; "" for unassigned.')
+        str | None, Field(max_length=128, description='User ID, email or name; "" for unassigned.')
     ] = None,
-    account_id: Annotated[str | None, Field(max_length=128, description='Account ID; "" for none.')] = None,
-    requester_id: Annotated[str | None, Field(max_length=128, description='Contact ID; "" for none.')] = None,
-    team_id: Annotated[Id | None, Field(description="Team ID.")] = None,
+    account_id: Annotated[
+        str | None, Field(max_length=128, description='Account ID, name or domain; "" for none.')
+    ] = None,
+    requester_id: Annotated[
+        str | None, Field(max_length=128, description='Contact ID or email; "" for none.')
+    ] = None,
+    team_id: Annotated[Id | None, Field(description="Team ID or name.")] = None,
     issue_type: Annotated[Literal["conversation", "ticket"] | None, Field(description="Issue type.")] = None,
     created_after: Annotated[Rfc3339 | None, Field(description="Created after this RFC3339 time.")] = None,
     created_before: Annotated[Rfc3339 | None, Field(description="Created before this RFC3339 time.")] = None,
@@ -168,13 +175,14 @@ async def search_issues(
 
     With no criteria at all, returns issues created in the last 30 days. Results say whether more exist
     and which cursor to pass."""
+    directory = app(ctx).directory
     parts = flat_filters(
-        state=state,
+        state=[await resolve_state(directory, "state", s) or s for s in state] if state else state,
         tags=tags,
-        assignee_id=assignee_id,
-        account_id=account_id,
-        requester_id=requester_id,
-        team_id=team_id,
+        assignee_id=await resolve(directory, "assignee_id", assignee_id),
+        account_id=await resolve(directory, "account_id", account_id),
+        requester_id=await resolve(directory, "requester_id", requester_id),
+        team_id=await resolve(directory, "team_id", team_id),
         issue_type=issue_type,
         created_after=created_after,
         created_before=created_before,
@@ -192,11 +200,12 @@ async def search_issues(
         note = f"No criteria given, so this lists issues created since {since}.\n"
     combined = combine_and(parts)  # each part is valid; the client checks the whole tree before sending
     page = await app(ctx).pylon.search_issues(combined, limit=limit, cursor=cursor)
+    names = await directory.names(page.issues)
     out = SearchResult(
-        issues=[summarize(issue, preview=True) for issue in page.issues],
+        issues=[summarize(issue, preview=True, names=names) for issue in page.issues],
         count=len(page.issues),
         has_more=page.has_next_page,
         next_cursor=page.cursor if page.has_next_page else None,
         filter=combined.to_body(),
     )
-    return result(note + search_text(out), dump(out))
+    return result(note + search_text(out) + names_note(names.note, "\n"), dump(out))
