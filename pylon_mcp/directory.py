@@ -439,8 +439,8 @@ class Directory:
             found = [account_entry(a) for a in await self.search_accounts(q)]
             domain = (q.split("@", 1)[1] if "@" in q else q).casefold()
             by_domain = [e for e in found if (e.detail or "").casefold() == domain]
-            if by_domain:
-                found = by_domain
+            if by_domain:  # an exact domain (or an email's domain) outranks names containing it
+                return _pick(kind, domain, by_domain, by_domain).id
             return _pick(kind, q, found, [account_entry(a) for a in self._accounts.values()]).id
         if kind == "contact":
             if "@" in q:

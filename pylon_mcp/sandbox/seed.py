@@ -50,6 +50,7 @@ COMPANIES = (
     "Cyberdyne Systems",
     "Wonka Confections",
     "Acme Rockets",
+    "Acme Anvils",  # two Acmes on purpose: "Acme" must ask which one
     "Pied Piper",
     "Massive Dynamic",
     "Oscorp Labs",
