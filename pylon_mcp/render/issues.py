@@ -220,7 +220,13 @@ def _who(person: PersonRef | None) -> str:
 
 def _account(s: IssueSummary) -> str | None:
     if s.account_name:
-        return f"{s.account_name} ({s.account_domain})" if s.account_domain else s.account_name
+        # The domain tells accounts apart; it goes without saying when the requester's email shows it.
+        implied = bool(
+            s.requester and (s.requester.email or "").lower().endswith("@" + (s.account_domain or ""))
+        )
+        return (
+            f"{s.account_name} ({s.account_domain})" if s.account_domain and not implied else s.account_name
+        )
     return s.account_id
 
 
