@@ -17,7 +17,7 @@ import asyncio
 import difflib
 import re
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
@@ -566,8 +566,11 @@ class Directory:
         for team in self._teams.fresh() or []:
             if team.id in team_ids:
                 out.teams[team.id] = team_entry(team)
-        for user in self._users.fresh() or []:
-            if user.id in user_ids:
+        users = self._users.fresh() or []
+        # A name stands in for a user only when it names one user; otherwise the email shows.
+        taken = Counter((u.name or "").casefold() for u in users)
+        for user in users:
+            if user.id in user_ids and user.name and taken[user.name.casefold()] == 1:
                 out.users[user.id] = user_entry(user)
         out.fields = {d.slug: d for d in self._fields.fresh() or [] if d.slug in slugs}
         return out

@@ -247,3 +247,20 @@ async def test_search_filters_are_checked_per_endpoint(pylon: PylonClient, sandb
     with pytest.raises(InvalidRequest, match="'in' needs a non-empty list"):
         await pylon.search_accounts({"field": "id", "operator": "in", "value": "x"})
     assert sandbox.requests() == []
+
+
+async def test_a_shared_name_shows_the_email_instead(pylon: PylonClient, sandbox: Sandbox) -> None:
+    from pylon_mcp.sandbox.records import Person
+
+    hannah = user_id(sandbox, "Hannah Weiss")
+    sandbox.store.directory.users["u-twin"] = Person(
+        "u-twin", "Hannah Weiss", "hannah.w@sandbox-support.example"
+    )
+    issue = Issue.model_validate(
+        {"id": "x", "assignee": {"id": hannah, "email": "hannah@sandbox-support.example"}}
+    )
+    directory = Directory(pylon)
+    await directory.users()
+    assert (await directory.names([issue])).users == {}  # the renderer then shows the email
+    with pytest.raises(NotResolved, match="'Hannah Weiss' matches 2 users"):
+        await directory.resolve("user", "Hannah Weiss")

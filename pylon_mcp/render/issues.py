@@ -210,12 +210,10 @@ def _body(html: str, body_format: Literal["markdown", "html"], offset: int, limi
 
 
 def _who(person: PersonRef | None) -> str:
-    """`Sam Lee <sam@…>` when the name is known, else the email (tools take either), else the ID."""
+    """A user's name when the directory knows it (tools take names), else the email, else the ID."""
     if person is None:
         return "none"
-    if person.name and person.email:
-        return f"{person.name} <{person.email}>"
-    return person.email or person.id or "none"
+    return person.name or person.email or person.id or "none"
 
 
 def _account(s: IssueSummary) -> str | None:
@@ -258,7 +256,7 @@ def issue_text(d: IssueDetail, ref: str, names: Names | None = None) -> str:
         (label, value)
         for label, value in (
             ("Created", d.created_at),
-            ("Updated", d.updated_at),
+            ("Updated", d.updated_at if d.updated_at != d.created_at else None),
             ("Last message", d.latest_message_time if d.latest_message_time != d.updated_at else None),
             ("First response", d.first_response_time),
             ("Resolved", d.resolution_time),

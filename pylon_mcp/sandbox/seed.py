@@ -301,24 +301,26 @@ def build_directory(rng: random.Random) -> Directory:
 def _topic_body(rng: random.Random, topic: int, text: str, detail: str, variant: int) -> str:
     """What a customer writes about `topic` (without the sign-off, which is per requester)."""
     parts = [f"<p>Hi team,</p><p>{text}</p>"]
-    if variant % 2 == 0:
+    area = TOPICS[topic][2]
+    broken = any(tag in TOPICS[topic][1] for tag in ("bug", "performance", "outage", "sso"))
+    if broken and variant % 2 == 0:  # steps only where something is broken
         parts.append(
             "<p>Steps to reproduce:</p><ol>"
-            f'<li>Open <a href="https://app.example.com/{TOPICS[topic][2]}">the {TOPICS[topic][2]} page</a></li>'
-            "<li>Do the same thing once more</li>"
-            f"<li>Wait about {rng.randint(5, 90)} seconds</li></ol>"
+            f'<li>Open <a href="https://app.example.com/{area}">the {area} page</a></li>'
+            f"<li>Go to {detail}</li>"
+            f"<li>Wait about {rng.randint(5, 90)} seconds: the error shows up</li></ol>"
         )
     if variant % 3 == 0 and TOPICS[topic][2] in ("api", "integrations"):
         parts.append(
             f"<p>The API answers:</p><pre><code>HTTP/1.1 500 Internal Server Error\n"
             f'{{"error": "upstream timeout", "trace_id": "{rng.getrandbits(48):012x}"}}</code></pre>'
         )
-    if variant % 4 == 1:
+    if broken and variant % 4 == 1:
         parts.append(
             f"<ul><li>Browser: Chrome 131</li><li>Workspace: production</li><li>Affected users: "
             f"{rng.randint(2, 400)}</li></ul>"
         )
-    if variant % 5 == 2:
+    if broken and variant == 2:
         parts.append("<blockquote>We need this fixed before our board meeting on Friday.</blockquote>")
     return "".join(parts)
 
