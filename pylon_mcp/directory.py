@@ -127,6 +127,23 @@ def field_entry(definition: CustomFieldDefinition) -> Entry:
 
 # --- caching primitives ------------------------------------------------------------------------
 
+_RUNNING: set[asyncio.Task[Any]] = set()  # strong references: the loop keeps only weak ones
+
+
+def _shared(coro: Awaitable[T]) -> asyncio.Task[T]:
+    """Run a lookup as its own task, so one caller giving up (a timeout) neither cancels it for the others
+    nor wastes it: its answer still fills the cache."""
+    task: asyncio.Task[T] = asyncio.ensure_future(coro)
+    _RUNNING.add(task)
+
+    def done(finished: asyncio.Task[T]) -> None:
+        _RUNNING.discard(finished)
+        if not finished.cancelled():
+            finished.exception()  # retrieved: a failure nobody waited for is not logged as lost
+
+    task.add_done_callback(done)
+    return task
+
 
 class _Cached(Generic[T]):
     """A small list from one endpoint: loaded lazily, kept `ttl` seconds, one load in flight at a time."""
@@ -135,7 +152,7 @@ class _Cached(Generic[T]):
         self._load, self._ttl, self._clock = load, ttl, clock
         self.value: T | None = None
         self.loaded_at = -1e18
-        self._inflight: asyncio.Future[T] | None = None
+        self._inflight: asyncio.Task[T] | None = None
 
     def fresh(self) -> T | None:
         """The value if loaded and not expired; never a request."""
@@ -145,22 +162,16 @@ class _Cached(Generic[T]):
         age = self._clock() - self.loaded_at
         if self.value is not None and age < self._ttl and (max_age is None or age < max_age):
             return self.value
-        if self._inflight is not None:
-            return await asyncio.shield(self._inflight)
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._inflight = future
+        if self._inflight is None:
+            self._inflight = _shared(self._refresh())
+        return await asyncio.shield(self._inflight)
+
+    async def _refresh(self) -> T:
         try:
             value = await self._load()
-        except BaseException as exc:
-            future.set_exception(
-                exc if isinstance(exc, Exception) else PylonError("directory load cancelled")
-            )
-            future.exception()  # retrieved: waiters (if any) get it from their own await
-            raise
         finally:
             self._inflight = None
         self.value, self.loaded_at = value, self._clock()
-        future.set_result(value)
         return value
 
     def clear(self) -> None:
@@ -213,12 +224,23 @@ class _Batcher(Generic[T]):
             mine[ref] = future
         if self._pending and not self._leader:
             self._leader = True
-            try:
-                await asyncio.sleep(0)  # let lookups started in the same moment join this batch
-            finally:
-                batch, self._pending, self._leader = self._pending, [], False
-            await self._run(batch)
+            _shared(self._collect())
         return {ref: await asyncio.shield(future) for ref, future in mine.items()}
+
+    async def _collect(self) -> None:
+        try:
+            await asyncio.sleep(0)  # let lookups started in the same moment join this batch
+        finally:
+            batch, self._pending, self._leader = self._pending, [], False
+        await self._run(batch)
+
+    def _fail(self, refs: list[str], exc: BaseException) -> None:
+        error = exc if isinstance(exc, Exception) else PylonError("directory lookup cancelled")
+        for ref in refs:
+            future = self._inflight.pop(ref, None)
+            if future is not None and not future.done():
+                future.set_exception(error)
+                future.exception()  # marked retrieved; waiters still receive it
 
     async def _run(self, batch: list[str]) -> None:
         for start in range(0, len(batch), BATCH_MAX):
@@ -226,12 +248,7 @@ class _Batcher(Generic[T]):
             try:
                 found = {self._key(item): item for item in await self._fetch(chunk)}
             except BaseException as exc:
-                error = exc if isinstance(exc, Exception) else PylonError("directory lookup cancelled")
-                for ref in batch[start:]:
-                    future = self._inflight.pop(ref, None)
-                    if future is not None and not future.done():
-                        future.set_exception(error)
-                        future.exception()  # marked retrieved; waiters still receive it
+                self._fail(batch[start:], exc)
                 raise
             for ref in chunk:
                 future = self._inflight.pop(ref, None)
@@ -302,7 +319,7 @@ class Directory:
         self._contacts: _LRU[Contact] = _LRU(lru_size)
         self._account_ids = _Batcher(self._fetch_accounts, lambda a: a.id)
         self._contact_ids = _Batcher(self._fetch_contacts, lambda c: c.id)
-        self._queries: dict[tuple[str, str], asyncio.Future[list[Any]]] = {}
+        self._queries: dict[tuple[str, str], asyncio.Task[list[Any]]] = {}
 
     # --- small lists ------------------------------------------------------------------
 
@@ -367,20 +384,16 @@ class Directory:
     async def _once(self, key: tuple[str, str], run: Callable[[], Awaitable[list[Any]]]) -> list[Any]:
         """Identical searches in flight share one request."""
         inflight = self._queries.get(key)
-        if inflight is not None:
-            return await asyncio.shield(inflight)
-        future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
-        self._queries[key] = future
-        try:
-            result = await run()
-        except BaseException as exc:
-            future.set_exception(exc if isinstance(exc, Exception) else PylonError("lookup cancelled"))
-            future.exception()
-            raise
-        finally:
-            self._queries.pop(key, None)
-        future.set_result(result)
-        return result
+        if inflight is None:
+
+            async def first() -> list[Any]:
+                try:
+                    return await run()
+                finally:
+                    self._queries.pop(key, None)
+
+            inflight = self._queries[key] = _shared(first())
+        return await asyncio.shield(inflight)
 
     async def search_accounts(self, query: str) -> list[Account]:
         """Accounts whose name contains `query`, or that own the domain `query` (one request)."""

@@ -264,3 +264,19 @@ async def test_a_shared_name_shows_the_email_instead(pylon: PylonClient, sandbox
     assert (await directory.names([issue])).users == {}  # the renderer then shows the email
     with pytest.raises(NotResolved, match="'Hannah Weiss' matches 2 users"):
         await directory.resolve("user", "Hannah Weiss")
+
+
+async def test_a_caller_giving_up_does_not_cancel_the_lookup_for_others(
+    pylon: PylonClient, sandbox: Sandbox
+) -> None:
+    sandbox.add_fault(endpoint="POST /accounts/search", kind="latency", latency=1.0, times=1)
+    directory = Directory(pylon)
+    ids = list(sandbox.store.directory.accounts)[:2]
+    leader = asyncio.ensure_future(directory.accounts([ids[0]]))
+    follower = asyncio.ensure_future(directory.accounts([ids[0], ids[1]]))
+    await asyncio.sleep(0.2)  # the batch is in flight (the sandbox holds it for a second)
+    leader.cancel()  # e.g. its names deadline passed: the lookup goes on for the others
+    assert len(await asyncio.wait_for(follower, 3)) == 2
+    assert leader.cancelled()
+    assert len(await directory.accounts(ids)) == 2  # and its answer is cached
+    assert len(sandbox.requests("POST /accounts/search")) == 1
