@@ -82,8 +82,8 @@ async def _from_directory(directory: Directory, name: str, typed: str) -> list[s
             return [s.slug for s in await directory.statuses() if s.slug and not s.is_archived]
         if name == "tag":
             return [t.value for t in await directory.tags() if t.value]
-        if len(typed.strip()) >= 2:  # accounts: one search per prefix, then cached
-            return [a.name for a in await directory.search_accounts(typed) if a.name]
+        if len(typed.strip()) >= 2:  # accounts: one search per two-letter start, filtered as typing goes on
+            return [a.name for a in await directory.search_accounts(typed.strip()[:2]) if a.name]
         return [e.name for e in directory.cached_entries("account") or []]
     except PylonError:
         log.info("completion could not ask the directory", exc_info=True)

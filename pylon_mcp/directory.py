@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import asyncio
-import difflib
 import re
 import time
 from collections import Counter, OrderedDict
@@ -320,6 +319,9 @@ class Directory:
         self._account_ids = _Batcher(self._fetch_accounts, lambda a: a.id)
         self._contact_ids = _Batcher(self._fetch_contacts, lambda c: c.id)
         self._queries: dict[tuple[str, str], asyncio.Task[list[Any]]] = {}
+        # Answers to account searches, briefly: a model (or a completion) asking again costs nothing.
+        self._account_answers: _LRU[tuple[float, list[Account]]] = _LRU(200)
+        self._clock = clock
 
     # --- small lists ------------------------------------------------------------------
 
@@ -407,14 +409,20 @@ class Directory:
         else:
             filter = Filter(field="name", operator="string_contains", value=q)
 
+        key = q.casefold()
+        remembered = self._account_answers.get(key)
+        if remembered is not None and self._clock() - remembered[0] < self.refresh_after:
+            return remembered[1]
+
         async def run() -> list[Account]:
             page = await self.pylon.search_accounts(filter, limit=50)
             for account in page.items:
                 if account.id:
                     self._accounts.put(account.id, account)
+            self._account_answers.put(key, (self._clock(), page.items))
             return page.items
 
-        return await self._once(("account", q.casefold()), run)
+        return await self._once(("account", key), run)
 
     async def search_contacts(self, query: str, *, account_id: str | None = None) -> list[Contact]:
         """Contacts by email (exact, or containing `query`), or all contacts of one account."""
@@ -620,6 +628,8 @@ def _has_words(name: list[str], words: list[str]) -> bool:
 def _closest(q: str, entries: list[Entry], n: int = 3) -> list[Entry]:
     folded = q.casefold()
     contains = [e for e in entries if folded in e.name.casefold() or folded in (e.detail or "").casefold()]
+    import difflib  # only when a name is not found; kept off the start-up path
+
     by_name = {e.name.casefold(): e for e in entries}
     near = difflib.get_close_matches(folded, list(by_name), n=n, cutoff=0.5)
     out = list(dict.fromkeys([*contains, *(by_name[name] for name in near)]))

@@ -248,6 +248,9 @@ async def test_directory_completions(client: Client, sandbox: Sandbox) -> None:
         "sam.lee@sandbox-support.example",
     ]
     assert await values("team_id", "b") == ["Billing"]
-    assert await values("account_id", "acme") == ["Acme Rockets", "Acme Anvils"]
+    before = len(sandbox.requests("POST /accounts/search"))
+    assert await values("account_id", "ac") == ["Acme Rockets", "Acme Anvils"]
+    assert await values("account_id", "acme r") == ["Acme Rockets"]  # typing on: filtered, no new search
+    assert len(sandbox.requests("POST /accounts/search")) == before + 1
     assert "in_progress" in await values("state", "") and await values("state", "esc") == ["escalated"]
     assert await values("tag", "chu") == ["churn-risk"]
