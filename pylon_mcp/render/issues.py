@@ -291,7 +291,7 @@ def issue_text(d: IssueDetail, ref: str, names: Names | None = None) -> str:
 
 def _custom_field(slug: str, value: str | list[str], names: Names | None) -> str:
     values = value if isinstance(value, list) else [value]
-    if names is None:
+    if names is None or slug not in names.fields:  # no label known: the slug, as Pylon sends it
         return f"{slug}={','.join(values)}"
     return f"{names.field_label(slug)}: {', '.join(names.option_label(slug, v) for v in values)}"
 

@@ -300,9 +300,19 @@ def build_directory(rng: random.Random) -> Directory:
 
 def _topic_body(rng: random.Random, topic: int, text: str, detail: str, variant: int) -> str:
     """What a customer writes about `topic` (without the sign-off, which is per requester)."""
-    parts = [f"<p>Hi team,</p><p>{text}</p>"]
-    area = TOPICS[topic][2]
-    broken = any(tag in TOPICS[topic][1] for tag in ("bug", "performance", "outage", "sso"))
+    area, tags = TOPICS[topic][2], TOPICS[topic][1]
+    broken = any(tag in tags for tag in ("bug", "performance", "outage", "sso", "api"))
+    if broken:
+        context = (f"It affects about {rng.randint(2, 400)} of our users, and nothing changed on our side. "
+                   "Is there a workaround we can use in the meantime?")  # fmt: skip
+    elif "billing" in tags:
+        context = (
+            "Our finance team needs this settled before the next invoice run, so a quick answer would help."
+        )
+    else:
+        context = (f"We have about {rng.randint(5, 300)} people in the workspace, so this matters to us. "
+                   "Happy to jump on a call if that is easier.")  # fmt: skip
+    parts = [f"<p>Hi team,</p><p>{text}</p><p>{context}</p>"]
     if broken and variant % 2 == 0:  # steps only where something is broken
         parts.append(
             "<p>Steps to reproduce:</p><ol>"
@@ -316,10 +326,7 @@ def _topic_body(rng: random.Random, topic: int, text: str, detail: str, variant:
             f'{{"error": "upstream timeout", "trace_id": "{rng.getrandbits(48):012x}"}}</code></pre>'
         )
     if broken and variant % 4 == 1:
-        parts.append(
-            f"<ul><li>Browser: Chrome 131</li><li>Workspace: production</li><li>Affected users: "
-            f"{rng.randint(2, 400)}</li></ul>"
-        )
+        parts.append("<ul><li>Browser: Chrome 131</li><li>Workspace: production</li></ul>")
     if broken and variant == 2:
         parts.append("<blockquote>We need this fixed before our board meeting on Friday.</blockquote>")
     return "".join(parts)
