@@ -87,9 +87,8 @@ class NotResolved(Exception):
         elif shown:
             text = f"no {kind} is called {query!r}. {heading}: {shown}."
         else:
-            text = f"no {kind} matches {query!r}." + (
-                f" {hint}" if hint else f" find(kind={kind!r}) lists them."
-            )
+            how = f" {hint}" if hint else f" find(kind={kind!r}, query=part of a name) looks them up."
+            text = f"no {kind} matches {query!r}.{how}"
         super().__init__(text)
 
 

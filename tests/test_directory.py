@@ -280,3 +280,25 @@ async def test_a_caller_giving_up_does_not_cancel_the_lookup_for_others(
     assert leader.cancelled()
     assert len(await directory.accounts(ids)) == 2  # and its answer is cached
     assert len(sandbox.requests("POST /accounts/search")) == 1
+
+
+async def test_every_directory_endpoint_round_trips(pylon: PylonClient, sandbox: Sandbox) -> None:
+    d = sandbox.store.directory
+    user, team = next(iter(d.users.values())), next(iter(d.teams.values()))
+    account, contact = next(iter(d.accounts.values())), next(iter(d.contacts.values()))
+    assert (await pylon.get_user(user.id)).email == user.email
+    assert (await pylon.get_team(team.id)).name == team.name
+    assert (await pylon.get_account(account.id)).domains == [account.domain]
+    got = await pylon.get_contact(contact.id)
+    assert got.email == contact.email and got.account is not None and got.account.id == contact.account_id
+    found = await pylon.search_users({"field": "email", "operator": "equals", "value": user.email})
+    assert [u.id for u in found.items] == [user.id] and not found.has_next_page
+    assert {t.value for t in await pylon.list_tags()} == {t.value for t in d.tags}
+    assert [f.slug for f in await pylon.list_custom_fields()] == list(d.custom_fields)
+    assert await pylon.list_custom_fields("account") == []
+    with pytest.raises(InvalidRequest):
+        await pylon.get_user("a/b")  # never a path outside /users/
+    assert [r.endpoint for r in sandbox.requests()] == [
+        "GET /users/{id}", "GET /teams/{id}", "GET /accounts/{id}", "GET /contacts/{id}", "POST /users/search",
+        "GET /tags", "GET /custom-fields", "GET /custom-fields",
+    ]  # fmt: skip
