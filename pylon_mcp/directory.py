@@ -17,7 +17,7 @@ import asyncio
 import re
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
@@ -31,6 +31,8 @@ Kind = Literal["user", "team", "account", "contact", "status", "tag", "field"]
 KINDS: tuple[str, ...] = ("user", "team", "account", "contact", "status", "tag", "field")
 
 BATCH_MAX = 100  # IDs per `in` search
+SHOWN = ("accounts", "teams", "users", "fields")  # what one issue's text names
+LISTED = ("accounts", "users")  # what a line of a search result names
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _OPAQUE_ID = re.compile(r"^(?=.*\d)[A-Za-z0-9_\-]{16,128}$")
 _DOMAIN = re.compile(r"^(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -547,15 +549,28 @@ class Directory:
 
     # --- names out ----------------------------------------------------------------------------
 
-    async def names(self, issues: Sequence[Issue], *, budget: int = 1) -> Names:
+    async def names(
+        self, issues: Sequence[Issue], *, budget: int = 1, shows: Collection[str] = SHOWN
+    ) -> Names:
         """Names for these issues from the cache, spending at most `budget` requests on what is missing.
 
-        Accounts first (nothing else names them), then teams, users and field labels. A failed or slow
-        lookup leaves IDs in place and a one-line note."""
-        account_ids = {i.account.id for i in issues if i.account and i.account.id}
-        team_ids = {i.team.id for i in issues if i.team and i.team.id}
-        user_ids = {i.assignee.id for i in issues if i.assignee and i.assignee.id}
-        slugs = {slug for i in issues for slug in (i.custom_fields or {})}
+        Only what the caller `shows` is looked up (search lines show accounts and assignees). Accounts
+        first (nothing else names them), then teams, users and field labels. A failed or slow lookup
+        leaves IDs in place and a one-line note."""
+        account_ids = (
+            {i.account.id for i in issues if i.account and i.account.id} if "accounts" in shows else set()
+        )
+        team_ids = {i.team.id for i in issues if i.team and i.team.id} if "teams" in shows else set()
+        user_ids = (
+            {i.assignee.id for i in issues if i.assignee and i.assignee.id} if "users" in shows else set()
+        )
+        slugs = (
+            {
+                slug for i in issues for slug in (i.custom_fields or {}) if slug != "priority"
+            }  # priority shows as is
+            if "fields" in shows
+            else set()
+        )
         wants: list[tuple[str, Callable[[], Awaitable[Any]]]] = []
         if any(self._accounts.get(a) is None for a in account_ids):
             wants.append(("accounts", lambda: self.accounts(account_ids)))

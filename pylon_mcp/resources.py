@@ -17,6 +17,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.server.mcpserver.resources import FunctionResource
 from mcp_types import EmptyResult, SubscribeRequestParams, UnsubscribeRequestParams
 
+from pylon_mcp.directory import LISTED
 from pylon_mcp.pylon.client import issue_ref
 from pylon_mcp.pylon.errors import InvalidRequest, PylonBadRequest, PylonError, PylonNotFound
 from pylon_mcp.pylon.filters import combine_and, validate_filter
@@ -65,7 +66,7 @@ async def recent_listing(state: AppState, extra: Filter | None = None, label: st
         + (f"the first {shown}; more exist." if page.has_next_page else f"all {shown}.")
         + f" For more or other filters use the search_issues tool ({how})."
     )
-    names = await state.directory.names(page.issues)
+    names = await state.directory.names(page.issues, shows=LISTED)
     body = search_text(SearchResult(issues=[summarize(i, preview=True, names=names) for i in page.issues],
                                     count=shown, has_more=False))  # fmt: skip
     if names.note:

@@ -9,6 +9,7 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult, TextContent
 from pydantic import Field
 
+from pylon_mcp.directory import LISTED
 from pylon_mcp.pylon.client import issue_ref
 from pylon_mcp.pylon.filters import combine_and, validate_filter
 from pylon_mcp.pylon.models import Filter
@@ -200,7 +201,7 @@ async def search_issues(
         note = f"No criteria given, so this lists issues created since {since}.\n"
     combined = combine_and(parts)  # each part is valid; the client checks the whole tree before sending
     page = await app(ctx).pylon.search_issues(combined, limit=limit, cursor=cursor)
-    names = await directory.names(page.issues)
+    names = await directory.names(page.issues, shows=LISTED)
     out = SearchResult(
         issues=[summarize(issue, preview=True, names=names) for issue in page.issues],
         count=len(page.issues),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pylon_mcp.directory import Directory, Kind, NotResolved
+from pylon_mcp.directory import LISTED, Directory, Kind, NotResolved
 from pylon_mcp.pylon.models import Issue
 from pylon_mcp.render.issues import IssueSummary, summarize
 from pylon_mcp.tools.errors import bad_argument
@@ -59,4 +59,4 @@ def names_note(note: str | None, before: str = "") -> str:
 
 async def named(directory: Directory, issue: Issue) -> IssueSummary:
     """An issue's summary with the names the directory already has (no request: writes stay lean)."""
-    return summarize(issue, names=await directory.names([issue], budget=0))
+    return summarize(issue, names=await directory.names([issue], budget=0, shows=LISTED))
