@@ -252,3 +252,13 @@ async def test_directory_completions(client: Client, sandbox: Sandbox) -> None:
     assert len(sandbox.requests("POST /accounts/search")) == before + 1
     assert "in_progress" in await values("state", "") and await values("state", "esc") == ["escalated"]
     assert await values("tag", "chu") == ["churn-risk"]
+
+
+async def test_a_failing_directory_blocks_the_write_not_the_read(client: Client, sandbox: Sandbox) -> None:
+    sandbox.add_fault(endpoint="GET /users", status=429, retry_after="60", times=None)
+    message = await fails(client, "update_issue", {"issue_id": "7", "assignee_id": "Hannah Weiss"})
+    assert "HTTP 429" in message and "GET /users" in message and "retry after 60" in message.lower()
+    assert writes(sandbox) == []
+    hannah = user_id(sandbox, "Hannah Weiss")  # an ID needs no lookup, so the write still works
+    await ok(client, "update_issue", {"issue_id": "7", "assignee_id": hannah})
+    assert sandbox.store.find("7").assignee_id == hannah
