@@ -25,6 +25,7 @@ from pylon_mcp.pylon.client import PylonClient
 from pylon_mcp.pylon.directory import Account, Contact, CustomFieldDefinition, IssueStatus, Tag, Team, User
 from pylon_mcp.pylon.errors import PylonError
 from pylon_mcp.pylon.models import BASE_STATES, Filter, Issue
+from pylon_mcp.render.text import one_line, strip_invisible
 
 T = TypeVar("T")
 Kind = Literal["user", "team", "account", "contact", "status", "tag", "field"]
@@ -94,25 +95,35 @@ class NotResolved(Exception):
         super().__init__(text)
 
 
+def clean(text: str | None) -> str:
+    """One line, no invisible characters: names come from Pylon (and contacts from customers) and are
+    printed outside any quote, so none may start a line of its own."""
+    return one_line(strip_invisible(text or ""), 200)
+
+
 def user_entry(user: User) -> Entry:
-    return Entry("user", user.id or "", user.name or user.email or "", user.email)
+    return Entry("user", clean(user.id), clean(user.name or user.email), clean(user.email) or None)
 
 
 def team_entry(team: Team) -> Entry:
-    return Entry("team", team.id or "", team.name or "")
+    return Entry("team", clean(team.id), clean(team.name))
 
 
 def account_entry(account: Account) -> Entry:
     domain = account.primary_domain or account.domain or next(iter(account.domains or []), None)
-    return Entry("account", account.id or "", account.name or "", domain)
+    return Entry("account", clean(account.id), clean(account.name), clean(domain) or None)
 
 
 def contact_entry(contact: Contact) -> Entry:
-    return Entry("contact", contact.id or "", contact.name or contact.email or "", contact.email)
+    return Entry(
+        "contact", clean(contact.id), clean(contact.name or contact.email), clean(contact.email) or None
+    )
 
 
 def status_entry(status: IssueStatus) -> Entry:
-    return Entry("status", status.slug or "", status.label or status.slug or "", status.category)
+    return Entry(
+        "status", clean(status.slug), clean(status.label or status.slug), clean(status.category) or None
+    )
 
 
 def field_entry(definition: CustomFieldDefinition) -> Entry:
@@ -122,7 +133,9 @@ def field_entry(definition: CustomFieldDefinition) -> Entry:
         else []
     )
     detail = (definition.type or "") + (f": {', '.join(options)}" if options else "")
-    return Entry("field", definition.slug or "", definition.label or definition.slug or "", detail or None)
+    return Entry(
+        "field", clean(definition.slug), clean(definition.label or definition.slug), clean(detail) or None
+    )
 
 
 # --- caching primitives ------------------------------------------------------------------------
@@ -281,7 +294,7 @@ class Names:
 
     def field_label(self, slug: str) -> str:
         definition = self.fields.get(slug)
-        return (definition.label or slug) if definition else slug
+        return clean(definition.label or slug) if definition else slug
 
     def option_label(self, slug: str, value: str) -> str:
         definition = self.fields.get(slug)
@@ -289,7 +302,7 @@ class Names:
             return value
         for option in definition.select_metadata.options or []:
             if option.slug == value:
-                return option.label or value
+                return clean(option.label) or value
         return value
 
 
