@@ -480,7 +480,8 @@ class Directory:
         if kind == "contact":
             if "@" in q:
                 found = [contact_entry(c) for c in await self.search_contacts(q)]
-                return _pick(kind, q, found, [], hint="Check the email, or find(kind='contact').").id
+                hint = "Check the email; a new customer's email goes in create_issue's requester_email."
+                return _pick(kind, q, found, [], hint=hint).id
             pool = (
                 [contact_entry(c) for c in await self.search_contacts(q, account_id=account_id)]
                 if account_id
