@@ -172,7 +172,7 @@ async def test_search_page_costs_one_request_for_names_then_none(client: Client,
     assert shown - {"none"} and shown - {"none"} <= names
 
 
-@pytest.mark.parametrize("status", [429, 500])
+@pytest.mark.parametrize("status", [429, 500, 503])  # 503 is retried first, within the names deadline
 async def test_get_issue_survives_a_failing_directory(client: Client, sandbox: Sandbox, status: int) -> None:
     sandbox.add_fault(endpoint="POST /accounts/search", status=status, retry_after="60", times=None)
     record = sandbox.store.find("7")
