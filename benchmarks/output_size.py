@@ -4,6 +4,9 @@
   sample of issues; the "typical" issue is the one with the median ratio.
 - search_issues limit 20: text content vs the raw body of POST /issues/search with the same
   filter and limit.
+- get_issue_messages: the text content for a seeded 10-message email conversation with quoted
+  history vs the raw body of GET /issues/{id}/messages, and how many upstream requests the call
+  made (from the sandbox's request log) when the conversation fits one page.
 - tools/list: the whole result as compact JSON vs the compact JSON of the OpenAPI extract
   of the same endpoints (tests/spec/pylon-issues-openapi.json): what a model would get if it
   were handed the API description instead of our tool definitions.
@@ -110,6 +113,7 @@ async def run(cfg: Config) -> Outcome:
             search_raw = (await http.post("/issues/search", json=body)).content
             listed = await ours.request("tools/list")
             email = await email_issue(http, ours)
+            conversation = await conversation_sample(ours, http)
         requests = await search_requests(url)
     issues.sort()
     typical = issues[len(issues) // 2]
@@ -140,6 +144,22 @@ async def run(cfg: Config) -> Outcome:
             requests["warm"] <= 1,
             requests,
         ),
+        size_row(
+            f"3 get_issue_messages text, #{conversation['number']} (10 emails, quoted history)",
+            conversation["text"],
+            conversation["raw"],
+            0.35,
+            count,
+        ),
+        Row(
+            "3 get_issue_messages upstream requests (fits one page)",
+            str(conversation["requests"]),
+            "1 (GET /issues/{id}/messages)",
+            float(conversation["requests"]),
+            "1 request",
+            conversation["requests"] == 1,
+            {"endpoints": conversation["endpoints"]},
+        ),
         size_row("3 tools/list JSON vs OpenAPI extract", tools, spec, None, count),
     ]
     details = {
@@ -152,6 +172,7 @@ async def run(cfg: Config) -> Outcome:
         "search_structured_bytes": len(compact(search.get("structuredContent"))),
         "tools": [tool["name"] for tool in listed["tools"]],
         "search_request_endpoints": requests["endpoints"],
+        "conversation_structured_bytes": conversation["structured"],
     }
     notes = [
         f"sizes ({label}): get_issue text/raw over {sample} issues: median {details['get_issue_ratio_median']}, "
@@ -213,3 +234,27 @@ async def search_requests(url: str) -> dict[str, Any]:
 def _clear_log(url: str) -> None:
     with httpx2.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
         client.delete("/_sandbox/requests")
+
+
+async def conversation_sample(ours: StdioPeer, http: httpx2.AsyncClient) -> dict[str, Any]:
+    """The first seeded email issue whose conversation has 10 messages with quoted history, read by ID."""
+    for number in range(1, 301):
+        issue = (await http.get(f"/issues/{number}")).json()["data"]
+        if issue.get("source") != "email":
+            continue
+        raw = (await http.get(f"/issues/{issue['id']}/messages")).content
+        messages = json.loads(raw)["data"]
+        if len(messages) != 10 or not any("wrote:" in m.get("message_html", "") for m in messages):
+            continue
+        await http.delete("/_sandbox/requests")
+        result = await ours.call("get_issue_messages", {"issue_id": issue["id"]})
+        log = (await http.get("/_sandbox/requests")).json()["data"]
+        return {
+            "number": number,
+            "text": text_of(result),
+            "raw": raw,
+            "structured": len(compact(result.get("structuredContent"))),
+            "requests": len(log),
+            "endpoints": [entry["endpoint"] for entry in log],
+        }
+    raise RuntimeError("no seeded 10-message email conversation with quoted history")

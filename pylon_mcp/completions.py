@@ -22,6 +22,7 @@ from mcp_types import (
 )
 
 from pylon_mcp.directory import Directory
+from pylon_mcp.message_resources import complete_message_argument
 from pylon_mcp.pylon.errors import PylonError
 from pylon_mcp.pylon.models import BASE_STATES, PRIORITIES
 from pylon_mcp.resources import recent_listing
@@ -42,6 +43,8 @@ def register_completions(server: MCPServer[Any], holder: StateHolder) -> None:
         context: CompletionContext | None,
     ) -> Completion | None:
         name = argument.name
+        if name in ("message_id", "thread_id"):
+            return await complete_message_argument(holder.get(), name, argument.value, context)
         if name not in ("state", "priority", "tag", "issue_id", "days", *DIRECTORY_ARGUMENTS):
             return None
         state = holder.get()

@@ -15,6 +15,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from pylon_mcp.config import Settings
+from pylon_mcp.confirmations import ConfirmationStore, InMemoryConfirmations
 from pylon_mcp.directory import Directory
 from pylon_mcp.idempotency import CreateLedger
 from pylon_mcp.pylon.client import PylonClient
@@ -71,6 +72,7 @@ class AppState:
     directory: Directory = field(init=False)  # names <-> IDs; the only cache of users and accounts
     seen: Seen = field(default_factory=Seen)
     ledger: CreateLedger = field(default_factory=CreateLedger)
+    confirmations: ConfirmationStore = field(default_factory=InMemoryConfirmations)
     # Handshake-era resources/subscribe: client connection -> subscribed URIs. Weak: a
     # connection that ends must not be kept alive by its subscriptions.
     legacy_subscribers: WeakKeyDictionary[Any, set[str]] = field(default_factory=WeakKeyDictionary)

@@ -94,6 +94,11 @@ class IssueRecord:
     signer: str | None = None
 
     @property
+    def signed_body_html(self) -> str:
+        """The body as Pylon serves it and as the conversation's first message: signed by the requester."""
+        return self.body_html + (f"<p>Thanks,<br>{self.signer}</p>" if self.signer else "")
+
+    @property
     def sort_key(self) -> tuple[float, int]:
         """Search order is newest first; this ascends in that order."""
         return (-self.created_at, -self.number)
@@ -121,7 +126,7 @@ def issue_json(
         "id": record.id,
         "number": record.number,
         "title": record.title,
-        "body_html": record.body_html + (f"<p>Thanks,<br>{record.signer}</p>" if record.signer else ""),
+        "body_html": record.signed_body_html,
         "state": record.state,
         "type": record.type,
         "source": record.source,
