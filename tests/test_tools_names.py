@@ -93,6 +93,31 @@ async def test_custom_status_by_label(client: Client, sandbox: Sandbox) -> None:
     assert "→ escalated" in text(result)
 
 
+async def test_names_meaning_the_current_values_change_nothing(client: Client, sandbox: Sandbox) -> None:
+    # Names resolve before update_issue compares with the issue, so a label or an email that names
+    # what the issue already has is a no-op, and only real changes are sent.
+    hannah = user_id(sandbox, "Hannah Weiss")
+    await ok(client, "update_issue", {"issue_id": "7", "assignee_id": hannah, "state": "escalated"})
+    same = await ok(
+        client,
+        "update_issue",
+        {
+            "issue_id": "7",
+            "assignee_id": "hannah@sandbox-support.example",
+            "state": "Escalated to engineering",
+        },
+    )
+    assert text(same).startswith("No change to issue #7")
+    assert len(sandbox.requests("PATCH /issues/{id}")) == 1
+    await ok(
+        client,
+        "update_issue",
+        {"issue_id": "7", "assignee_id": "Hannah Weiss", "title": "Renamed by the merge test"},
+    )
+    (_, patch) = sandbox.requests("PATCH /issues/{id}")
+    assert patch.body == {"title": "Renamed by the merge test"}
+
+
 async def test_follower_added_by_contact_email_and_user_name(client: Client, sandbox: Sandbox) -> None:
     contact = a_contact(sandbox)
     mei = user_id(sandbox, "Mei Tanaka")
