@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from pylon_mcp.pylon import message_models as mm
 from pylon_mcp.pylon.client import PylonClient
 from pylon_mcp.pylon.errors import PylonAPIError, PylonBadRequest, PylonRateLimited
+from pylon_mcp.pylon.models import Filter
 from pylon_mcp.sandbox import Fault, Sandbox
 from pylon_mcp.sandbox.seed import HOSTILE_NUMBERS
 from tests.conftest import TOKEN, RecordingSleep
@@ -115,6 +116,16 @@ def test_the_first_body_is_signed_by_the_requester(sandbox: Sandbox) -> None:
             continue
         name = sandbox.store.directory.contacts[record.requester_id or ""].name.split()[0]
         assert record.signed_body_html.endswith(f"<p>Thanks,<br>{name}</p>"), record.number
+
+
+async def test_body_search_matches_the_sign_off_as_served(pylon: PylonClient, sandbox: Sandbox) -> None:
+    record = next(r for r in sandbox.store._order if r.signer)
+    needle = f"<p>Thanks,<br>{record.signer}</p>"  # only in the served body, not the pooled text
+    assert needle not in record.body_html
+    page = await pylon.search_issues(
+        Filter(field="body_html", operator="string_contains", value=needle), limit=100
+    )
+    assert record.id in {issue.id for issue in page.issues}
 
 
 def test_hostile_issues_get_hostile_messages(sandbox: Sandbox) -> None:
