@@ -50,10 +50,8 @@ def register_prompts(server: MCPServer, offered: list[ToolDef]) -> list[str]:
 def triage_issue_prompt(
     can_update: bool, can_read_messages: bool = False, directory_tools: Sequence[str] = ()
 ) -> Callable[..., str]:
-    who = (
-        f"name people and teams; {', '.join(directory_tools)} turns names into IDs and back"
-        if directory_tools
-        else "by ID, as shown by get_issue/search_issues"
+    who = "by name or email, as shown by get_issue/search_issues" + (
+        f"; {', '.join(directory_tools)} looks up anyone else" if directory_tools else ""
     )
 
     def triage_issue(

@@ -112,9 +112,9 @@ def test_the_triage_prompt_follows_the_toolsets_offered() -> None:
     from pylon_mcp.prompts import triage_issue_prompt
 
     issues_only = triage_issue_prompt(True)("7")
-    assert "by ID, as shown by get_issue" in issues_only and "get_issue_messages" not in issues_only
+    assert "find" not in issues_only and "get_issue_messages" not in issues_only
     everything = triage_issue_prompt(True, True, ["find"])("7")
-    assert "get_issue_messages" in everything and "find turns names into IDs" in everything
+    assert "get_issue_messages" in everything and "find looks up anyone else" in everything
 
 
 def test_check_validates_toolsets_and_lists_the_tools_offered(

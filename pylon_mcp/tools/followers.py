@@ -13,19 +13,12 @@ from mcp_types import CallToolResult
 from pydantic import Field
 
 from pylon_mcp.pylon.models import FollowersRequest, Issue
-from pylon_mcp.render.issues import (
-    Change,
-    FollowerRef,
-    WriteResult,
-    change_line,
-    dump,
-    summarize,
-    write_text,
-)
+from pylon_mcp.render.issues import Change, FollowerRef, WriteResult, change_line, dump, write_text
 from pylon_mcp.tools.args import Ids, IssueId
 from pylon_mcp.tools.context import announce_change, app
 from pylon_mcp.tools.errors import bad_argument
 from pylon_mcp.tools.issue_writes import write_target
+from pylon_mcp.tools.names import named, resolve_many
 from pylon_mcp.tools.results import result
 
 
@@ -33,13 +26,15 @@ async def manage_followers(
     issue_id: IssueId,
     operation: Literal["add", "remove"],
     ctx: Context,
-    user_ids: Annotated[Ids | None, Field(description="Your team")] = None,
-    contact_ids: Annotated[Ids | None, Field(description="Customers")] = None,
+    user_ids: Annotated[Ids | None, Field(description="Your team: IDs, emails or names")] = None,
+    contact_ids: Annotated[Ids | None, Field(description="Customers: IDs or emails")] = None,
 ) -> Annotated[CallToolResult, WriteResult]:
     """Add or remove followers (users, contacts) of a Pylon issue."""
     if not user_ids and not contact_ids:
         raise bad_argument("user_ids", "give user_ids and/or contact_ids")
     server = app(ctx)
+    user_ids = await resolve_many(server.directory, "user_ids", user_ids)  # names to IDs before any write
+    contact_ids = await resolve_many(server.directory, "contact_ids", contact_ids)
     target = await write_target(server, issue_id)
     before_list = server.recent.followers(target.id)  # None: not seen recently, so only "after" is known
     after_list = await server.pylon.update_followers(
@@ -64,7 +59,7 @@ async def manage_followers(
     )
     out = WriteResult(
         action="unchanged" if before == after else "followers_updated",
-        issue=summarize(issue),
+        issue=await named(server.directory, issue),
         changes=changes or None,
         followers=[FollowerRef(id=f.id or "", type=f.type or "user") for f in after_list],
     )

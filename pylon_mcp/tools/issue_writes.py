@@ -5,9 +5,10 @@ key fields. Pylon's rate limit is shared by the whole organisation, so a write
 spends one request when it can: PATCH and snooze need the ID (the spec does not
 promise they accept a number), which is either given or remembered from an answer
 seen in the last few minutes (pylon_mcp/recent_issues.py); only another number is
-read first. The "before" of the change line is the issue as last seen; without
-one the confirmation shows the state after. Tag edits (add_tags/remove_tags) always
-read first, because PATCH replaces the whole list.
+read first. The "before" of the change line, and which given fields are already
+so, come from the issue as last seen; without one the confirmation shows the state
+after, and "no change" is only said after a fresh read. Tag edits (add_tags,
+remove_tags) always read first, because PATCH replaces the whole list.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from mcp_types import CallToolResult
 from pydantic import Field
 
 from pylon_mcp import idempotency
+from pylon_mcp.directory import Directory
 from pylon_mcp.pylon.client import PylonClient, issue_ref
 from pylon_mcp.pylon.errors import PylonError
 from pylon_mcp.pylon.models import (
@@ -35,13 +37,14 @@ from pylon_mcp.pylon.models import (
 )
 from pylon_mcp.pylon.timefmt import format_rfc3339, parse_rfc3339, utcnow
 from pylon_mcp.render.html import markdown_to_html, sanitize_html
-from pylon_mcp.render.issues import WriteResult, diff, dump, summarize, write_text
+from pylon_mcp.render.issues import WriteResult, diff, dump, write_text
 from pylon_mcp.render.text import quote
 from pylon_mcp.shared.base import SharedStateUnavailable
 from pylon_mcp.state import AppState
 from pylon_mcp.tools.args import DATE_HINT, STATES_TEXT, Id, IssueId, Rfc3339, State, Tags
 from pylon_mcp.tools.context import announce_change, app
 from pylon_mcp.tools.errors import bad_argument, describe
+from pylon_mcp.tools.names import named, resolve, resolve_state
 from pylon_mcp.tools.results import result
 
 
@@ -57,11 +60,11 @@ async def create_issue(
     requester_email: Annotated[
         str | None, Field(max_length=320, description="Customer; a new email makes a contact")
     ] = None,
-    requester_id: Annotated[Id | None, Field(description="Contact ID")] = None,
+    requester_id: Annotated[Id | None, Field(description="Contact ID or email")] = None,
     requester_name: Annotated[str | None, Field(max_length=200, description="For a new contact")] = None,
-    account_id: Id | None = None,
-    assignee_id: Annotated[Id | None, Field(description="User ID")] = None,
-    team_id: Id | None = None,
+    account_id: Annotated[Id | None, Field(description="ID, name or domain")] = None,
+    assignee_id: Annotated[Id | None, Field(description="User ID, email or name")] = None,
+    team_id: Annotated[Id | None, Field(description="ID or name")] = None,
     priority: Priority | None = None,
     tags: Tags | None = None,
     idempotency_key: Annotated[
@@ -84,6 +87,11 @@ async def create_issue(
     html = sanitize_html(body_html) if body_html is not None else markdown_to_html(body_markdown or "")
     if not html.strip():
         raise bad_argument("body_html", "the body is empty once scripts and unsafe markup are removed")
+    directory = app(ctx).directory  # names to IDs before anything is written
+    account_id = await resolve(directory, "account_id", account_id)
+    requester_id = await resolve(directory, "requester_id", requester_id, account_id=account_id)
+    assignee_id = await resolve(directory, "assignee_id", assignee_id)
+    team_id = await resolve(directory, "team_id", team_id)
     request = CreateIssueRequest(
         title=title,
         body_html=html,
@@ -100,7 +108,7 @@ async def create_issue(
         issue = await _create(app(ctx).pylon, request, None)
         app(ctx).recent.remember([issue])
         await announce_change(ctx, None, issue)
-        return _write(WriteResult(action="created", issue=summarize(issue)))
+        return _write(WriteResult(action="created", issue=await named(app(ctx).directory, issue)))
     return await _create_once(ctx, request, idempotency_key)
 
 
@@ -112,14 +120,18 @@ async def _create_once(ctx: Context, request: CreateIssueRequest, key: str) -> C
     async def attempt() -> dict[str, Any]:
         issue = await _create(state.pylon, request, key)
         created.append(issue)
-        return WriteResult(action="created", issue=summarize(issue)).model_dump(mode="json")
+        return WriteResult(action="created", issue=await named(state.directory, issue)).model_dump(
+            mode="json"
+        )
 
     async def recover(since: str) -> dict[str, Any] | None:
         found = await _find_created(state.pylon, request, since)
         if found is None:
             return None
         created.append(found)
-        return WriteResult(action="created", issue=summarize(found)).model_dump(mode="json")
+        return WriteResult(action="created", issue=await named(state.directory, found)).model_dump(
+            mode="json"
+        )
 
     try:
         record, how = await idempotency.run_once(
@@ -197,12 +209,16 @@ async def _find_created(pylon: PylonClient, request: CreateIssueRequest, since: 
 async def update_issue(
     issue_id: IssueId,
     ctx: Context,
-    state: Annotated[State | None, Field(description=STATES_TEXT)] = None,
+    state: Annotated[State | None, Field(description=STATES_TEXT + " (slug or label)")] = None,
     title: Annotated[str | None, Field(min_length=1, max_length=500)] = None,
-    assignee_id: Annotated[str | None, Field(max_length=128, description='User ID; "" unassigns')] = None,
-    team_id: Annotated[str | None, Field(max_length=128, description='"" removes the team')] = None,
-    account_id: Id | None = None,
-    requester_id: Annotated[Id | None, Field(description="Contact ID")] = None,
+    assignee_id: Annotated[
+        str | None, Field(max_length=128, description='User ID, email or name; "" unassigns')
+    ] = None,
+    team_id: Annotated[
+        str | None, Field(max_length=128, description='ID or name; "" removes the team')
+    ] = None,
+    account_id: Annotated[Id | None, Field(description="ID, name or domain")] = None,
+    requester_id: Annotated[Id | None, Field(description="Contact ID or email")] = None,
     tags: Annotated[Tags | None, Field(description="Replaces ALL tags")] = None,
     add_tags: Tags | None = None,
     remove_tags: Tags | None = None,
@@ -216,6 +232,16 @@ async def update_issue(
     }
     if tags is not None and (add_tags or remove_tags):
         raise bad_argument("tags", "tags replaces the whole list; use it alone, or use add_tags/remove_tags")
+    directory = app(ctx).directory  # names to IDs before anything is written, and before comparing
+    if "state" in given:
+        given["state"] = await resolve_state(directory, "state", given["state"])
+    for name in ("assignee_id", "team_id", "account_id"):
+        if name in given:
+            given[name] = await resolve(directory, name, given[name])
+    if "requester_id" in given:
+        given["requester_id"] = await resolve(
+            directory, "requester_id", given["requester_id"], account_id=given.get("account_id")
+        )
     if not given and not add_tags and not remove_tags:
         raise bad_argument(
             "update_issue",
@@ -231,17 +257,22 @@ async def update_issue(
         assert current is not None  # fresh=True always reads
         merged = [t for t in current["tags"] if t not in (remove_tags or [])]
         given["tags"] = merged + [t for t in add_tags or [] if t not in merged]
-    if type == "ticket" and before is not None and before.type == "ticket":
-        given.pop("type")  # a ticket stays a ticket, so even a remembered state says this is a no-op
-    if target.fresh and current is not None:
-        # Only a state read just now may say "already so": a remembered one may be stale.
+    if current is not None and not target.fresh and all(current[name] == v for name, v in given.items()):
+        # "No change" is only ever said from a fresh read: a remembered copy may be minutes old.
+        target = await write_target(server, issue_id, fresh=True)
+        before, current = target.before, target.before.current_values() if target.before else None
+    if current is not None:
+        # Send only real changes (a repeated assignee_id could notify the assignee again). Against a
+        # remembered copy this may leave out a field someone changed back since; never all of them.
         given = {name: value for name, value in given.items() if current[name] != value}
     if not given:
-        return _write(WriteResult(action="unchanged", issue=summarize(before or Issue(id=target.id))))
+        return _write(
+            WriteResult(action="unchanged", issue=await named(directory, before or Issue(id=target.id)))
+        )
     after = await server.pylon.update_issue(target.id, UpdateIssueRequest(**given))
     server.recent.remember([after])
     await announce_change(ctx, before, after)
-    return _write(_written("updated", before, after, given))
+    return _write(await _written(directory, "updated", before, after, given))
 
 
 @dataclass(frozen=True)
@@ -266,16 +297,20 @@ async def write_target(server: AppState, issue_id: str, *, fresh: bool = False) 
     return WriteTarget(issue.id or ref, issue, fresh=True)
 
 
-def _written(
-    action: Literal["updated", "snoozed"], before: Issue | None, after: Issue, fields: Iterable[str]
+async def _written(
+    directory: Directory,
+    action: Literal["updated", "snoozed"],
+    before: Issue | None,
+    after: Issue,
+    fields: Iterable[str],
 ) -> WriteResult:
     """The confirmation: `before → after` when the before state is known, else the state after alone."""
     if before is None:
-        return WriteResult(action=action, issue=summarize(after))
+        return WriteResult(action=action, issue=await named(directory, after))
     changes = diff(before, after, fields)
     return WriteResult(
         action=action if changes or action == "snoozed" else "unchanged",
-        issue=summarize(after),
+        issue=await named(directory, after),
         changes=changes or None,
     )
 
@@ -301,7 +336,9 @@ async def snooze_issue(
     after = await server.pylon.snooze_issue(target.id, format_rfc3339(until))
     server.recent.remember([after])
     await announce_change(ctx, target.before, after)
-    return _write(_written("snoozed", target.before, after, ["state", "snoozed_until_time"]))
+    return _write(
+        await _written(server.directory, "snoozed", target.before, after, ["state", "snoozed_until_time"])
+    )
 
 
 async def delete_issue(issue_id: IssueId, ctx: Context) -> Annotated[CallToolResult, WriteResult]:
@@ -312,4 +349,4 @@ async def delete_issue(issue_id: IssueId, ctx: Context) -> Annotated[CallToolRes
     await server.pylon.delete_issue(issue.id or issue_ref(issue_id))
     server.recent.forget(issue)
     await announce_change(ctx, issue, None)
-    return _write(WriteResult(action="deleted", issue=summarize(issue)))
+    return _write(WriteResult(action="deleted", issue=await named(app(ctx).directory, issue)))

@@ -10,6 +10,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
 from pydantic import Field, WithJsonSchema
 
+from pylon_mcp.directory import LISTED
 from pylon_mcp.pylon.client import issue_ref
 from pylon_mcp.pylon.errors import PylonBadRequest
 from pylon_mcp.pylon.filters import FIELDS_HINT, combine_and, custom_fields, validate_filter
@@ -39,6 +40,7 @@ from pylon_mcp.tools.args import (
 from pylon_mcp.tools.context import app
 from pylon_mcp.tools.conversation import latest_messages_section
 from pylon_mcp.tools.errors import bad_argument, describe
+from pylon_mcp.tools.names import names_note, resolve, resolve_state
 from pylon_mcp.tools.results import result
 
 DEFAULT_WINDOW = timedelta(days=30)
@@ -87,14 +89,17 @@ async def get_issue(
     followers = await state.pylon.get_followers(issue.id or ref) if "followers" in include else None
     if followers is not None and issue.id:
         state.recent.remember_followers(issue.id, followers)
+    names = await state.directory.names([issue])
     out = detail(
         issue,
         body_format="html" if "raw_html" in include else "markdown",
         body_offset=body_offset,
         body_chars=state.settings.body_chars,
         followers=followers,
+        names=names,
     )
-    text, structured = issue_text(out, str(issue.number or ref)), dump(out)
+    text = issue_text(out, str(issue.number or ref), names) + names_note(names.note, "\n")
+    structured = dump(out)
     if "messages" in include:
         section, latest = await latest_messages_section(state.pylon, issue)
         text, structured = text + "\n" + section, {**structured, "latest_messages": latest}
@@ -176,10 +181,16 @@ async def search_issues(
     ctx: Context,
     state: Annotated[StateList | None, Field(description=f"Any of: {STATES_TEXT}")] = None,
     tags: Annotated[Tags | None, Field(description="Any of these tags")] = None,
-    assignee_id: Annotated[str | None, Field(max_length=128, description='User ID; "" = unassigned')] = None,
-    account_id: Annotated[str | None, Field(max_length=128, description='"" = none')] = None,
-    requester_id: Annotated[str | None, Field(max_length=128, description='Contact ID; "" = none')] = None,
-    team_id: Id | None = None,
+    assignee_id: Annotated[
+        str | None, Field(max_length=128, description='User ID, email or name; "" = unassigned')
+    ] = None,
+    account_id: Annotated[
+        str | None, Field(max_length=128, description='ID, name or domain; "" = none')
+    ] = None,
+    requester_id: Annotated[
+        str | None, Field(max_length=128, description='Contact ID or email; "" = none')
+    ] = None,
+    team_id: Annotated[Id | None, Field(description="ID or name")] = None,
     issue_type: Literal["conversation", "ticket"] | None = None,
     created_after: Annotated[Rfc3339 | None, Field(description="")] = None,
     created_before: Annotated[Rfc3339 | None, Field(description="")] = None,
@@ -194,13 +205,14 @@ async def search_issues(
     """Search Pylon issues, newest first. All arguments are ANDed; times are RFC3339 or a date (00:00 UTC).
 
     With none, lists issues created in the last 30 days. More pages come with a cursor."""
+    directory = app(ctx).directory
     parts = flat_filters(
-        state=state,
+        state=[await resolve_state(directory, "state", s) or s for s in state] if state else state,
         tags=tags,
-        assignee_id=assignee_id,
-        account_id=account_id,
-        requester_id=requester_id,
-        team_id=team_id,
+        assignee_id=await resolve(directory, "assignee_id", assignee_id),
+        account_id=await resolve(directory, "account_id", account_id),
+        requester_id=await resolve(directory, "requester_id", requester_id),
+        team_id=await resolve(directory, "team_id", team_id),
         issue_type=issue_type,
         created_after=created_after,
         created_before=created_before,
@@ -230,11 +242,12 @@ async def search_issues(
             f"{describe(exc)} If {', '.join(map(repr, guessed))} is not one of your custom fields: {FIELDS_HINT}."
         ) from exc
     server.recent.remember(page.issues)
+    names = await directory.names(page.issues, shows=LISTED)
     out = SearchResult(
-        issues=[summarize(issue, preview=True) for issue in page.issues],
+        issues=[summarize(issue, preview=True, names=names) for issue in page.issues],
         count=len(page.issues),
         has_more=page.has_next_page,
         next_cursor=page.cursor if page.has_next_page else None,
         filter=combined.to_body(),
     )
-    return result(note + search_text(out), dump(out))
+    return result(note + search_text(out) + names_note(names.note, "\n"), dump(out))
