@@ -4,6 +4,8 @@ The guard (plain ASGI, in front of `/mcp`):
 - `/healthz` answers without touching Pylon (liveness for load balancers);
 - Host and Origin checks against DNS rebinding: foreign Origin → 403, unknown Host → 421;
 - `Authorization: Bearer <PYLON_MCP_AUTH_TOKEN>`, compared in constant time → 401;
+  or, with PYLON_MCP_OAUTH_ISSUER, an OAuth resource server (pylon_mcp/auth): protected-resource
+  metadata at the well-known paths, and a verified access token on every /mcp request → 401;
 - a request body limit → 413;
 and every refusal is a JSON-RPC error body, not plain text.
 
@@ -18,14 +20,17 @@ import json
 import logging
 import socket
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcp.server.transport_security import TransportSecuritySettings
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pylon_mcp import __version__
 from pylon_mcp.config import Settings
 from pylon_mcp.server import PylonMCPServer
+
+if TYPE_CHECKING:
+    from pylon_mcp.auth.resource_server import ResourceServer
 
 log = logging.getLogger("pylon_mcp.http")
 
@@ -68,9 +73,10 @@ async def _json(
 
 
 class Guard:
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, oauth: ResourceServer | None = None) -> None:
         self.app = app
         self.settings = settings
+        self.oauth = oauth
         self.hosts = allowed_hosts(settings)
         self.origins = allowed_origins(settings)
         token = settings.auth_token.reveal()
@@ -79,7 +85,9 @@ class Guard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)  # lifespan: starts the MCP session manager
+            await self.app(
+                scope, receive, _closing(send, self.oauth)
+            )  # lifespan: starts the MCP session manager
             return
         path: str = scope.get("path", "")
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
@@ -87,6 +95,11 @@ class Guard:
             await send({"type": "http.response.start", "status": 200,
                         "headers": [(b"content-type", b"application/json")]})  # fmt: skip
             await send({"type": "http.response.body", "body": self.health})
+            return
+        if self.oauth is not None and path in self.oauth.metadata_paths:
+            await self.oauth.metadata(
+                scope, receive, send
+            )  # public, like /healthz: how clients learn to sign in
             return
         if path.rstrip("/") != MCP_PATH:
             await _json(send, 404, -32601, f"not found: the MCP endpoint is {MCP_PATH}")
@@ -111,6 +124,9 @@ class Guard:
             await _json(send, 413, -32600, f"request body larger than {limit} bytes")
             return
         # Chunked uploads declare no length: the SDK's own limit (same size) stops those.
+        if self.oauth is not None:
+            await self.oauth.gate(scope, receive, send)
+            return
         await self.app(scope, receive, send)
 
     def _authorised(self, header: str) -> bool:
@@ -119,6 +135,19 @@ class Guard:
             return False
         assert self._token is not None
         return hmac.compare_digest(presented.strip().encode(), self._token)
+
+
+def _closing(send: Send, oauth: ResourceServer | None) -> Send:
+    """On lifespan shutdown, also close the token verifier's HTTP client."""
+    if oauth is None:
+        return send
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "lifespan.shutdown.complete":
+            await oauth.verifier.aclose()
+        await send(message)
+
+    return wrapped
 
 
 def build_http_app(server: PylonMCPServer, settings: Settings) -> ASGIApp:
@@ -131,7 +160,12 @@ def build_http_app(server: PylonMCPServer, settings: Settings) -> ASGIApp:
         max_request_body_size=settings.max_body_bytes,
         host=settings.host,
     )
-    return Guard(inner, settings)
+    oauth = None
+    if settings.oauth:
+        from pylon_mcp.auth.resource_server import ResourceServer, make_verifier
+
+        oauth = ResourceServer(inner, settings, server.access.scopes_in_use(), make_verifier(settings))
+    return Guard(inner, settings, oauth)
 
 
 def bind(settings: Settings) -> socket.socket:

@@ -21,9 +21,12 @@ from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata, func_metadata
 from mcp_types import CallToolResult, InputRequiredResult
+from mcp_types import Tool as MCPTool
 from pydantic import BaseModel, ValidationError
 
 from pylon_mcp import __version__
+from pylon_mcp.auth.caller import UserLookup
+from pylon_mcp.auth.policy import AccessPolicy
 from pylon_mcp.completions import register_completions
 from pylon_mcp.config import Settings
 from pylon_mcp.prompts import register_prompts
@@ -107,10 +110,17 @@ def build_tools(specs: list[ToolDef]) -> list[Tool]:
 
 class PylonMCPServer(MCPServer[AppState]):
     def __init__(
-        self, *, tools: list[Tool], specs: list[ToolDef], refused: dict[str, str], **kwargs: Any
+        self,
+        *,
+        tools: list[Tool],
+        specs: list[ToolDef],
+        refused: dict[str, str],
+        access: AccessPolicy,
+        **kwargs: Any,
     ) -> None:
         super().__init__(tools=tools, **kwargs)
         self.refused_tools = refused
+        self.access = access
         self._arguments = {tool.name: set(tool.parameters.get("properties", {})) for tool in tools}
         # Tools whose argument model is still the start-up placeholder (see build_tool).
         self._pending = {
@@ -119,11 +129,23 @@ class PylonMCPServer(MCPServer[AppState]):
             if tool.fn_metadata.arg_model is ArgModelBase and tool.parameters.get("properties")
         }
 
+    async def list_tools(self) -> list[MCPTool]:
+        # Per request: an OAuth caller sees only the tools its scopes allow.
+        return self.access.visible(await super().list_tools(), lambda tool: tool.name)
+
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
         if name in self.refused_tools:
             raise ToolError(self.refused_tools[name])
+        state = context.request_context.lifespan_context if context is not None else None
+        lookup = state.user_id_for_email if isinstance(state, AppState) else None
+        async with self.access.call(name, lookup):  # scopes; writes as the caller's Pylon user
+            return await self._call_checked(name, arguments, context)
+
+    async def _call_checked(
+        self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None
+    ) -> CallToolResult | InputRequiredResult:
         pending = self._pending.pop(name, None)
         if pending is not None:
             tool, spec = pending
@@ -194,8 +216,13 @@ def cache_hints(settings: Settings) -> dict[Any, CacheHint]:
     }
 
 
-def build_server(settings: Settings, *, pylon: PylonClient | None = None) -> PylonMCPServer:
-    """The server for these settings. `pylon` injects a client (tests); otherwise the lifespan makes one."""
+def build_server(
+    settings: Settings, *, pylon: PylonClient | None = None, users: UserLookup | None = None
+) -> PylonMCPServer:
+    """The server for these settings. `pylon` injects a client (tests); otherwise the lifespan makes one.
+
+    `users` maps a signed-in caller's email to their Pylon user (OAuth mode).
+    """
     offered, refused = select_tools(settings)
     holder = StateHolder()
 
@@ -205,7 +232,7 @@ def build_server(settings: Settings, *, pylon: PylonClient | None = None) -> Pyl
             client = pylon or await stack.enter_async_context(
                 PylonClient(settings.api_token, base_url=settings.api_url, timeout=settings.timeout)
             )
-            holder.current = AppState(pylon=client, settings=settings)
+            holder.current = AppState(pylon=client, settings=settings, user_id_for_email=users)
             try:
                 yield holder.current
             finally:
@@ -215,6 +242,7 @@ def build_server(settings: Settings, *, pylon: PylonClient | None = None) -> Pyl
         tools=build_tools(offered),
         specs=offered,
         refused=refused,
+        access=AccessPolicy(settings, {spec.name: spec.access for spec in offered}),
         name=SERVER_NAME,
         title="Pylon",
         version=__version__,

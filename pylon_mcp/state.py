@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from weakref import WeakKeyDictionary
 
+from pylon_mcp.auth.caller import UserLookup
 from pylon_mcp.config import Settings
 from pylon_mcp.idempotency import CreateLedger
 from pylon_mcp.pylon.client import PylonClient
@@ -66,6 +67,8 @@ class Seen:
 class AppState:
     pylon: PylonClient
     settings: Settings
+    # email -> Pylon user ID (OAuth mode: whose name a write goes out under); None: no directory.
+    user_id_for_email: UserLookup | None = None
     listings: ListingCache = field(init=False)
     seen: Seen = field(default_factory=Seen)
     ledger: CreateLedger = field(default_factory=CreateLedger)

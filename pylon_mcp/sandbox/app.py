@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -78,6 +78,7 @@ class LoggedRequest:
     fault: str | None
     at: float
     user_agent: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # as sent, for tests that look for leaks
 
 
 class Sandbox:
@@ -154,7 +155,7 @@ class Sandbox:
         # Logged on arrival, so a request still in flight (a slow or timed-out one) is visible;
         # `status` is filled in when it is answered (0 while pending or never answered).
         entry = LoggedRequest(request.method, path, endpoint, query, body, 0, request_id, None, time.time(),
-                              request.headers.get("user-agent"))  # fmt: skip
+                              request.headers.get("user-agent"), dict(request.headers))  # fmt: skip
         with self._log_lock:
             self._log.append(entry)
 

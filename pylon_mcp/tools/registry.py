@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from mcp_types import ToolAnnotations
 
@@ -29,10 +29,19 @@ class ToolDef:
     destructive: bool
     idempotent: bool
     default: bool = True  # offered unless excluded; delete_issue must be switched on
+    # Sends something the customer sees (a reply), beyond an internal change: OAuth scope "reply".
+    customer_facing: bool = False
 
     @property
     def name(self) -> str:
         return self.fn.__name__
+
+    @property
+    def access(self) -> Literal["read", "write", "reply"]:
+        """What a caller's OAuth scopes must allow (pylon_mcp/auth/policy.py)."""
+        if self.customer_facing:
+            return "reply"
+        return "read" if self.read_only else "write"
 
     @property
     def annotations(self) -> ToolAnnotations:
