@@ -6,6 +6,9 @@ identity provider; tokens come from the issuer's token endpoint unless a test ne
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import logging
 import re
@@ -18,6 +21,8 @@ from typing import Any
 import httpx2
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -188,6 +193,24 @@ def test_metadata_is_served_before_the_host_and_origin_checks_and_allows_cors(ho
     assert response.headers["access-control-allow-origin"] == "*"
 
 
+def public_pem(issuer: Issuer) -> bytes:
+    return issuer.key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def hs256_by_hand(claims: dict[str, Any], secret: bytes, kid: str) -> str:
+    """PyJWT won't make this token (it refuses a public key as an HMAC secret), so build it directly."""
+
+    def b64(data: bytes) -> bytes:
+        return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": kid}).encode())
+    body = b64(json.dumps(claims).encode())
+    signature = b64(hmac.new(secret, head + b"." + body, hashlib.sha256).digest())
+    return (head + b"." + body + b"." + signature).decode()
+
+
 def _bad_tokens(issuer: Issuer, hosted: Hosted) -> dict[str, str]:
     def claims(**changes: Any) -> dict[str, Any]:
         return {**issuer.claims(audience=hosted.resource, scope="pylon:read pylon:write", email="ana@example.com"),
@@ -203,6 +226,11 @@ def _bad_tokens(issuer: Issuer, hosted: Hosted) -> dict[str, str]:
         "other issuer": issuer.sign(claims(iss="https://evil.example")),
         "no exp": issuer.sign({k: v for k, v in claims().items() if k != "exp"}),
         "alg none": jwt.encode(claims(), None, algorithm="none"),
+        # The classic confusion: HMAC "signed" with the issuer's public key as the shared secret.
+        "HS256 with the public key": hs256_by_hand(claims(), public_pem(issuer), issuer.kid),
+        "algorithm not the key's": jwt.encode(
+            claims(), ec.generate_private_key(ec.SECP256R1()), algorithm="ES256", headers={"kid": issuer.kid}
+        ),
         "not a jwt": "opaque-garbage-token",
     }
 
@@ -217,6 +245,8 @@ def _bad_tokens(issuer: Issuer, hosted: Hosted) -> dict[str, str]:
         ("other issuer", "Invalid issuer"),
         ("no exp", '"exp"'),
         ("alg none", "algorithm 'none' is not accepted"),
+        ("HS256 with the public key", "algorithm 'HS256' is not accepted"),
+        ("algorithm not the key's", "algorithm ES256 does not fit key"),
         ("not a jwt", None),
     ],
 )

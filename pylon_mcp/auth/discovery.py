@@ -36,10 +36,15 @@ async def issuer_metadata(http: httpx2.AsyncClient, issuer: str) -> dict[str, An
         if response.status_code != 200:
             problems.append(f"{url}: HTTP {response.status_code}")
             continue
-        document = response.json()
+        try:
+            document = response.json()
+        except ValueError:
+            problems.append(f"{url}: not JSON")
+            continue
+        found = document.get("issuer") if isinstance(document, dict) else None
         # RFC 8414 §3.3 / OIDC Discovery §4.3: the document must name the issuer we asked about.
-        if not isinstance(document, dict) or document.get("issuer") != issuer:
-            problems.append(f"{url}: issuer is {document.get('issuer')!r}, not {issuer!r}")
+        if found != issuer:
+            problems.append(f"{url}: issuer is {found!r}, not {issuer!r}")
             continue
         return document
-    raise ValueError("no usable metadata for issuer " + issuer + ": " + "; ".join(problems))
+    raise ValueError(f"no usable metadata for issuer {issuer}: {'; '.join(problems)}")

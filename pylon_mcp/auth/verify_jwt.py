@@ -77,7 +77,7 @@ class JwtVerifier:
                 leeway=LEEWAY,
                 options={"require": ["exp", "iss", "aud"]},
             )
-        except jwt.InvalidTokenError as exc:
+        except jwt.PyJWTError as exc:  # InvalidTokenError, and InvalidKeyError for a key of the wrong kind
             log.info("token refused: %s", exc)  # PyJWT's messages name the claim, never the token
             return None
         return access_token(token, claims, self.audience)
