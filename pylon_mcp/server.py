@@ -26,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 
 from pylon_mcp import __version__
 from pylon_mcp.auth.caller import UserLookup
-from pylon_mcp.auth.policy import AccessPolicy
+from pylon_mcp.auth.policy import AccessPolicy, ReadScopeGate
 from pylon_mcp.completions import register_completions
 from pylon_mcp.config import Settings
 from pylon_mcp.prompts import register_prompts
@@ -238,11 +238,13 @@ def build_server(
             finally:
                 holder.current = None
 
+    access = AccessPolicy(settings, {spec.name: spec.access for spec in offered})
     server = PylonMCPServer(
         tools=build_tools(offered),
         specs=offered,
         refused=refused,
-        access=AccessPolicy(settings, {spec.name: spec.access for spec in offered}),
+        access=access,
+        middleware=[ReadScopeGate(access)] if settings.oauth else None,
         name=SERVER_NAME,
         title="Pylon",
         version=__version__,

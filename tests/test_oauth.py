@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 
 from pylon_mcp.config import Settings
 from pylon_mcp.http import build_http_app
@@ -479,3 +480,19 @@ def test_static_bearer_mode_is_unchanged_and_serves_no_oauth_metadata(sandbox_ur
         assert httpx2.get(f"{server.url}/.well-known/oauth-protected-resource").status_code == 404
         response = httpx2.post(f"{server.url}/mcp", content=json.dumps(INITIALIZE), headers=HEADERS)
         assert response.status_code == 401 and "resource_metadata" not in response.headers["www-authenticate"]
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_resources_and_completions_need_the_read_scope(
+    hosted: Hosted, issuer: Issuer, sandbox: Sandbox, mode: str
+) -> None:
+    async with session(hosted, get_token(issuer, hosted.resource, "pylon:write"), mode=mode) as c:
+        assert (await c.list_resources()).resources == []
+        assert (await c.list_resource_templates()).resource_templates == []
+        with pytest.raises(MCPError, match="resources/read needs the OAuth scope 'pylon:read'"):
+            await c.read_resource("pylon://issues/7")
+    assert sandbox.requests() == []
+    async with session(hosted, get_token(issuer, hosted.resource, "pylon:read"), mode=mode) as c:
+        assert [r.uri for r in (await c.list_resources()).resources] == ["pylon://issues/recent"]
+        contents = (await c.read_resource("pylon://issues/7")).contents
+        assert "Issue #7" in contents[0].text  # type: ignore[union-attr]

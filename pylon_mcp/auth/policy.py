@@ -10,9 +10,13 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_REQUEST
+from pydantic import BaseModel
 
 from pylon_mcp.auth.caller import Caller, UserLookup, _acting_user, current_caller
 from pylon_mcp.config import Settings
@@ -46,6 +50,10 @@ class AccessPolicy:
         if caller is None:
             return []  # fail closed: OAuth mode without a verified caller sees nothing
         return [tool for tool in tools if self._allowed(name(tool), caller)]
+
+    def may_read(self) -> bool:
+        caller = current_caller(self.email_claim)
+        return caller is not None and self.scope_for["read"] in caller.scopes
 
     def _allowed(self, tool: str, caller: Caller) -> bool:
         kind = self.kinds.get(tool)
@@ -104,3 +112,32 @@ class AccessPolicy:
             f"{tool} refused: writes on this server are made as the signed-in person's Pylon user, and {why}. "
             "You can still read. Nothing was sent to Pylon; ask a Pylon admin to add you as a user."
         )
+
+
+# Resources and completions read issues too: without the read scope, listings are empty and the
+# rest is refused. (Prompts are fixed text that only suggest tools, which are gated themselves.)
+_LISTINGS = {"resources/list": ("resources", "resources"),
+             "resources/templates/list": ("resource_templates", "resourceTemplates")}  # fmt: skip
+_READS = frozenset({"resources/read", "resources/subscribe", "subscriptions/listen", "completion/complete"})
+
+
+class ReadScopeGate:
+    """SDK server middleware (OAuth mode only): the read scope guards resources and completions."""
+
+    def __init__(self, policy: AccessPolicy) -> None:
+        self.policy = policy
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if (ctx.method in _READS or ctx.method in _LISTINGS) and not self.policy.may_read():
+            if ctx.method in _LISTINGS:  # the SDK's result (with its cache hints), emptied
+                result = await call_next(ctx)
+                field, alias = _LISTINGS[ctx.method]
+                if isinstance(result, BaseModel):
+                    return result.model_copy(update={field: []})
+                return result if result is None else {**result, alias: []}
+            scope = self.policy.scope_for["read"]
+            raise MCPError(
+                INVALID_REQUEST,
+                f"{ctx.method} needs the OAuth scope {scope!r}, which your sign-in does not grant",
+            )
+        return await call_next(ctx)

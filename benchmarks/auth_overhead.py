@@ -1,0 +1,188 @@
+"""8. OAuth cost per call: get_issue over Streamable HTTP with a JWT access token vs the static bearer token.
+
+Three copies of `python -m pylon_mcp --transport http` against one sandbox process:
+- bearer: PYLON_MCP_AUTH_TOKEN (the baseline: a constant-time compare);
+- jwt: PYLON_MCP_OAUTH_ISSUER, tokens checked against the issuer's JWKS (RS256, kept in memory);
+- introspection: PYLON_MCP_OAUTH_INTROSPECTION_URL, answers cached for up to 60 s per token.
+The issuer (tests/oauth_issuer.py) runs in this process on the load generator's CPU; the JWKS
+and introspection requests happen once, during the warm-up. Same interleaved slices and CPU
+pinning as benchmark 4. The added latency is p50(OAuth) minus p50(bearer) at one client, where
+queueing doesn't hide it; `verify_token` alone is timed in this process too, for the pure cost.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from typing import Any
+
+import httpx2
+
+from benchmarks.common import (
+    OURS_ARGV,
+    Config,
+    Outcome,
+    Proc,
+    Row,
+    free_port,
+    ratio,
+    sandbox_proc,
+    sched_cpus,
+    server_env,
+)
+from benchmarks.http_throughput import HEADERS, Target, bodies
+
+BEARER = "bench-static-bearer-4c1d9e"
+GOAL_MS = 1.0  # added p50 latency per call at one client
+
+
+def start(name: str, env: dict[str, str], token: str, cpus: set[int] | None, port: int) -> Proc:
+    proc = Proc(name, [*OURS_ARGV, "--transport", "http", "--port", str(port)], env, cpus)
+    url = f"http://127.0.0.1:{port}/mcp"
+    body = b'{"jsonrpc":"2.0","id":0,"method":"tools/list","params":{}}'
+    deadline = time.monotonic() + 60
+    while True:
+        proc.check()
+        try:
+            headers = {**HEADERS, "authorization": f"Bearer {token}"}
+            if httpx2.post(url, content=body, headers=headers, timeout=2).status_code == 200:
+                return proc
+        except httpx2.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{name} did not start")
+        time.sleep(0.05)
+
+
+def issue_token(issuer: Any, resource: str, opaque: bool = False) -> str:
+    from tests.oauth_issuer import CLIENT_ID, CLIENT_SECRET
+
+    data = {
+        "grant_type": "client_credentials",
+        "resource": resource,
+        "scope": "pylon:read",
+        "email": "b@x.example",
+    }
+    if opaque:
+        data["token_format"] = "opaque"
+    response = httpx2.post(f"{issuer.url}/token", data=data, auth=(CLIENT_ID, CLIENT_SECRET), timeout=10)
+    return str(response.json()["access_token"])
+
+
+async def verify_cost(issuer: Any, resource: str, token: str, rounds: int) -> float:
+    """Median seconds for one JwtVerifier.verify_token with the keys cached."""
+    from pylon_mcp.auth.verify_jwt import JwtVerifier
+
+    verifier = JwtVerifier(issuer=issuer.url, audience=resource, jwks_url=None)
+    try:
+        assert await verifier.verify_token(token) is not None
+        times = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            await verifier.verify_token(token)
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
+    finally:
+        await verifier.aclose()
+
+
+async def run(cfg: Config) -> Outcome:
+    from tests.oauth_issuer import CLIENT_ID, CLIENT_SECRET, Issuer
+
+    seconds = cfg.pick(10.0, 1.0)
+    slices = cfg.pick(5, 1)
+    levels = cfg.pick([1, 10], [1])
+    mine = os.sched_getaffinity(0)
+    two = len(mine) >= 2
+    server_cpus = sched_cpus({0}) if two else None
+    other_cpus = sched_cpus({1}) if two else None
+    results: dict[str, dict[str, Any]] = {}
+    procs: list[Proc] = []
+    issuer = Issuer().start()
+    try:
+        with sandbox_proc(issues=300, cpus=other_cpus, name="auth-sandbox") as (upstream, sandbox):
+            ports = {name: free_port() for name in ("bearer", "jwt", "introspection")}
+            urls = {name: f"http://127.0.0.1:{port}/mcp" for name, port in ports.items()}
+            oauth = {"PYLON_MCP_OAUTH_ISSUER": issuer.url}
+            envs = {
+                "bearer": server_env(upstream) | {"PYLON_MCP_AUTH_TOKEN": BEARER},
+                "jwt": server_env(upstream) | oauth | {"PYLON_MCP_RESOURCE_URL": urls["jwt"]},
+                "introspection": server_env(upstream) | oauth | {
+                    "PYLON_MCP_RESOURCE_URL": urls["introspection"],
+                    "PYLON_MCP_OAUTH_INTROSPECTION_URL": f"{issuer.url}/introspect",
+                    "PYLON_MCP_OAUTH_CLIENT_ID": CLIENT_ID,
+                    "PYLON_MCP_OAUTH_CLIENT_SECRET": CLIENT_SECRET,
+                },
+            }  # fmt: skip
+            tokens = {
+                "bearer": BEARER,
+                "jwt": issue_token(issuer, urls["jwt"]),
+                "introspection": issue_token(issuer, urls["introspection"], opaque=True),
+            }
+            for name in ports:
+                procs.append(start(f"auth-{name}", envs[name], tokens[name], server_cpus, ports[name]))
+            if other_cpus:
+                os.sched_setaffinity(0, other_cpus)
+            verify_s = await verify_cost(issuer, urls["jwt"], tokens["jwt"], cfg.pick(2000, 200))
+            for clients in levels:
+                targets = [
+                    Target(name, proc, urls[name], bodies("get_issue", "issue_id"),
+                           headers={**HEADERS, "authorization": f"Bearer {tokens[name]}"})
+                    for name, proc in zip(ports, procs, strict=True)
+                ]  # fmt: skip
+                for target in targets:
+                    await target.drive(clients, min(1.0, seconds / 5), sandbox, record=False)
+                for _ in range(slices):
+                    for target in targets:
+                        await target.drive(clients, seconds / slices, sandbox)
+                results.update({f"{t.name}_{clients}": t.summary() for t in targets})
+    finally:
+        os.sched_setaffinity(0, mine)
+        for proc in procs:
+            proc.stop()
+        issuer.stop()
+    rows = [
+        Row(
+            "8 verify_token alone (JWT, RS256, keys cached)",
+            f"{verify_s * 1e6:.0f} µs",
+            "",
+            None,
+            "reported",
+            None,
+            {"verify_us": round(verify_s * 1e6, 1)},
+        )
+    ]
+    base1 = results["bearer_1"]
+    for name in ("jwt", "introspection"):
+        o = results[f"{name}_1"]
+        added = o["p50_ms"] - base1["p50_ms"]
+        rows.append(
+            Row(
+                f"8 {name} vs static bearer, 1 client (p50, added)",
+                f"{o['p50_ms']:.2f} ms ({added:+.2f} ms)",
+                f"{base1['p50_ms']:.2f} ms",
+                ratio(o["p50_ms"], base1["p50_ms"]),
+                f"≤ +{GOAL_MS:g} ms, 0 errors",
+                added <= GOAL_MS and o["errors"] == 0,
+                {"ours": o, "baseline": base1},
+            )
+        )
+        for clients in levels[1:]:
+            o, b = results[f"{name}_{clients}"], results[f"bearer_{clients}"]
+            rows.append(
+                Row(
+                    f"8 {name} vs static bearer, {clients} clients (calls/s)",
+                    f"{o['calls_per_s']:.0f}/s",
+                    f"{b['calls_per_s']:.0f}/s",
+                    ratio(o["calls_per_s"], b["calls_per_s"]),
+                    "reported",
+                    None,
+                    {"ours": o, "baseline": b},
+                )
+            )
+    notes = [f"auth {key}: {value}" for key, value in results.items()]
+    notes.append(
+        f"auth verify_token median: {verify_s * 1e6:.1f} µs; issuer JWKS fetches: {issuer.jwks_fetches}"
+    )
+    return Outcome(rows, {"seconds": seconds, "results": results, "verify_us": verify_s * 1e6}, notes)
