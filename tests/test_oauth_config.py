@@ -116,6 +116,7 @@ def _token(issuer: Issuer, resource: str, scope: str, **form: Any) -> str:
 
 def test_cli_serves_oauth_and_no_token_reaches_its_output_at_debug_level(sandbox_url: str) -> None:
     issuer = Issuer().start()
+    issuer_url = issuer.url
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
@@ -152,4 +153,6 @@ def test_cli_serves_oauth_and_no_token_reaches_its_output_at_debug_level(sandbox
     assert "no Pylon user directory" in bodies[1]
     stderr = err.decode()
     assert "GET /issues/7 200" in stderr and "JWKS refreshed" in stderr  # the debug log did run
+    assert f"OAuth: each person signs in with {issuer_url} on first use" in stderr
+    assert f'"url": "{url}/mcp"}}' in stderr and "PYLON_MCP_AUTH_TOKEN" not in stderr
     assert token not in "\n".join(bodies) + out.decode() + stderr
