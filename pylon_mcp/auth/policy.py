@@ -71,6 +71,7 @@ class AccessPolicy:
             raise ToolError(f"{tool} is unavailable: this server needs a signed-in caller (OAuth).")
         scope = self.scope_for[kind]
         if scope not in caller.scopes:
+            log.info("call %s by %s: refused, no scope %s", tool, caller.name, scope)
             raise ToolError(
                 f"{tool} needs the OAuth scope {scope!r}, which your sign-in does not grant "
                 f"(granted: {', '.join(sorted(caller.scopes)) or 'none'}). Nothing was sent to Pylon. "
