@@ -290,6 +290,15 @@ class Settings:
         return bool(self.oauth_issuer)
 
     def _validate_oauth(self) -> None:
+        if (
+            len(self.oauth_scopes) != 3
+            or len(set(self.oauth_scopes)) != 3
+            or any(" " in scope or '"' in scope for scope in self.oauth_scopes)
+        ):
+            raise ConfigError(
+                "PYLON_MCP_OAUTH_SCOPES takes three different scope names, for read, write and reply, "
+                f"e.g. {','.join(DEFAULT_SCOPES)}"
+            )
         if not self.oauth:
             needs_issuer = [
                 option.env for option in OPTIONS if option.name in _NEED_ISSUER and getattr(self, option.name)
@@ -324,15 +333,6 @@ class Settings:
             raise ConfigError(
                 "PYLON_MCP_OAUTH_INTROSPECTION_URL needs PYLON_MCP_OAUTH_CLIENT_ID and "
                 "PYLON_MCP_OAUTH_CLIENT_SECRET (the introspection endpoint authenticates this server)"
-            )
-        if (
-            len(self.oauth_scopes) != 3
-            or len(set(self.oauth_scopes)) != 3
-            or any(" " in scope or '"' in scope for scope in self.oauth_scopes)
-        ):
-            raise ConfigError(
-                "PYLON_MCP_OAUTH_SCOPES takes three different scope names, for read, write and reply, "
-                f"e.g. {','.join(DEFAULT_SCOPES)}"
             )
         if not self.oauth_email_claim:
             raise ConfigError("PYLON_MCP_OAUTH_EMAIL_CLAIM must name a token claim, e.g. email")

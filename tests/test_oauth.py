@@ -128,9 +128,9 @@ def post(hosted: Hosted, token: str | None = None, body: Any = INITIALIZE) -> ht
     return httpx2.post(hosted.resource, content=json.dumps(body), headers=headers, timeout=10)
 
 
-def challenge(response: httpx2.Response) -> dict[str, str]:
+def challenge(response: httpx2.Response, status: int = 401) -> dict[str, str]:
     """The Bearer challenge's parameters (RFC 6750 §3: auth-param = token "=" quoted-string)."""
-    assert response.status_code == 401, response.text
+    assert response.status_code == status, response.text
     header = response.headers["www-authenticate"]
     scheme, _, params = header.partition(" ")
     assert scheme == "Bearer"
@@ -302,9 +302,17 @@ async def test_write_scope_alone_cannot_read(hosted: Hosted, issuer: Issuer, san
     assert sandbox.requests() == []
 
 
-async def test_a_token_with_no_pylon_scope_sees_no_tools(hosted: Hosted, issuer: Issuer) -> None:
-    async with session(hosted, get_token(issuer, hosted.resource, "openid profile")) as c:
-        assert (await c.list_tools()).tools == []
+def test_a_token_with_none_of_the_scopes_gets_a_403_step_up_challenge(
+    hosted: Hosted, issuer: Issuer, sandbox: Sandbox
+) -> None:
+    response = post(hosted, get_token(issuer, hosted.resource, "openid profile"))
+    assert response.status_code == 403, response.text
+    header = response.headers["www-authenticate"]
+    assert header == (
+        'Bearer error="insufficient_scope", error_description="The token has none of this server\'s scopes", '
+        f'resource_metadata="{hosted.url}/.well-known/oauth-protected-resource/mcp", scope="pylon:read pylon:write"'
+    )
+    assert sandbox.requests() == []
 
 
 async def test_write_scope_posts_as_the_mapped_pylon_user_and_logs_the_caller(

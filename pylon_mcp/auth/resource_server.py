@@ -9,7 +9,9 @@ while here every scope is optional and narrows the tool list instead.
 
 Challenges (RFC 6750 §3, RFC 9728 §5.1):
 - no token:      401, `Bearer resource_metadata="…", scope="…"` (no error code, per RFC 6750 §3.1);
-- a bad token:   401, `Bearer error="invalid_token", error_description="…", resource_metadata="…", scope="…"`.
+- a bad token:   401, `Bearer error="invalid_token", error_description="…", resource_metadata="…", scope="…"`;
+- a good token with none of our scopes: 403, `error="insufficient_scope"`, the same parameters.
+A token with some of them passes: tools it can't use are hidden and refused per call (policy.py).
 """
 
 from __future__ import annotations
@@ -112,7 +114,17 @@ class _RequireToken:
         self.server = server
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if isinstance(scope.get("user"), AuthenticatedUser):
+        user = scope.get("user")
+        if isinstance(user, AuthenticatedUser):
+            if self.server.scopes and not set(self.server.scopes) & set(user.scopes):
+                # A valid token that allows nothing here: say which scopes would (RFC 6750 §3.1),
+                # so the client can ask the person to consent to them (MCP step-up authorization).
+                header = self.server.challenge(
+                    "insufficient_scope", "The token has none of this server's scopes"
+                )
+                message = f"your sign-in grants none of this server's scopes ({' '.join(self.server.scopes)})"
+                await _refuse(send, 403, header, message)
+                return
             await self.app(scope, receive, send)
             return
         presented = any(
@@ -127,16 +139,16 @@ class _RequireToken:
         else:
             header = self.server.challenge()
             message = "sign-in required: send an OAuth access token (Authorization: Bearer <token>)"
-        await _unauthorized(send, header, message)
+        await _refuse(send, 401, header, message)
 
 
-async def _unauthorized(send: Send, challenge: str, message: str) -> None:
+async def _refuse(send: Send, status: int, challenge: str, message: str) -> None:
     body: dict[str, Any] = {"jsonrpc": "2.0", "id": None, "error": {"code": -32001, "message": message}}
     raw = json.dumps(body).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 401,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(raw)).encode()),
