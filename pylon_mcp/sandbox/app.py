@@ -81,6 +81,10 @@ class LoggedRequest:
     headers: dict[str, str] = field(default_factory=dict)  # as sent, for tests that look for leaks
 
 
+def _public(entry: LoggedRequest) -> dict[str, Any]:
+    return {key: value for key, value in entry.__dict__.items() if key != "headers"}
+
+
 class Sandbox:
     """A Pylon org in memory, served by `app`. Tests use its attributes directly."""
 
@@ -231,7 +235,8 @@ class Sandbox:
         if action == "requests":
             if request.method == "DELETE":
                 self.clear_log()
-            return JSONResponse({"data": [e.__dict__ for e in self.requests()]})
+            # Headers stay in-process: they carry the token, which the admin API never shows.
+            return JSONResponse({"data": [_public(e) for e in self.requests()]})
         if action == "faults":
             if request.method == "DELETE":
                 self.faults.clear()
