@@ -1,18 +1,24 @@
 """A small OAuth 2.1 / OpenID issuer for tests, served over loopback like a real identity provider.
 
 It serves discovery (OIDC and RFC 8414), a JWKS, a token endpoint and RFC 7662 introspection.
-The token endpoint takes the client-credentials grant from registered clients; `email`, `sub`
-and `expires_in` form fields stand in for the person who would have signed in through a browser
-(the part of a real flow tests can't click through). `rotate()` replaces the signing key.
+Two grants, for one registered client:
+- authorization_code with PKCE (S256), as MCP clients use: `/authorize` signs in `person` (set
+  by the test: the part of a real flow nobody can click through here) without a login page and
+  redirects back with a code, `state` and `iss` (RFC 9207);
+- client_credentials, where `email`, `sub` and `expires_in` form fields stand in for that person,
+  for tests that need a token in one request.
+`rotate()` replaces the signing key.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import secrets
 import threading
 import time
 from typing import Any
+from urllib.parse import urlencode
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -44,6 +50,7 @@ class Issuer:
                     Route("/.well-known/openid-configuration", self._metadata),
                     Route("/.well-known/oauth-authorization-server", self._metadata),
                     Route("/jwks", self._jwks),
+                    Route("/authorize", self._authorize),
                     Route("/token", self._token, methods=["POST"]),
                     Route("/introspect", self._introspect, methods=["POST"]),
                 ]
@@ -51,6 +58,9 @@ class Issuer:
         )
         self.kid, self.key = new_key()
         self.opaque: dict[str, dict[str, Any]] = {}
+        self.person: dict[str, str] = {"sub": "user-1", "email": "ana@example.com"}
+        self.redirect_uris = ["http://127.0.0.1:3999/callback"]
+        self._codes: dict[str, dict[str, Any]] = {}
         self.jwks_fetches = 0
         self.introspections = 0
         self._lock = threading.Lock()
@@ -107,6 +117,7 @@ class Issuer:
                 "authorization_endpoint": f"{base}/authorize",
                 "response_types_supported": ["code"],
                 "grant_types_supported": ["authorization_code", "client_credentials"],
+                "authorization_response_iss_parameter_supported": True,
                 "code_challenge_methods_supported": ["S256"],
                 "token_endpoint_auth_methods_supported": ["client_secret_basic"],
                 "scopes_supported": ["pylon:read", "pylon:write", "pylon:reply"],
@@ -123,10 +134,29 @@ class Issuer:
         expected = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
         return header == f"Basic {expected}"
 
+    async def _authorize(self, request: Request) -> Response:
+        q = request.query_params
+        if q.get("client_id") != CLIENT_ID or q.get("redirect_uri") not in self.redirect_uris:
+            return JSONResponse({"error": "invalid_client"}, status_code=400)
+        if q.get("response_type") != "code" or q.get("code_challenge_method") != "S256":
+            return JSONResponse({"error": "invalid_request"}, status_code=400)
+        code = secrets.token_urlsafe(16)
+        self._codes[code] = {
+            "redirect_uri": q["redirect_uri"],
+            "challenge": q.get("code_challenge", ""),
+            "resource": q.get("resource", ""),
+            "scope": q.get("scope", ""),
+            "person": dict(self.person),
+        }
+        query = urlencode({"code": code, "state": q.get("state", ""), "iss": self.url})
+        return Response(status_code=302, headers={"location": f"{q['redirect_uri']}?{query}"})
+
     async def _token(self, request: Request) -> Response:
         if not self._client_ok(request):
             return JSONResponse({"error": "invalid_client"}, status_code=401)
         form = await request.form()
+        if form.get("grant_type") == "authorization_code":
+            return self._code_grant({key: str(value) for key, value in form.items()})
         if form.get("grant_type") != "client_credentials":
             return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
         resource = str(form.get("resource") or "")
@@ -140,7 +170,27 @@ class Issuer:
             sub=str(form.get("sub") or "user-1"),
             expires_in=int(str(form.get("expires_in") or 300)),
         )
-        if form.get("token_format") == "opaque":
+        return self._issue(claims, opaque=form.get("token_format") == "opaque")
+
+    def _code_grant(self, form: dict[str, str]) -> Response:
+        grant = self._codes.pop(form.get("code", ""), None)
+        if grant is None or grant["redirect_uri"] != form.get("redirect_uri"):
+            return JSONResponse({"error": "invalid_grant"}, status_code=400)
+        verifier = form.get("code_verifier", "")
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        if challenge != grant["challenge"]:
+            return JSONResponse({"error": "invalid_grant", "error_description": "PKCE check failed"}, 400)
+        resource = form.get("resource") or grant["resource"]
+        if not resource or resource != grant["resource"]:
+            return JSONResponse({"error": "invalid_target"}, status_code=400)
+        person = grant["person"]
+        claims = self.claims(
+            audience=resource, scope=grant["scope"], email=person.get("email"), sub=person["sub"]
+        )
+        return self._issue(claims, opaque=False)
+
+    def _issue(self, claims: dict[str, Any], *, opaque: bool) -> Response:
+        if opaque:
             token = secrets.token_urlsafe(32)
             self.opaque[token] = claims
         else:

@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx2
 import jwt
@@ -24,7 +25,14 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from mcp import Client
+from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.auth import (
+    AuthorizationCodeResult,
+    OAuthClientInformationFull,
+    OAuthClientMetadata,
+    OAuthToken,
+)
 from mcp.shared.exceptions import MCPError
 
 from pylon_mcp.config import Settings
@@ -504,3 +512,77 @@ async def test_resources_and_completions_need_the_read_scope(
         assert [r.uri for r in (await c.list_resources()).resources] == ["pylon://issues/recent"]
         contents = (await c.read_resource("pylon://issues/7")).contents
         assert "Issue #7" in contents[0].text  # type: ignore[union-attr]
+
+
+class MemoryStorage:
+    """The SDK client's token store, holding the client the issuer has registered (no dynamic registration)."""
+
+    def __init__(self, issuer: Issuer) -> None:
+        self.tokens: OAuthToken | None = None
+        self.client = OAuthClientInformationFull(
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+            redirect_uris=issuer.redirect_uris,
+            token_endpoint_auth_method="client_secret_basic",
+            grant_types=["authorization_code"],
+        )
+
+    async def get_tokens(self) -> OAuthToken | None:
+        return self.tokens
+
+    async def set_tokens(self, tokens: OAuthToken) -> None:
+        self.tokens = tokens
+
+    async def get_client_info(self) -> OAuthClientInformationFull | None:
+        return self.client
+
+    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
+        self.client = client_info
+
+
+def sdk_oauth_client(hosted: Hosted, issuer: Issuer) -> tuple[OAuthClientProvider, MemoryStorage]:
+    """The SDK's own OAuth client; the 'browser' follows the issuer's redirect without a login page."""
+    redirects: list[str] = []
+
+    async def open_browser(url: str) -> None:
+        async with httpx2.AsyncClient() as browser:
+            response = await browser.get(url)
+        assert response.status_code == 302, response.text
+        redirects.append(response.headers["location"])
+
+    async def callback() -> AuthorizationCodeResult:
+        query = parse_qs(urlsplit(redirects.pop()).query)
+        return AuthorizationCodeResult(code=query["code"][0], state=query["state"][0], iss=query["iss"][0])
+
+    storage = MemoryStorage(issuer)
+    provider = OAuthClientProvider(
+        server_url=hosted.resource,
+        client_metadata=OAuthClientMetadata(redirect_uris=issuer.redirect_uris, client_name="tests"),
+        storage=storage,
+        redirect_handler=open_browser,
+        callback_handler=callback,
+    )
+    return provider, storage
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_the_sdk_oauth_client_discovers_signs_in_and_works_as_the_person(
+    hosted: Hosted, issuer: Issuer, sandbox: Sandbox, mode: str
+) -> None:
+    """The MCP Inspector path, with the SDK's client: 401 challenge → metadata → issuer → code + PKCE → token."""
+    email, user_id = teammate(sandbox)
+    issuer.person = {"sub": "person-7", "email": email}
+    provider, storage = sdk_oauth_client(hosted, issuer)
+    async with (
+        httpx2.AsyncClient(auth=provider, timeout=30) as http,
+        Client(streamable_http_client(hosted.resource, http_client=http), mode=mode, cache=None) as c,
+    ):
+        assert {tool.name for tool in (await c.list_tools()).tools} == READ_TOOLS | WRITE_TOOLS
+        result = await c.call_tool("create_issue", NEW_ISSUE)
+        assert not result.is_error, text(result)
+    assert (
+        storage.tokens is not None and storage.tokens.scope == "pylon:read pylon:write"
+    )  # the challenge's scope
+    claims = jwt.decode(storage.tokens.access_token, options={"verify_signature": False})
+    assert claims["aud"] == hosted.resource  # the client asked for this server as the resource (RFC 8707)
+    assert sandbox.requests("POST /issues")[0].body["user_id"] == user_id
