@@ -85,9 +85,8 @@ class Guard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(
-                scope, receive, _closing(send, self.oauth)
-            )  # lifespan: starts the MCP session manager
+            # lifespan: starts the MCP session manager (and, on shutdown, closes the token verifier)
+            await self.app(scope, receive, _closing(send, self.oauth))
             return
         path: str = scope.get("path", "")
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
@@ -97,9 +96,8 @@ class Guard:
             await send({"type": "http.response.body", "body": self.health})
             return
         if self.oauth is not None and path in self.oauth.metadata_paths:
-            await self.oauth.metadata(
-                scope, receive, send
-            )  # public, like /healthz: how clients learn to sign in
+            # Public, like /healthz: it is how clients learn where to sign in.
+            await self.oauth.metadata(scope, receive, send)
             return
         if path.rstrip("/") != MCP_PATH:
             await _json(send, 404, -32601, f"not found: the MCP endpoint is {MCP_PATH}")
