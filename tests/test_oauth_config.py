@@ -156,3 +156,16 @@ def test_cli_serves_oauth_and_no_token_reaches_its_output_at_debug_level(sandbox
     assert f"OAuth: each person signs in with {issuer_url} on first use" in stderr
     assert f'"url": "{url}/mcp"}}' in stderr and "PYLON_MCP_AUTH_TOKEN" not in stderr
     assert token not in "\n".join(bodies) + out.decode() + stderr
+
+
+def test_the_jose_library_stays_off_the_start_up_path() -> None:
+    """Start-up time is measured: stdio and static-bearer servers must not import PyJWT or the verifiers."""
+    code = (
+        "import sys; from pylon_mcp.config import Settings; from pylon_mcp.server import build_server; "
+        "from pylon_mcp.http import build_http_app; s = Settings(transport='http'); "
+        "build_http_app(build_server(s), s); "
+        "print(sorted(m for m in ('jwt', 'pylon_mcp.auth.verify_jwt', 'pylon_mcp.auth.resource_server') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "[]"
