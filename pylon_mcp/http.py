@@ -21,6 +21,7 @@ import logging
 import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -40,8 +41,10 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 def allowed_hosts(settings: Settings) -> list[str] | None:
     """Host header values to accept; None means "don't check" (non-loopback without a configured list)."""
-    if settings.allowed_hosts:
-        return [*settings.allowed_hosts, *(f"{h}:*" for h in LOOPBACK_HOSTS)]
+    # OAuth names the public URL already: its host is the one clients send.
+    public = [urlsplit(settings.resource_url).netloc] if settings.resource_url else []
+    if settings.allowed_hosts or public:
+        return [*settings.allowed_hosts, *public, *(f"{h}:*" for h in LOOPBACK_HOSTS)]
     if settings.is_loopback:
         return [f"{h}:*" for h in LOOPBACK_HOSTS] + list(LOOPBACK_HOSTS)
     return None

@@ -586,3 +586,20 @@ async def test_the_sdk_oauth_client_discovers_signs_in_and_works_as_the_person(
     claims = jwt.decode(storage.tokens.access_token, options={"verify_signature": False})
     assert claims["aud"] == hosted.resource  # the client asked for this server as the resource (RFC 8707)
     assert sandbox.requests("POST /issues")[0].body["user_id"] == user_id
+
+
+def test_the_resource_urls_host_is_accepted_without_listing_it_again(
+    sandbox: Sandbox, sandbox_url: str, issuer: Issuer
+) -> None:
+    public = "https://mcp.example.com/mcp"
+    settings = settings_for(
+        sandbox_url, transport="http", host="0.0.0.0", oauth_issuer=issuer.url, resource_url=public
+    )
+    app = build_http_app(build_server(settings, users=directory_double(sandbox)), settings)
+    with BackgroundServer(app, lifespan="on") as server:
+        headers = {**HEADERS, "authorization": f"Bearer {get_token(issuer, public, 'pylon:read')}"}
+        for host, status in (("mcp.example.com", 200), ("evil.example", 421)):
+            response = httpx2.post(
+                f"{server.url}/mcp", content=json.dumps(INITIALIZE), headers={**headers, "host": host}
+            )
+            assert response.status_code == status, response.text
