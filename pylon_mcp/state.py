@@ -16,6 +16,7 @@ from weakref import WeakKeyDictionary
 
 from pylon_mcp.auth.caller import UserLookup
 from pylon_mcp.config import Settings
+from pylon_mcp.confirmations import ConfirmationStore, InMemoryConfirmations
 from pylon_mcp.idempotency import CreateLedger
 from pylon_mcp.pylon.client import PylonClient
 from pylon_mcp.pylon.models import BASE_STATES, Issue
@@ -72,6 +73,7 @@ class AppState:
     listings: ListingCache = field(init=False)
     seen: Seen = field(default_factory=Seen)
     ledger: CreateLedger = field(default_factory=CreateLedger)
+    confirmations: ConfirmationStore = field(default_factory=InMemoryConfirmations)
     # Handshake-era resources/subscribe: client connection -> subscribed URIs. Weak: a
     # connection that ends must not be kept alive by its subscriptions.
     legacy_subscribers: WeakKeyDictionary[Any, set[str]] = field(default_factory=WeakKeyDictionary)

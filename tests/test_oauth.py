@@ -48,8 +48,8 @@ from tests.oauth_issuer import CLIENT_ID, CLIENT_SECRET, Issuer, new_key
 pytestmark = pytest.mark.anyio
 
 HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
-READ_TOOLS = {"get_issue", "search_issues"}
-WRITE_TOOLS = {"create_issue", "update_issue", "snooze_issue", "manage_followers"}
+READ_TOOLS = {"get_issue", "search_issues", "get_issue_messages"}
+WRITE_TOOLS = {"create_issue", "update_issue", "snooze_issue", "manage_followers", "add_internal_note"}
 NEW_ISSUE = {
     "title": "Printer on fire",
     "body_markdown": "It is **on fire**.",
@@ -402,7 +402,7 @@ async def test_read_only_mode_narrows_further_than_scopes(
     with hosted.background:
         assert challenge(post(hosted))["scope"] == "pylon:read"  # no write tool offered, no write scope asked
         async with session(hosted, get_token(issuer, hosted.resource, "pylon:read pylon:write")) as c:
-            assert {tool.name for tool in (await c.list_tools()).tools} == {"get_issue"}
+            assert {tool.name for tool in (await c.list_tools()).tools} == READ_TOOLS - {"search_issues"}
             result = await c.call_tool("create_issue", NEW_ISSUE)
             assert result.is_error and "read-only mode" in text(result)
 
@@ -603,3 +603,71 @@ def test_the_resource_urls_host_is_accepted_without_listing_it_again(
                 f"{server.url}/mcp", content=json.dumps(INITIALIZE), headers={**headers, "host": host}
             )
             assert response.status_code == status, response.text
+
+
+async def test_a_note_is_posted_as_the_mapped_pylon_user(
+    hosted: Hosted, issuer: Issuer, sandbox: Sandbox
+) -> None:
+    email, user_id = teammate(sandbox)
+    async with session(
+        hosted, get_token(issuer, hosted.resource, "pylon:read pylon:write", email=email)
+    ) as c:
+        result = await c.call_tool(
+            "add_internal_note", {"issue_id": "7", "body_markdown": "Checked the logs."}
+        )
+        assert not result.is_error, text(result)
+    (sent,) = sandbox.requests("POST /issues/{id}/note")
+    assert sent.body["user_id"] == user_id
+
+
+async def test_a_note_from_a_caller_with_no_pylon_user_is_refused(
+    hosted: Hosted, issuer: Issuer, sandbox: Sandbox
+) -> None:
+    token = get_token(issuer, hosted.resource, "pylon:read pylon:write", email="temp@contractor.example")
+    async with session(hosted, token) as c:
+        result = await c.call_tool(
+            "add_internal_note", {"issue_id": "7", "body_markdown": "Checked the logs."}
+        )
+        assert result.is_error and "no Pylon user has the email temp@contractor.example" in text(result)
+    assert sandbox.requests("POST /issues/{id}/note") == []
+
+
+async def test_customer_replies_need_the_switch_and_the_reply_scope_and_go_out_as_the_person(
+    sandbox: Sandbox, sandbox_url: str, issuer: Issuer
+) -> None:
+    email, user_id = teammate(sandbox)
+    number = next(r.number for r in sandbox.store._order if r.source == "email")
+    arguments = {"issue_id": str(number), "body_markdown": "Hi, the fix is live."}
+    hosted = Hosted(sandbox, sandbox_url, issuer, allow_customer_replies=True)
+    with hosted.background:
+        assert challenge(post(hosted))["scope"] == "pylon:read pylon:write pylon:reply"
+        async with session(
+            hosted, get_token(issuer, hosted.resource, "pylon:read pylon:write", email=email)
+        ) as c:
+            assert "send_customer_reply" not in {tool.name for tool in (await c.list_tools()).tools}
+            refused = await c.call_tool("send_customer_reply", arguments)
+            assert refused.is_error and "'pylon:reply'" in text(refused)
+        token = get_token(issuer, hosted.resource, "pylon:read pylon:reply", email=email)
+        async with session(hosted, token) as c:
+            assert "send_customer_reply" in {tool.name for tool in (await c.list_tools()).tools}
+            preview = await c.call_tool("send_customer_reply", arguments)
+            assert not preview.is_error, text(preview)
+            confirmation = (preview.structured_content or {})["confirmation_token"]
+            sent = await c.call_tool("send_customer_reply", {**arguments, "confirmation_token": confirmation})
+            assert not sent.is_error, text(sent)
+    (reply,) = sandbox.requests("POST /issues/{id}/reply")
+    assert reply.body["user_id"] == user_id
+    # Without the switch, the reply scope unlocks nothing: the tool isn't offered at all.
+    async with session_for_default_hosted(sandbox, sandbox_url, issuer, email) as c:
+        assert "send_customer_reply" not in {tool.name for tool in (await c.list_tools()).tools}
+
+
+@asynccontextmanager
+async def session_for_default_hosted(
+    sandbox: Sandbox, sandbox_url: str, issuer: Issuer, email: str
+) -> AsyncIterator[Client]:
+    hosted = Hosted(sandbox, sandbox_url, issuer)
+    with hosted.background:
+        token = get_token(issuer, hosted.resource, "pylon:read pylon:write pylon:reply", email=email)
+        async with session(hosted, token) as c:
+            yield c

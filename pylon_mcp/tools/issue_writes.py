@@ -19,19 +19,23 @@ from pydantic import Field
 from pylon_mcp.auth.caller import acting_user_id
 from pylon_mcp.pylon.client import PylonClient, issue_ref
 from pylon_mcp.pylon.errors import PylonError
-from pylon_mcp.pylon.models import CreateIssueRequest, Filter, Issue, UpdateIssueRequest
+from pylon_mcp.pylon.models import (
+    UPDATABLE_FIELDS,
+    CreateIssueRequest,
+    Filter,
+    Issue,
+    Priority,
+    UpdateIssueRequest,
+)
 from pylon_mcp.pylon.timefmt import format_rfc3339, parse_rfc3339, utcnow
 from pylon_mcp.render.html import markdown_to_html, sanitize_html
 from pylon_mcp.render.issues import WriteResult, diff, dump, summarize, write_text
 from pylon_mcp.render.text import quote
 from pylon_mcp.resources import announce_change
-from pylon_mcp.tools.args import Id, IssueId, Priority, Rfc3339, State, Tags
+from pylon_mcp.tools.args import DATE_HINT, Id, IssueId, Rfc3339, State, Tags
 from pylon_mcp.tools.context import app
 from pylon_mcp.tools.errors import bad_argument, describe
 from pylon_mcp.tools.issues import result
-
-UPDATABLE = ("state", "title", "assignee_id", "team_id", "account_id", "requester_id", "tags", "type",
-             "customer_portal_visible")  # fmt: skip
 
 
 def _write(out: WriteResult, note: str = "") -> CallToolResult:
@@ -201,68 +205,38 @@ async def update_issue(
     """Change a Pylon issue's state, title, assignee, team, account, requester, tags or type.
 
     Sends only the fields given. Priority cannot be changed here: Pylon's update API has no priority field."""
+    # First statement: the arguments named like UpdateIssueRequest's fields, and nothing else.
+    given = {
+        name: value for name, value in locals().items() if name in UPDATABLE_FIELDS and value is not None
+    }
     if tags is not None and (add_tags or remove_tags):
         raise bad_argument("tags", "tags replaces the whole list; use it alone, or use add_tags/remove_tags")
-    given = {
-        name: value
-        for name, value in {
-            "state": state,
-            "title": title,
-            "assignee_id": assignee_id,
-            "team_id": team_id,
-            "account_id": account_id,
-            "requester_id": requester_id,
-            "tags": tags,
-            "type": type,
-            "customer_portal_visible": customer_portal_visible,
-        }.items()
-        if value is not None
-    }
     if not given and not add_tags and not remove_tags:
         raise bad_argument(
             "update_issue",
-            "nothing to change; give at least one of " + ", ".join((*UPDATABLE, "add_tags", "remove_tags")),
+            "nothing to change; give at least one of "
+            + ", ".join((*UPDATABLE_FIELDS, "add_tags", "remove_tags")),
         )
     pylon = app(ctx).pylon
     before = await pylon.get_issue(issue_ref(issue_id))
+    current = before.current_values()
     if add_tags or remove_tags:
-        current = list(before.tags or [])
-        merged = [t for t in current if t not in (remove_tags or [])]
-        merged += [t for t in add_tags or [] if t not in merged]
-        given["tags"] = merged
-    if type == "ticket" and before.type == "ticket":
-        given.pop("type")
-    changes_wanted = _unchanged_fields(before.model_dump(), given)
-    for name in changes_wanted:
-        given.pop(name)
-    if not given:
+        merged = [t for t in current["tags"] if t not in (remove_tags or [])]
+        given["tags"] = merged + [t for t in add_tags or [] if t not in merged]
+    changes = {name: value for name, value in given.items() if current[name] != value}
+    if not changes:
         return _write(WriteResult(action="unchanged", issue=summarize(before)))
-    after = await pylon.update_issue(before.id or issue_ref(issue_id), UpdateIssueRequest(**given))
+    after = await pylon.update_issue(before.id or issue_ref(issue_id), UpdateIssueRequest(**changes))
     await announce_change(ctx, before, after)
-    changes = diff(before, after, given)
-    return _write(WriteResult(action="updated", issue=summarize(after), changes=changes or None))
-
-
-def _unchanged_fields(before: dict[str, object], wanted: dict[str, object]) -> list[str]:
-    """Fields whose wanted value is what the issue already has: no need to write them."""
-    current = {
-        "state": before.get("state"),
-        "title": before.get("title"),
-        "assignee_id": (before.get("assignee") or {}).get("id") or "",  # type: ignore[union-attr]
-        "team_id": (before.get("team") or {}).get("id") or "",  # type: ignore[union-attr]
-        "account_id": (before.get("account") or {}).get("id"),  # type: ignore[union-attr]
-        "requester_id": (before.get("requester") or {}).get("id"),  # type: ignore[union-attr]
-        "tags": before.get("tags") or [],
-        "type": before.get("type"),
-        "customer_portal_visible": before.get("customer_portal_visible"),
-    }
-    return [name for name, value in wanted.items() if name in current and current[name] == value]
+    shown = diff(before, after, changes)
+    return _write(WriteResult(action="updated", issue=summarize(after), changes=shown or None))
 
 
 async def snooze_issue(
     issue_id: IssueId,
     snooze_until: Annotated[
-        Rfc3339, Field(description="When to wake the issue up (RFC3339, in the future).")
+        Rfc3339,
+        Field(description="When to wake the issue up: RFC3339 time or date (00:00 UTC), in the future."),
     ],
     ctx: Context,
 ) -> Annotated[CallToolResult, WriteResult]:
@@ -270,7 +244,7 @@ async def snooze_issue(
     try:
         until = parse_rfc3339(snooze_until)
     except ValueError as exc:
-        raise bad_argument("snooze_until", str(exc)) from None
+        raise bad_argument("snooze_until", str(exc) + DATE_HINT) from None
     now = utcnow()
     if until <= now:
         raise bad_argument(
