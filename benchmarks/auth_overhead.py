@@ -1,4 +1,4 @@
-"""8. OAuth cost per call: get_issue over Streamable HTTP with a JWT access token vs the static bearer token.
+"""9. OAuth cost per call: get_issue over Streamable HTTP with a JWT access token vs the static bearer token.
 
 Three copies of `python -m pylon_mcp --transport http` against one sandbox process:
 - bearer: PYLON_MCP_AUTH_TOKEN (the baseline: a constant-time compare);
@@ -82,6 +82,8 @@ async def gate_cost(issuer: Any, resource: str, tokens: dict[str, str], rounds: 
     from pylon_mcp.config import Settings
     from pylon_mcp.http import Guard
     from pylon_mcp.pylon.auth import Secret
+    from pylon_mcp.readiness import Readiness
+    from pylon_mcp.state import StateHolder
     from tests.oauth_issuer import CLIENT_ID, CLIENT_SECRET
 
     async def nothing(scope: Any, receive: Any, send: Any) -> None:
@@ -97,11 +99,13 @@ async def gate_cost(issuer: Any, resource: str, tokens: dict[str, str], rounds: 
     )
     verifiers = [make_verifier(jwt_settings), make_verifier(introspection_settings)]
 
+    ready = Readiness(StateHolder())
+
     def oauth_guard(settings: Settings, verifier: Any) -> Guard:
-        return Guard(nothing, settings, ResourceServer(nothing, settings, ["pylon:read"], verifier))
+        return Guard(nothing, settings, ready, ResourceServer(nothing, settings, ["pylon:read"], verifier))
 
     guards = {
-        "bearer": (Guard(nothing, bearer_settings), BEARER),
+        "bearer": (Guard(nothing, bearer_settings, ready), BEARER),
         "jwt": (oauth_guard(jwt_settings, verifiers[0]), tokens["jwt"]),
         "introspection": (oauth_guard(introspection_settings, verifiers[1]), tokens["introspection"]),
     }
@@ -215,7 +219,7 @@ async def run(cfg: Config) -> Outcome:
         added_ms = (gate[name] - gate["bearer"]) * 1000
         rows.append(
             Row(
-                f"8 HTTP guard alone, OAuth {name} vs static bearer (median, added)",
+                f"9 HTTP guard alone, OAuth {name} vs static bearer (median, added)",
                 f"{gate[name] * 1e6:.0f} µs ({added_ms * 1000:+.0f} µs)",
                 f"{gate['bearer'] * 1e6:.0f} µs",
                 ratio(gate[name], gate["bearer"]),
@@ -226,7 +230,7 @@ async def run(cfg: Config) -> Outcome:
         )
     rows += [
         Row(
-            "8 verify_token alone (JWT, RS256, keys cached)",
+            "9 verify_token alone (JWT, RS256, keys cached)",
             f"{verify_s * 1e6:.0f} µs",
             "",
             None,
@@ -245,7 +249,7 @@ async def run(cfg: Config) -> Outcome:
         added = o["p50_ms"] - base1["p50_ms"]
         rows.append(
             Row(
-                f"8 {name} vs static bearer, 1 client (p50, added)",
+                f"9 {name} vs static bearer, 1 client (p50, added)",
                 f"{o['p50_ms']:.2f} ms ({added:+.2f} ms); CPU {o['server_cpu_ms_per_call']:.2f} ms/call",
                 f"{base1['p50_ms']:.2f} ms; CPU {base1['server_cpu_ms_per_call']:.2f} ms/call",
                 ratio(o["p50_ms"], base1["p50_ms"]),
@@ -258,7 +262,7 @@ async def run(cfg: Config) -> Outcome:
             o, b = results[f"{name}_{clients}"], results[f"bearer_{clients}"]
             rows.append(
                 Row(
-                    f"8 {name} vs static bearer, {clients} clients (calls/s)",
+                    f"9 {name} vs static bearer, {clients} clients (calls/s)",
                     f"{o['calls_per_s']:.0f}/s",
                     f"{b['calls_per_s']:.0f}/s",
                     ratio(o["calls_per_s"], b["calls_per_s"]),

@@ -195,6 +195,8 @@ def run_check(settings: Settings) -> int:
         print(
             f"OK: {client.base_url} accepted the token for organisation {organisation.name!r} ({organisation.id})."
         )
+        if not check_shared_state(settings):
+            return 1
         print("Effective configuration:")
         for env, value in settings.describe().items():
             print(f"  {env}={value}")
@@ -202,6 +204,28 @@ def run_check(settings: Settings) -> int:
     finally:
         if demo is not None:
             demo.stop()
+
+
+def check_shared_state(settings: Settings) -> bool:
+    """With PYLON_MCP_REDIS_URL: can this process reach the Redis the replicas share?"""
+    if not settings.redis_url:
+        return True
+    import anyio
+
+    from pylon_mcp.shared import open_shared_state
+
+    shared = open_shared_state(settings)
+
+    async def problem() -> str | None:
+        try:
+            await shared.start()  # as a server would: connect and subscribe to change notifications
+            return await shared.problem()
+        finally:
+            await shared.aclose()
+
+    why = anyio.run(problem)
+    print(f"FAILED: {why}" if why else "OK: the shared state (Redis) answers.")
+    return why is None
 
 
 def run_sandbox(args: argparse.Namespace) -> int:

@@ -214,6 +214,22 @@ OPTIONS: tuple[Option, ...] = (
         "days covered by pylon://issues/recent (default 7)",
     ),
     Option(
+        "redis_url",
+        "PYLON_MCP_REDIS_URL",
+        "--redis-url",
+        "secret",
+        "redis://… shared by replicas: idempotency ledger, rate limits, listing cache, change "
+        "notifications (default: in this process)",
+    ),
+    Option(
+        "rate_budget",
+        "PYLON_MCP_RATE_BUDGET",
+        "--rate-budget",
+        float,
+        "share of Pylon's published per-minute limits all replicas together may use, e.g. 0.9 "
+        "(default 0: no budget; 429s still pause callers)",
+    ),
+    Option(
         "log_level",
         "PYLON_LOG_LEVEL",
         "--log-level",
@@ -256,6 +272,8 @@ class Settings:
     oauth_writes_need_user: bool = True
     resource_ttl: float = 30.0
     recent_days: int = 7
+    redis_url: Secret = field(default_factory=lambda: Secret(""))
+    rate_budget: float = 0.0
     log_level: str = "warning"
 
     @classmethod
@@ -290,6 +308,10 @@ class Settings:
             raise ConfigError("PYLON_RECENT_DAYS must be between 1 and 365")
         if self.max_body_bytes < 1024:
             raise ConfigError("PYLON_MCP_MAX_BODY_BYTES must be at least 1024")
+        if not 0 <= self.rate_budget <= 1:
+            raise ConfigError("PYLON_MCP_RATE_BUDGET must be between 0 and 1 (a share of Pylon's limits)")
+        if self.redis_url and not self.redis_url.reveal().startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError("PYLON_MCP_REDIS_URL must start with redis://, rediss:// or unix://")
         if self.api_url and not (self.api_url.startswith("https://") or _is_loopback_http(self.api_url)):
             raise ConfigError(
                 "PYLON_API_URL must start with https:// (plain http:// only for a loopback address such as "

@@ -8,6 +8,8 @@ The guard (plain ASGI, in front of `/mcp`):
   metadata at the well-known paths, and a verified access token on every /mcp request → 401;
 - a request body limit → 413;
 and every refusal is a JSON-RPC error body, not plain text.
+`/readyz` (readiness.py) and `/metrics` (metrics.py) answer before auth, like `/healthz`:
+they carry statuses and counts, never tokens or issue data.
 
 Stateless mode keeps nothing per client between requests, so replicas behind a
 load balancer need no sticky sessions.
@@ -27,8 +29,9 @@ from urllib.parse import urlsplit
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pylon_mcp import __version__
+from pylon_mcp import __version__, metrics
 from pylon_mcp.config import ConfigError, Settings
+from pylon_mcp.readiness import Readiness
 from pylon_mcp.server import PylonMCPServer
 
 if TYPE_CHECKING:
@@ -111,8 +114,11 @@ async def _json(
 
 
 class Guard:
-    def __init__(self, app: ASGIApp, settings: Settings, oauth: ResourceServer | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, settings: Settings, readiness: Readiness, oauth: ResourceServer | None = None
+    ) -> None:
         self.app = app
+        self.readiness = readiness
         self.settings = settings
         self.oauth = oauth
         self.hosts = allowed_hosts(settings)
@@ -132,6 +138,9 @@ class Guard:
             await send({"type": "http.response.start", "status": 200,
                         "headers": [(b"content-type", b"application/json")]})  # fmt: skip
             await send({"type": "http.response.body", "body": self.health})
+            return
+        if path in ("/readyz", "/metrics"):
+            await self._operations(path, send)
             return
         if self.oauth is not None and path in self.oauth.metadata_paths:
             # Public, like /healthz: it is how clients learn where to sign in.
@@ -172,6 +181,21 @@ class Guard:
             return
         await self.app(scope, receive, send)
 
+    async def _operations(self, path: str, send: Send) -> None:
+        if path == "/readyz":
+            ready, report = await self.readiness.check()
+            body, status, kind = json.dumps(report).encode(), 200 if ready else 503, "application/json"
+        else:
+            rendered = metrics.render()
+            if rendered is None:
+                await _json(send, 404, -32601, "metrics are not enabled")
+                return
+            (body, kind), status = rendered, 200
+        await send(
+            {"type": "http.response.start", "status": status, "headers": [(b"content-type", kind.encode())]}
+        )
+        await send({"type": "http.response.body", "body": body})
+
     def _authorised(self, header: str) -> bool:
         scheme, _, presented = header.partition(" ")
         if scheme.lower() != "bearer" or not presented:
@@ -208,7 +232,8 @@ def build_http_app(server: PylonMCPServer, settings: Settings) -> ASGIApp:
         from pylon_mcp.auth.resource_server import ResourceServer, make_verifier
 
         oauth = ResourceServer(inner, settings, server.access.scopes_in_use(), make_verifier(settings))
-    return Guard(inner, settings, oauth)
+    metrics.enable()
+    return metrics.RequestMetrics(Guard(inner, settings, Readiness(server.holder), oauth))
 
 
 def bind(settings: Settings) -> socket.socket:

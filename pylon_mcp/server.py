@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cache
@@ -27,9 +28,10 @@ from mcp_types import INVALID_PARAMS, CallToolResult, InputRequiredResult
 from mcp_types import Tool as MCPTool
 from pydantic import BaseModel, ValidationError
 
-from pylon_mcp import __version__
+from pylon_mcp import __version__, metrics
 from pylon_mcp.auth.caller import UserLookup
 from pylon_mcp.auth.policy import AccessPolicy, ReadScopeGate
+from pylon_mcp.changes import LegacySubscriptions
 from pylon_mcp.completions import register_completions
 from pylon_mcp.config import Settings
 from pylon_mcp.message_resources import register_message_resources
@@ -37,6 +39,7 @@ from pylon_mcp.prompts import register_prompts
 from pylon_mcp.pylon.client import PylonClient
 from pylon_mcp.pylon.errors import PylonError
 from pylon_mcp.resources import register_legacy_subscriptions, register_resources
+from pylon_mcp.shared import SharedState, open_shared_state
 from pylon_mcp.state import AppState, StateHolder
 from pylon_mcp.tools import schema_cache
 from pylon_mcp.tools.errors import describe
@@ -139,6 +142,7 @@ class PylonMCPServer(MCPServer[AppState]):
         super().__init__(tools=tools, **kwargs)
         self.refused_tools = refused
         self.access = access
+        self.holder = StateHolder()  # the running lifespan's state, for /readyz
         self._arguments = {tool.name: set(tool.parameters.get("properties", {})) for tool in tools}
         # Tools whose argument model is still the start-up placeholder (see build_tool).
         self._pending = {
@@ -179,8 +183,12 @@ class PylonMCPServer(MCPServer[AppState]):
                     f"{name} has no argument(s) {', '.join(map(repr, unknown))}; "
                     f"valid arguments: {', '.join(sorted(known))}. Nothing was sent to Pylon."
                 )
+        started = time.perf_counter()
+        outcome = "error"
         try:
-            return await super().call_tool(name, arguments, context)
+            called = await super().call_tool(name, arguments, context)
+            outcome = "error" if isinstance(called, CallToolResult) and called.is_error else "ok"
+            return called
         except UnexpectedToolError as exc:
             if isinstance(exc.__cause__, PylonError):
                 # Same prefix the SDK puts on every other tool failure.
@@ -190,6 +198,8 @@ class PylonMCPServer(MCPServer[AppState]):
             if isinstance(exc.__cause__, ValidationError):
                 raise ToolError(validation_message(name, exc.__cause__)) from exc.__cause__
             raise
+        finally:
+            metrics.tool_call(name, outcome, time.perf_counter() - started)
 
     async def get_prompt(
         self,
@@ -276,22 +286,36 @@ def cache_hints(settings: Settings) -> dict[Any, CacheHint]:
 
 
 def build_server(
-    settings: Settings, *, pylon: PylonClient | None = None, users: UserLookup | None = None
+    settings: Settings,
+    *,
+    pylon: PylonClient | None = None,
+    shared: SharedState | None = None,
+    users: UserLookup | None = None,
 ) -> PylonMCPServer:
-    """The server for these settings. `pylon` injects a client (tests); otherwise the lifespan makes one.
-
-    `users` maps a signed-in caller's email to their Pylon user (OAuth mode).
-    """
+    """The server for these settings. `pylon` injects a client and `shared` the shared state (tests);
+    otherwise the lifespan makes the client, and the settings choose the state (in-process or Redis).
+    `users` maps a signed-in caller's email to their Pylon user (OAuth mode)."""
     offered, refused = select_tools(settings)
     holder = StateHolder()
+    state_store = shared or open_shared_state(settings)
+    legacy = LegacySubscriptions()
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
         async with contextlib.AsyncExitStack() as stack:
+            await state_store.start()
+            stack.push_async_callback(state_store.aclose)
             client = pylon or await stack.enter_async_context(
-                PylonClient(settings.api_token, base_url=settings.api_url, timeout=settings.timeout)
+                PylonClient(
+                    settings.api_token,
+                    base_url=settings.api_url,
+                    timeout=settings.timeout,
+                    gate=state_store.gate,
+                )
             )
-            holder.current = AppState(pylon=client, settings=settings, user_id_for_email=users)
+            holder.current = AppState(
+                pylon=client, settings=settings, shared=state_store, legacy=legacy, user_id_for_email=users
+            )
             try:
                 yield holder.current
             finally:
@@ -312,10 +336,13 @@ def build_server(
         lifespan=lifespan,
         log_level=settings.log_level.upper(),  # type: ignore[arg-type]
         cache_hints=cache_hints(settings),
+        subscriptions=state_store.bus,  # subscriptions/listen: across replicas when the state is shared
     )
+    server.holder = holder
     register_resources(server, holder)
     register_message_resources(server)
-    register_legacy_subscriptions(server, holder)
+    if settings.transport != "http":  # stateless HTTP has no connection to keep a subscription on
+        register_legacy_subscriptions(server, holder)
     register_completions(server, holder)
     register_prompts(server, offered)
     return server

@@ -8,14 +8,16 @@ Retry rules follow idempotency, not HTTP method names:
   established, because a repeat after Pylon may have seen the request could
   create a second issue (or report a spurious 404).
 
-A 429 with a Retry-After also holds back this client's later calls to the same
-endpoint until then (Pylon counts limits per organisation and endpoint), so a
-burst does not keep hitting a closed window.
+A 429 with a Retry-After also holds back later calls to the same endpoint until
+then (Pylon counts limits per organisation and endpoint), so a burst does not
+keep hitting a closed window. That state lives behind a `RateGate` (pylon/gate.py):
+in this process by default, in Redis when replicas share it.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import random
 import re
 import time
@@ -29,7 +31,7 @@ from urllib.parse import quote
 import anyio
 import httpx2
 
-from pylon_mcp import __version__
+from pylon_mcp import __version__, metrics
 from pylon_mcp.pylon.auth import BearerAuth, Secret
 from pylon_mcp.pylon.errors import (
     EU_BASE_URL,
@@ -46,6 +48,7 @@ from pylon_mcp.pylon.errors import (
     error_class_for,
 )
 from pylon_mcp.pylon.filters import validate_filter
+from pylon_mcp.pylon.gate import LocalRateGate, RateGate
 from pylon_mcp.pylon.messages import MessageEndpoints
 from pylon_mcp.pylon.models import (
     CreateIssueRequest,
@@ -131,6 +134,7 @@ class PylonClient(MessageEndpoints):
         rng: random.Random | None = None,
         max_connections: int = 20,
         clock: Callable[[], float] = time.monotonic,
+        gate: RateGate | None = None,
     ) -> None:
         self._token = token if isinstance(token, Secret) else Secret(token)
         self.base_url = resolve_base_url(self._token.reveal(), base_url)
@@ -138,8 +142,8 @@ class PylonClient(MessageEndpoints):
         self.retry = retry or RetryPolicy()
         self._sleep: Sleep = sleep or anyio.sleep
         self._rng = rng or random.Random()
-        self._clock = clock  # monotonic seconds; tests move it instead of waiting out a cooldown
-        self._cooldown: dict[str, float] = {}  # endpoint -> clock time until which Pylon said wait
+        # 429 cooldowns and budget, per endpoint; `clock` lets tests move time instead of waiting.
+        self.gate: RateGate = gate or LocalRateGate(clock=clock)
         self._transport = transport
         self._max_connections = max_connections
         self._pool: httpx2.AsyncClient | None = None
@@ -288,8 +292,7 @@ class PylonClient(MessageEndpoints):
             if isinstance(outcome, PylonRateLimited) and outcome.retry_after:
                 # Pylon's limits are per endpoint for the whole organisation: hold back every
                 # caller of this endpoint, not just this one, until the window reopens.
-                until = self._clock() + outcome.retry_after  # capped in _api_error
-                self._cooldown[route] = max(self._cooldown.get(route, 0.0), until)
+                await self.gate.cool_down(route, outcome.retry_after)
             delay = self._retry_delay(outcome, attempt, retry, reached)
             if delay is None:
                 raise outcome
@@ -297,15 +300,15 @@ class PylonClient(MessageEndpoints):
             await self._sleep(delay)
 
     async def _respect_cooldown(self, route: str) -> None:
-        """Wait out a recent 429 for this endpoint, or refuse at once if the wait is longer than we allow."""
-        wait = self._cooldown.get(route, 0.0) - self._clock()
-        if wait <= 0:
-            return
-        if wait > self.retry.max_retry_after:
+        """Wait for this endpoint's next send slot, or refuse at once if the wait is longer than we allow."""
+        granted, wait = await self.gate.reserve(route, self.retry.max_retry_after)
+        if not granted:
+            metrics.refused(route)
             raise PylonRateLimited(
-                f"Pylon rate limit: {route} was refused with HTTP 429 moments ago, so this request was not "
-                f"sent; the next request to it goes out in {wait:.0f}s (at {_wall_clock(wait)})",
-                retry_after=round(wait),
+                f"Pylon rate limit: {route} is at its per-minute limit (a recent HTTP 429, or the shared "
+                f"budget), so this request was not sent; the next request to it goes out in "
+                f"{math.ceil(wait)}s (at {_wall_clock(wait)})",
+                retry_after=math.ceil(wait),
                 status=429,
                 errors=["rate limited (not sent)"],
                 request_id=None,
@@ -313,7 +316,8 @@ class PylonClient(MessageEndpoints):
                 path=route.split(" ", 1)[1],
                 retryable=True,
             )
-        await self._sleep(wait)
+        if wait > 0:
+            await self._sleep(wait)
 
     async def _attempt(
         self, method: str, path: str, *, json: Any, params: Mapping[str, str] | None
@@ -449,6 +453,7 @@ class PylonClient(MessageEndpoints):
 
     @staticmethod
     def _log(method: str, path: str, status: int | None, started: float, request_id: str | None) -> None:
+        metrics.upstream(_route(method, path), status, time.perf_counter() - started)
         if log.isEnabledFor(logging.INFO):
             elapsed = (time.perf_counter() - started) * 1000
             log.info(

@@ -13,7 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 from pydantic_core import PydanticCustomError
 
 from pylon_mcp.pylon.filters import ALL_OPERATORS, COMPOUND_OPERATORS, FIELD_OPERATORS
-from pylon_mcp.pylon.models import BASE_STATES
+from pylon_mcp.render.errors import STATES_TEXT
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -59,8 +59,6 @@ def count(**field: Any) -> Any:
     """A whole-number argument that refuses booleans (see `_no_bool`)."""
     return Annotated[int, Field(**field), BeforeValidator(_no_bool)]
 
-
-STATES_TEXT = ", ".join(BASE_STATES) + ", or a custom status slug"
 
 IssueId = Annotated[
     str,

@@ -28,9 +28,8 @@ from pylon_mcp.render.messages import (
     role_of,
     single_message_text,
 )
-from pylon_mcp.resources import announce_change
 from pylon_mcp.tools.args import _issue_id
-from pylon_mcp.tools.context import app
+from pylon_mcp.tools.context import announce_change, app
 from pylon_mcp.tools.errors import bad_argument
 from pylon_mcp.tools.posting import post_once, refused
 

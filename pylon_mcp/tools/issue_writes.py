@@ -9,13 +9,14 @@ replaces the whole list, and the read gives the "before" for the change line.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
 from pydantic import Field
 
+from pylon_mcp import idempotency
 from pylon_mcp.auth.caller import acting_user_id
 from pylon_mcp.pylon.client import PylonClient, issue_ref
 from pylon_mcp.pylon.errors import PylonError
@@ -31,11 +32,11 @@ from pylon_mcp.pylon.timefmt import format_rfc3339, parse_rfc3339, utcnow
 from pylon_mcp.render.html import markdown_to_html, sanitize_html
 from pylon_mcp.render.issues import WriteResult, diff, dump, summarize, write_text
 from pylon_mcp.render.text import quote
-from pylon_mcp.resources import announce_change
+from pylon_mcp.shared.base import SharedStateUnavailable
 from pylon_mcp.tools.args import DATE_HINT, Id, IssueId, Rfc3339, State, Tags
-from pylon_mcp.tools.context import app
+from pylon_mcp.tools.context import announce_change, app
 from pylon_mcp.tools.errors import bad_argument, describe
-from pylon_mcp.tools.issues import result
+from pylon_mcp.tools.results import result
 
 
 def _write(out: WriteResult, note: str = "") -> CallToolResult:
@@ -111,37 +112,57 @@ async def create_issue(
 async def _create_once(ctx: Context, request: CreateIssueRequest, key: str) -> CallToolResult:
     """create_issue with an idempotency key: see pylon_mcp/idempotency.py."""
     state = app(ctx)
-    ledger = state.ledger
-    fingerprint = ledger.fingerprint(request.to_body())
-    async with ledger.lock(key):
-        entry = ledger.get(key)
-        if entry is not None and entry.fingerprint != fingerprint:
-            raise bad_argument(
-                "idempotency_key", "this key was already used with different arguments; use a new key"
-            )
-        if entry is not None and entry.result is not None:
-            return _write(entry.result, note="Already created by an earlier call with this idempotency_key.")
-        if entry is not None and entry.unsure_since is not None:
-            found = await _find_created(state.pylon, request, entry.unsure_since)
-            if found is not None:
-                out = WriteResult(action="created", issue=summarize(found))
-                ledger.succeeded(key, fingerprint, out)
-                await announce_change(ctx, None, found)
-                return _write(out, note="The earlier attempt with this idempotency_key did create it.")
-        started = format_rfc3339(utcnow().replace(microsecond=0) - timedelta(seconds=5))
-        try:
-            issue = await _create(state.pylon, request, key)
-        except ToolError as exc:
-            cause = exc.__cause__
-            if isinstance(cause, PylonError) and cause.write_may_have_applied:
-                ledger.unsure(key, fingerprint, started)
-            else:
-                ledger.forget(key)
-            raise
-        out = WriteResult(action="created", issue=summarize(issue))
-        ledger.succeeded(key, fingerprint, out)
-    await announce_change(ctx, None, issue)
+    created: list[Issue] = []
+
+    async def attempt() -> dict[str, Any]:
+        issue = await _create(state.pylon, request, key)
+        created.append(issue)
+        return WriteResult(action="created", issue=summarize(issue)).model_dump(mode="json")
+
+    async def recover(since: str) -> dict[str, Any] | None:
+        found = await _find_created(state.pylon, request, since)
+        if found is None:
+            return None
+        created.append(found)
+        return WriteResult(action="created", issue=summarize(found)).model_dump(mode="json")
+
+    try:
+        record, how = await idempotency.run_once(
+            state.shared.ledger,
+            "issue",
+            key,
+            idempotency.fingerprint(request.to_body()),
+            attempt=attempt,
+            recover=recover,
+            unsure=_may_have_applied,
+        )
+    except idempotency.KeyReused:
+        raise bad_argument(
+            "idempotency_key", "this key was already used with different arguments; use a new key"
+        ) from None
+    except idempotency.StillRunning:
+        raise ToolError(
+            "Another create_issue call with this idempotency_key is still running; repeat this call in a few "
+            "seconds to get its result. Nothing was sent to Pylon."
+        ) from None
+    except SharedStateUnavailable as exc:
+        raise ToolError(
+            f"create_issue with idempotency_key is refused for now: {exc}. Without the shared ledger the "
+            "create could be duplicated, so nothing was sent to Pylon. Retry shortly."
+        ) from exc
+    out = WriteResult.model_validate(record)
+    if created:
+        await announce_change(ctx, None, created[0])
+    if how == "repeat":
+        return _write(out, note="Already created by an earlier call with this idempotency_key.")
+    if how == "recovered":
+        return _write(out, note="The earlier attempt with this idempotency_key did create it.")
     return _write(out)
+
+
+def _may_have_applied(exc: BaseException) -> bool:
+    cause = exc.__cause__ if isinstance(exc, ToolError) else exc
+    return isinstance(cause, PylonError) and cause.write_may_have_applied
 
 
 async def _create(pylon: PylonClient, request: CreateIssueRequest, key: str | None) -> Issue:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context
-from mcp_types import CallToolResult, TextContent
+from mcp_types import CallToolResult
 from pydantic import Field
 
 from pylon_mcp.pylon.client import issue_ref
@@ -37,12 +37,9 @@ from pylon_mcp.tools.args import (
 from pylon_mcp.tools.context import app
 from pylon_mcp.tools.conversation import latest_messages_section
 from pylon_mcp.tools.errors import bad_argument
+from pylon_mcp.tools.results import result
 
 DEFAULT_WINDOW = timedelta(days=30)
-
-
-def result(text: str, structured: dict[str, Any]) -> CallToolResult:
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
 
 
 async def get_issue(

@@ -4,23 +4,23 @@ Without an `idempotency_key`, an unknown outcome (a 5xx, a timeout, a lost answe
 with how to check, never retried. With a key, a repeat within 10 minutes returns the first
 result, and after an unknown outcome it first looks for the message in the conversation
 (same kind, same text, posted since) instead of posting it again. Keys share the server's
-ledger (pylon_mcp/idempotency.py), namespaced by kind.
+ledger (pylon_mcp/idempotency.py, in-process or in Redis), namespaced by kind.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
+from pylon_mcp import idempotency
 from pylon_mcp.pylon.client import PylonClient
 from pylon_mcp.pylon.errors import PylonError
-from pylon_mcp.pylon.timefmt import format_rfc3339, utcnow
 from pylon_mcp.render.html import html_to_markdown
 from pylon_mcp.render.text import quote
+from pylon_mcp.shared.base import SharedStateUnavailable
 from pylon_mcp.tools.context import app
 from pylon_mcp.tools.errors import describe
 
@@ -85,36 +85,51 @@ async def post_once(
                 raise _unsure(exc, kind, ref, None) from exc
             raise
         return created.id, None
-    ledger = state.ledger
-    namespaced = f"{kind}:{key}"
-    fingerprint = ledger.fingerprint({"issue": issue_id, **fingerprint_of})
-    async with ledger.lock(namespaced):
-        entry = ledger.get(namespaced)
-        if entry is not None and entry.fingerprint != fingerprint:
-            raise refused(
-                "idempotency_key", "this key was already used with different arguments; use a new key"
-            )
-        if entry is not None and entry.result is not None:
-            return (
-                entry.result,
-                "Already done by an earlier call with this idempotency_key; not posted again.",
-            )
-        if entry is not None and entry.unsure_since is not None:
-            found = await _find_posted(state.pylon, issue_id, html, private, entry.unsure_since)
-            if found is not None:
-                ledger.succeeded(namespaced, fingerprint, found.id)
-                return (
-                    found.id,
-                    "The earlier attempt with this idempotency_key did post it; not posted again.",
-                )
-        started = format_rfc3339(utcnow().replace(microsecond=0) - timedelta(seconds=5))
+
+    async def attempt() -> dict[str, Any]:
         try:
             created = await post()
         except PylonError as exc:
             if exc.write_may_have_applied:
-                ledger.unsure(namespaced, fingerprint, started)
                 raise _unsure(exc, kind, ref, key) from exc
-            ledger.forget(namespaced)
             raise
-        ledger.succeeded(namespaced, fingerprint, created.id)
-        return created.id, None
+        return {"id": created.id}
+
+    async def recover(since: str) -> dict[str, Any] | None:
+        found = await _find_posted(state.pylon, issue_id, html, private, since)
+        return None if found is None else {"id": found.id}
+
+    try:
+        record, how = await idempotency.run_once(
+            state.shared.ledger,
+            kind,
+            key,
+            idempotency.fingerprint({"issue": issue_id, **fingerprint_of}),
+            attempt=attempt,
+            recover=recover,
+            unsure=_may_have_applied,
+        )
+    except idempotency.KeyReused:
+        raise refused(
+            "idempotency_key", "this key was already used with different arguments; use a new key"
+        ) from None
+    except idempotency.StillRunning:
+        raise ToolError(
+            f"Another call with this idempotency_key is still posting this {kind}; repeat this call in a few "
+            "seconds to get its result. Nothing was sent to Pylon."
+        ) from None
+    except SharedStateUnavailable as exc:
+        raise ToolError(
+            f"Posting with idempotency_key is refused for now: {exc}. Without the shared ledger the {kind} "
+            "could be posted twice, so nothing was sent to Pylon. Retry shortly."
+        ) from exc
+    if how == "repeat":
+        return record["id"], "Already done by an earlier call with this idempotency_key; not posted again."
+    if how == "recovered":
+        return record["id"], "The earlier attempt with this idempotency_key did post it; not posted again."
+    return record["id"], None
+
+
+def _may_have_applied(exc: BaseException) -> bool:
+    cause = exc.__cause__ if isinstance(exc, UnsureWrite) else exc
+    return isinstance(exc, UnsureWrite) or (isinstance(cause, PylonError) and cause.write_may_have_applied)

@@ -29,8 +29,7 @@ from pylon_mcp.pylon.errors import PylonError
 from pylon_mcp.pylon.models import Issue
 from pylon_mcp.render.messages import MessageWriteResult, author_of, reply_preview_body, role_of
 from pylon_mcp.render.text import quote
-from pylon_mcp.resources import announce_change
-from pylon_mcp.tools.context import app
+from pylon_mcp.tools.context import announce_change, app
 from pylon_mcp.tools.conversation import (
     IssueRef,
     check_lengths,
