@@ -18,6 +18,7 @@ from mcp.server.mcpserver.resources import FunctionResource
 from mcp_types import EmptyResult, SubscribeRequestParams, UnsubscribeRequestParams
 
 from pylon_mcp.changes import ISSUE_TEMPLATE, RECENT_URI, STATE_TEMPLATE, TAG_TEMPLATE, issue_uri
+from pylon_mcp.directory import LISTED
 from pylon_mcp.pylon.client import issue_ref
 from pylon_mcp.pylon.errors import InvalidRequest, PylonBadRequest, PylonError, PylonNotFound
 from pylon_mcp.pylon.filters import combine_and, validate_filter
@@ -58,8 +59,11 @@ async def recent_listing(state: AppState, extra: Filter | None = None, label: st
         + (f"the first {shown}; more exist." if page.has_next_page else f"all {shown}.")
         + f" For more or other filters use the search_issues tool ({how})."
     )
-    body = search_text(SearchResult(issues=[summarize(i, preview=True) for i in page.issues], count=shown,
-                                    has_more=False))  # fmt: skip
+    names = await state.directory.names(page.issues, shows=LISTED)
+    body = search_text(SearchResult(issues=[summarize(i, preview=True, names=names) for i in page.issues],
+                                    count=shown, has_more=False))  # fmt: skip
+    if names.note:
+        body += "\n" + names.note
     text = head + "\n" + body.split("\n", 1)[1] if page.issues else head + "\nNone."
     try:
         await state.listings.put(key, text)
@@ -110,8 +114,12 @@ def register_resources(server: MCPServer[Any], holder: StateHolder) -> None:
         except PylonError as exc:
             raise ResourceError(describe(exc)) from exc
         state.seen.record([issue])
-        out = detail(issue, body_format="markdown", body_offset=0, body_chars=state.settings.body_chars)
-        return issue_text(out, str(issue.number or issue_id))
+        names = await state.directory.names([issue])
+        out = detail(issue, body_format="markdown", body_offset=0, body_chars=state.settings.body_chars,
+                     names=names)  # fmt: skip
+        return issue_text(out, str(issue.number or issue_id), names) + (
+            f"\n{names.note}" if names.note else ""
+        )
 
     @server.resource(STATE_TEMPLATE, name="issues_by_state", title="Recent issues in a state", mime_type=MARKDOWN,
                      description="Recent issues in one state: new, waiting_on_you, waiting_on_customer, on_hold, "

@@ -11,10 +11,10 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from pylon_mcp.auth.caller import UserLookup
 from pylon_mcp.changes import LegacySubscriptions
 from pylon_mcp.config import Settings
 from pylon_mcp.confirmations import ConfirmationStore, InMemoryConfirmations
+from pylon_mcp.directory import Directory
 from pylon_mcp.pylon.client import PylonClient
 from pylon_mcp.pylon.models import BASE_STATES, Issue
 from pylon_mcp.shared.base import ListingCache, SharedState
@@ -44,14 +44,21 @@ class AppState:
     settings: Settings
     shared: SharedState
     legacy: LegacySubscriptions
-    # email -> Pylon user ID (OAuth mode: whose name a write goes out under); None: no directory.
-    user_id_for_email: UserLookup | None = None
+    directory: Directory = field(init=False)  # names <-> IDs; the only cache of users and accounts
     seen: Seen = field(default_factory=Seen)
     confirmations: ConfirmationStore = field(default_factory=InMemoryConfirmations)
 
     @property
     def listings(self) -> ListingCache:
         return self.shared.listings
+
+    def __post_init__(self) -> None:
+        self.directory = Directory(self.pylon)
+
+    async def pylon_user_id(self, email: str) -> str | None:
+        """OAuth mode: the Pylon user a signed-in caller's writes go out as (None: no such user)."""
+        user = await self.directory.user_by_email(email)
+        return user.id if user is not None else None
 
 
 class StateHolder:

@@ -14,7 +14,7 @@ import logging
 import re
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -41,6 +41,7 @@ from pylon_mcp.pylon.auth import Secret
 from pylon_mcp.sandbox import Sandbox
 from pylon_mcp.sandbox.server import BackgroundServer
 from pylon_mcp.server import build_server
+from pylon_mcp.tools.registry import TOOLS
 from tests.conftest import TOKEN
 from tests.mcp_helpers import INITIALIZE, settings_for, text
 from tests.oauth_issuer import CLIENT_ID, CLIENT_SECRET, Issuer, new_key
@@ -48,8 +49,9 @@ from tests.oauth_issuer import CLIENT_ID, CLIENT_SECRET, Issuer, new_key
 pytestmark = pytest.mark.anyio
 
 HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
-READ_TOOLS = {"get_issue", "search_issues", "get_issue_messages"}
-WRITE_TOOLS = {"create_issue", "update_issue", "snooze_issue", "manage_followers", "add_internal_note"}
+# The default tools by the access kind their ToolDef declares, so tools other branches add are covered.
+READ_TOOLS = {tool.name for tool in TOOLS if tool.default and tool.access == "read"}
+WRITE_TOOLS = {tool.name for tool in TOOLS if tool.default and tool.access == "write"}
 NEW_ISSUE = {
     "title": "Printer on fire",
     "body_markdown": "It is **on fire**.",
@@ -57,17 +59,8 @@ NEW_ISSUE = {
 }
 
 
-def directory_double(sandbox: Sandbox) -> Callable[[str], Awaitable[str | None]]:
-    """Stands in for the directory (issue 12): the sandbox org's users, by email."""
-
-    async def user_id_for_email(email: str) -> str | None:
-        return next((u.id for u in sandbox.store.directory.users.values() if u.email == email), None)
-
-    return user_id_for_email
-
-
 def teammate(sandbox: Sandbox) -> tuple[str, str]:
-    """(email, Pylon user ID) of someone on the support team."""
+    """(email, Pylon user ID) of someone on the support team, as the sandbox's GET /users lists them."""
     user = next(iter(sandbox.store.directory.users.values()))
     assert user.email
     return user.email, user.id
@@ -90,7 +83,7 @@ class Hosted:
             sandbox_url, transport="http", port=port, oauth_issuer=issuer.url, resource_url=self.resource
         ).with_(**changes)
         self.settings.validate()
-        server = build_server(self.settings, users=directory_double(sandbox))
+        server = build_server(self.settings)
         self.background = BackgroundServer(build_http_app(server, self.settings), port=port, lifespan="on")
 
 
@@ -595,7 +588,7 @@ def test_the_resource_urls_host_is_accepted_without_listing_it_again(
     settings = settings_for(
         sandbox_url, transport="http", host="0.0.0.0", oauth_issuer=issuer.url, resource_url=public
     )
-    app = build_http_app(build_server(settings, users=directory_double(sandbox)), settings)
+    app = build_http_app(build_server(settings), settings)
     with BackgroundServer(app, lifespan="on") as server:
         headers = {**HEADERS, "authorization": f"Bearer {get_token(issuer, public, 'pylon:read')}"}
         for host, status in (("mcp.example.com", 200), ("evil.example", 421)):
@@ -671,3 +664,11 @@ async def session_for_default_hosted(
         token = get_token(issuer, hosted.resource, "pylon:read pylon:write pylon:reply", email=email)
         async with session(hosted, token) as c:
             yield c
+
+
+def test_tools_are_classified_by_what_they_do() -> None:
+    kinds = {tool.name: tool.access for tool in TOOLS}
+    assert {"get_issue", "search_issues", "get_issue_messages"} <= READ_TOOLS
+    assert {"create_issue", "update_issue", "add_internal_note"} <= WRITE_TOOLS
+    assert kinds["send_customer_reply"] == "reply" and kinds["delete_issue"] == "write"
+    assert not READ_TOOLS & WRITE_TOOLS

@@ -149,8 +149,8 @@ def test_cli_serves_oauth_and_no_token_reaches_its_output_at_debug_level(sandbox
         out, err = proc.communicate(timeout=20)
         issuer.stop()
     assert "Issue #7" in bodies[0]
-    # Without a Pylon user directory, this server can't tell whose name a write would go out under.
-    assert "no Pylon user directory" in bodies[1]
+    # The directory (GET /users on the sandbox) has nobody with this email: the write is refused.
+    assert "no Pylon user has the email ana@example.com" in bodies[1]
     stderr = err.decode()
     assert "GET /issues/7 200" in stderr and "JWKS refreshed" in stderr  # the debug log did run
     assert f"OAuth: each person signs in with {issuer_url} on first use" in stderr
