@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import (
+    auth_overhead,
     call_overhead,
     cold_start,
     definitions,
@@ -38,7 +39,8 @@ BENCHMARKS: dict[str, tuple[str, Callable[[Config], Awaitable[Outcome]]]] = {
     "6": ("rate_limits", rate_limits.run),
     "7": ("soak", soak.run),
     "8": ("replicas", replicas.run),
-    "9": ("definitions", definitions.run),
+    "9": ("auth_overhead", auth_overhead.run),
+    "10": ("definitions", definitions.run),
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 COLUMNS = ("benchmark", "ours", "baseline", "ratio", "goal", "met?")
@@ -60,7 +62,7 @@ def table(rows: Sequence[Row]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="benchmarks/run", description=__doc__.split("\n")[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes (CI): all nine in about a minute")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes (CI): all ten in about a minute")
     parser.add_argument("--only", default="", help="comma-separated benchmark numbers, e.g. 1,4")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json", help="where to write JSON")
     args = parser.parse_args(argv)

@@ -24,6 +24,7 @@ from mcp_types import CallToolResult
 from pydantic import Field
 
 from pylon_mcp import idempotency
+from pylon_mcp.auth.caller import acting_user_id
 from pylon_mcp.directory import Directory
 from pylon_mcp.pylon.client import PylonClient, issue_ref
 from pylon_mcp.pylon.errors import PylonError
@@ -103,6 +104,7 @@ async def create_issue(
         team_id=team_id,
         priority=priority,
         tags=tags,
+        user_id=acting_user_id(),  # hosted for a team: the first message shows the signed-in person
     )
     if idempotency_key is None:
         issue = await _create(app(ctx).pylon, request, None)
