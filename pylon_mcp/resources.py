@@ -8,6 +8,7 @@ drops cached listings and tells subscribers which resources changed.
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 from typing import Any
@@ -22,8 +23,15 @@ from pylon_mcp.pylon.errors import InvalidRequest, PylonBadRequest, PylonError, 
 from pylon_mcp.pylon.filters import combine_and, validate_filter
 from pylon_mcp.pylon.models import Filter, Issue
 from pylon_mcp.pylon.timefmt import format_rfc3339, utcnow
-from pylon_mcp.render.issues import SearchResult, detail, issue_text, search_text, summarize
-from pylon_mcp.render.text import quote
+from pylon_mcp.render.issues import (
+    SearchResult,
+    detail_off_loop,
+    issue_text,
+    newest_first,
+    search_text,
+    summarize,
+)
+from pylon_mcp.render.text import inline
 from pylon_mcp.state import AppState, StateHolder
 from pylon_mcp.tools.errors import describe
 
@@ -54,19 +62,20 @@ async def recent_listing(state: AppState, extra: Filter | None = None, label: st
     page = await state.pylon.search_issues(query, limit=LISTING_LIMIT)
     state.seen.record(page.issues)
     shown = len(page.issues)
-    flat = {"created_after": since}
+    # The hint is the exact arguments of a search_issues call that works (tests run it).
+    flat: dict[str, str | list[str]] = {"created_after": since}
     if extra is not None and extra.field == "state":
-        flat["state"] = extra.value or ""
+        flat["state"] = [extra.value or ""]
     if extra is not None and extra.field == "tags":
-        flat["tags"] = extra.value or ""
-    how = ", ".join(f"{k}={quote(v)}" for k, v in flat.items())
+        flat["tags"] = [extra.value or ""]
+    how = json.dumps(flat, ensure_ascii=False)
     head = (
         f"Issues{label} created in the last {days} days (since {since}), newest first: "
-        + (f"the first {shown}; more exist." if page.has_next_page else f"all {shown}.")
-        + f" For more or other filters use the search_issues tool ({how})."
+        + (f"the first {shown} Pylon returned; more exist." if page.has_next_page else f"all {shown}.")
+        + f" For more or other filters call search_issues with {how}."
     )
-    body = search_text(SearchResult(issues=[summarize(i, preview=True) for i in page.issues], count=shown,
-                                    has_more=False))  # fmt: skip
+    issues = [summarize(i, preview=True) for i in newest_first(page.issues)]
+    body = search_text(SearchResult(issues=issues, count=shown, has_more=False))
     text = head + "\n" + body.split("\n", 1)[1] if page.issues else head + "\nNone."
     state.listings.put(key, text)
     return text
@@ -106,7 +115,9 @@ def register_resources(server: MCPServer[Any], holder: StateHolder) -> None:
         except PylonError as exc:
             raise ResourceError(describe(exc)) from exc
         state.seen.record([issue])
-        out = detail(issue, body_format="markdown", body_offset=0, body_chars=state.settings.body_chars)
+        out = await detail_off_loop(
+            issue, body_format="markdown", body_offset=0, body_chars=state.settings.body_chars
+        )
         return issue_text(out, str(issue.number or issue_id))
 
     @server.resource(STATE_TEMPLATE, name="issues_by_state", title="Recent issues in a state", mime_type=MARKDOWN,
@@ -114,13 +125,13 @@ def register_resources(server: MCPServer[Any], holder: StateHolder) -> None:
                      "closed, or a custom status slug.")  # fmt: skip
     async def by_state(state: str, ctx: Context) -> str:
         where = {"field": "state", "operator": "equals", "value": state}
-        return await _listing(ctx, STATE_TEMPLATE.format(state=state), where, f" in state {state}")
+        return await _listing(ctx, STATE_TEMPLATE.format(state=state), where, f" in state {inline(state)}")
 
     @server.resource(TAG_TEMPLATE, name="issues_by_tag", title="Recent issues with a tag", mime_type=MARKDOWN,
                      description="Recent issues carrying one tag.")  # fmt: skip
     async def by_tag(tag: str, ctx: Context) -> str:
         where = {"field": "tags", "operator": "contains", "value": tag}
-        return await _listing(ctx, TAG_TEMPLATE.format(tag=tag), where, f" tagged {tag}")
+        return await _listing(ctx, TAG_TEMPLATE.format(tag=tag), where, f" tagged {inline(tag)}")
 
 
 async def _listing(ctx: Context, uri: str, raw: dict[str, str], label: str) -> str:

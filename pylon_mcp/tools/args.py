@@ -12,6 +12,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 
 from pylon_mcp.pylon.filters import ALL_OPERATORS, COMPOUND_OPERATORS, FIELD_OPERATORS
 from pylon_mcp.pylon.models import BASE_STATES
+from pylon_mcp.tools.oneline import OneLine
 
 
 def _int_to_str(value: Any) -> Any:
@@ -41,11 +42,11 @@ Rfc3339 = Annotated[
     ),
 ]
 
-State = Annotated[str, Field(min_length=1, max_length=64, description=f"Issue state: {STATES_TEXT}.")]
+State = Annotated[OneLine, Field(min_length=1, max_length=64, description=f"Issue state: {STATES_TEXT}.")]
 
-Tag = Annotated[str, Field(min_length=1, max_length=100)]
+Tag = Annotated[OneLine, Field(min_length=1, max_length=100)]
 Tags = Annotated[list[Tag], Field(max_length=50)]
-Id = Annotated[str, Field(min_length=1, max_length=128)]
+Id = Annotated[OneLine, Field(min_length=1, max_length=128)]
 Ids = Annotated[list[Id], Field(min_length=1, max_length=50)]
 
 Priority = Literal["urgent", "high", "medium", "low"]

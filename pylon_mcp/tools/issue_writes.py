@@ -9,8 +9,10 @@ replaces the whole list, and the read gives the "before" for the change line.
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from typing import Annotated, Literal
 
+import anyio
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
@@ -20,7 +22,7 @@ from pylon_mcp.pylon.client import PylonClient, issue_ref
 from pylon_mcp.pylon.errors import PylonError
 from pylon_mcp.pylon.models import CreateIssueRequest, Filter, Issue, UpdateIssueRequest
 from pylon_mcp.pylon.timefmt import format_rfc3339, parse_rfc3339, utcnow
-from pylon_mcp.render.html import markdown_to_html, sanitize_html
+from pylon_mcp.render.html import NestedTooDeep, markdown_to_html, sanitize_outbound
 from pylon_mcp.render.issues import WriteResult, diff, dump, summarize, write_text
 from pylon_mcp.render.text import quote
 from pylon_mcp.resources import announce_change
@@ -28,6 +30,7 @@ from pylon_mcp.tools.args import Id, IssueId, Priority, Rfc3339, State, Tags
 from pylon_mcp.tools.context import app
 from pylon_mcp.tools.errors import bad_argument, describe
 from pylon_mcp.tools.issues import result
+from pylon_mcp.tools.oneline import Email, OneLine
 
 UPDATABLE = ("state", "title", "assignee_id", "team_id", "account_id", "requester_id", "tags", "type",
              "customer_portal_visible")  # fmt: skip
@@ -38,7 +41,9 @@ def _write(out: WriteResult, note: str = "") -> CallToolResult:
 
 
 async def create_issue(
-    title: Annotated[str, Field(min_length=1, max_length=500, description="Short summary of the problem.")],
+    title: Annotated[
+        OneLine, Field(min_length=1, max_length=500, description="Short summary of the problem.")
+    ],
     ctx: Context,
     body_html: Annotated[
         str | None, Field(max_length=200_000, description="Body as HTML. Give this or body_markdown.")
@@ -47,11 +52,11 @@ async def create_issue(
         str | None, Field(max_length=200_000, description="Body as Markdown (converted to HTML).")
     ] = None,
     requester_email: Annotated[
-        str | None, Field(max_length=320, description="Customer's email; Pylon creates the contact if new.")
+        Email | None, Field(max_length=320, description="Customer's email; Pylon creates the contact if new.")
     ] = None,
     requester_id: Annotated[Id | None, Field(description="Existing contact ID of the customer.")] = None,
     requester_name: Annotated[
-        str | None, Field(max_length=200, description="Name for a new contact.")
+        OneLine | None, Field(max_length=200, description="Name for a new contact.")
     ] = None,
     account_id: Annotated[Id | None, Field(description="Account the issue belongs to.")] = None,
     assignee_id: Annotated[Id | None, Field(description="User to assign.")] = None,
@@ -78,9 +83,7 @@ async def create_issue(
         raise bad_argument(
             "account_id", "Pylon needs account_id or a requester: give requester_email or requester_id"
         )
-    if requester_email is not None and "@" not in requester_email:
-        raise bad_argument("requester_email", f"{requester_email!r} is not an email address")
-    html = sanitize_html(body_html) if body_html is not None else markdown_to_html(body_markdown or "")
+    html = await _outbound_html(body_html, body_markdown)
     if not html.strip():
         raise bad_argument("body_html", "the body is empty once scripts and unsafe markup are removed")
     request = CreateIssueRequest(
@@ -100,6 +103,18 @@ async def create_issue(
         await announce_change(ctx, None, issue)
         return _write(WriteResult(action="created", issue=summarize(issue)))
     return await _create_once(ctx, request, idempotency_key)
+
+
+async def _outbound_html(body_html: str | None, body_markdown: str | None) -> str:
+    """The body under the outbound policy, converted in a worker thread (200 KB of HTML is CPU work)."""
+    if body_html is not None:
+        field, convert = "body_html", partial(sanitize_outbound, body_html)
+    else:
+        field, convert = "body_markdown", partial(markdown_to_html, body_markdown or "")
+    try:
+        return await anyio.to_thread.run_sync(convert)
+    except NestedTooDeep as exc:
+        raise bad_argument(field, str(exc)) from None
 
 
 async def _create_once(ctx: Context, request: CreateIssueRequest, key: str) -> CallToolResult:
@@ -181,11 +196,13 @@ async def update_issue(
             "on_hold, closed, or a custom status slug."
         ),
     ] = None,
-    title: Annotated[str | None, Field(min_length=1, max_length=500, description="New title.")] = None,
+    title: Annotated[OneLine | None, Field(min_length=1, max_length=500, description="New title.")] = None,
     assignee_id: Annotated[
-        str | None, Field(max_length=128, description='User ID to assign; "" unassigns.')
+        OneLine | None, Field(max_length=128, description='User ID to assign; "" unassigns.')
     ] = None,
-    team_id: Annotated[str | None, Field(max_length=128, description='Team ID; "" removes the team.')] = None,
+    team_id: Annotated[
+        OneLine | None, Field(max_length=128, description='Team ID; "" removes the team.')
+    ] = None,
     account_id: Annotated[Id | None, Field(description="Move the issue to this account.")] = None,
     requester_id: Annotated[Id | None, Field(description="Contact ID of the new requester.")] = None,
     tags: Annotated[Tags | None, Field(description="Replace ALL tags with exactly this list.")] = None,

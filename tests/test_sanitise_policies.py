@@ -1,0 +1,159 @@
+"""The two sanitising policies: `inbound` (Pylon's HTML → Markdown a model reads) hides what a person
+would not see; `outbound` (our HTML → Pylon) keeps no style, loads nothing remote, allows safe URLs only.
+Also include=["raw_html"], which is a view for the model, not a byte copy."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pylon_mcp.render.html import (
+    INBOUND,
+    OUTBOUND,
+    html_to_markdown,
+    markdown_to_html,
+    raw_html_view,
+    sanitize_outbound,
+)
+from pylon_mcp.render.nesting import limit_nesting
+
+# Every trick a customer (or an attacker writing as one) can use to put text in front of the model
+# that a person reading the email would not see. Each wraps the word SECRET.
+HIDING_TRICKS = {
+    "display none": '<div style="display:none">SECRET</div>',
+    "hidden attribute": "<p hidden>SECRET</p>",
+    "visibility hidden": '<span style="visibility: hidden">SECRET</span>',
+    "opacity 0": '<span style="opacity:0">SECRET</span>',
+    "opacity 0.01": '<span style="opacity:.01">SECRET</span>',
+    "font-size 0": '<span style="font-size:0">SECRET</span>',
+    "font-size 0px important": '<span style="font-size: 0px !important">SECRET</span>',
+    "white on white page": '<span style="color:#ffffff">SECRET</span>',
+    "white on white background": '<div style="background:white"><i style="color:rgb(255,255,255)">SECRET</i></div>',
+    "black on black": '<p style="background:#000;color:#010101">SECRET</p>',
+    "transparent colour": '<span style="color:transparent">SECRET</span>',
+    "rgba alpha 0": '<span style="color:rgba(0,0,0,0)">SECRET</span>',
+    "hsl white": '<span style="color:hsl(0, 0%, 100%)">SECRET</span>',
+    "font tag white": '<font color="#fff">SECRET</font>',
+    "off-screen absolute": '<div style="position:absolute;left:-9999px">SECRET</div>',
+    "off-screen fixed top": '<div style="position:fixed;top:-5000px">SECRET</div>',
+    "zero height overflow hidden": '<div style="height:0;overflow:hidden">SECRET</div>',
+    "1px box overflow hidden": '<div style="width:1px;height:1px;overflow:hidden">SECRET</div>',
+    "max-height 0": '<div style="max-height:0px;overflow:hidden">SECRET</div>',
+    "clip-path": '<span style="clip-path: inset(50%)">SECRET</span>',
+    "clip rect": '<span style="position:absolute;clip:rect(0 0 0 0)">SECRET</span>',
+    "transform scale 0": '<span style="transform:scale(0)">SECRET</span>',
+    "transform scaleY 0": '<span style="display:inline-block;transform: scaleY(0)">SECRET</span>',
+    "text-indent": '<p style="text-indent:-9999px">SECRET</p>',
+    "aria-hidden": '<span aria-hidden="true">SECRET</span>',
+    "css escape": '<p style="dis\\play:none">SECRET</p>',
+    "css hex escape": '<p style="display:\\6e one">SECRET</p>',
+    "css comment": '<p style="display:/**/none">SECRET</p>',
+    "upper case": '<p STYLE="DISPLAY: NONE">SECRET</p>',
+    "entity in style": '<p style="display&#58;none">SECRET</p>',
+    "noscript": "<noscript>SECRET</noscript>",
+    "textarea": "<textarea>SECRET</textarea>",
+    "title": "<title>SECRET</title>",
+    "object": '<object data="x.swf">SECRET</object>',
+    "iframe": "<iframe>SECRET</iframe>",
+    "option": "<select><option>SECRET</option></select>",
+    "template": "<template>SECRET</template>",
+    "script": "<script>SECRET</script>",
+    "style": "<style>SECRET</style>",
+    "comment": "<!-- SECRET -->",
+    "hidden ancestor": '<div style="opacity:0"><p><b>SECRET</b></p></div>',
+}
+
+
+@pytest.mark.parametrize("trick", HIDING_TRICKS)
+def test_inbound_hides_what_a_reader_cannot_see(trick: str) -> None:
+    markdown, _ = html_to_markdown(f"<p>before</p>{HIDING_TRICKS[trick]}<p>after</p>")
+    assert "SECRET" not in markdown
+    assert "before" in markdown and "after" in markdown  # only the hidden part goes
+
+
+VISIBLE = {
+    "plain colour": '<span style="color:#333">SEEN</span>',
+    "white on dark": '<div style="background:#202020"><span style="color:#fff">SEEN</span></div>',
+    "bgcolor dark cell": '<table><tr><td bgcolor="#000000"><font color="white">SEEN</font></td></tr></table>',
+    "later declaration wins": '<p style="display:none;display:block">SEEN</p>',
+    "opacity 1": '<span style="opacity:1">SEEN</span>',
+    "small but readable": '<span style="font-size:11px">SEEN</span>',
+    "relative negative margin": '<p style="margin-left:-10px">SEEN</p>',
+    "aria-hidden false": '<span aria-hidden="false">SEEN</span>',
+    "scale 1": '<span style="transform:scale(1)">SEEN</span>',
+}
+
+
+@pytest.mark.parametrize("case", VISIBLE)
+def test_inbound_keeps_what_a_reader_sees(case: str) -> None:
+    markdown, _ = html_to_markdown(VISIBLE[case])
+    assert "SEEN" in markdown
+
+
+def test_policies_are_two_named_things_with_different_allowlists() -> None:
+    assert (INBOUND.name, OUTBOUND.name) == ("inbound", "outbound")
+    assert INBOUND.attributes is not OUTBOUND.attributes and INBOUND.tags is not OUTBOUND.tags
+    outbound_attributes = set().union(*OUTBOUND.attributes.values())
+    assert not outbound_attributes & {"style", "src", "srcset", "background", "poster"}
+    assert "img" not in OUTBOUND.tags
+
+
+def test_outbound_keeps_no_style_and_loads_nothing_remote() -> None:
+    sent = sanitize_outbound(
+        '<p style="background:url(https://evil.example/x)">hi</p>'
+        '<img src="https://evil.example/pixel.gif"><div background="https://evil.example/bg">x</div>'
+        '<table><tr><td style="background-image:url(//evil.example/y)">c</td></tr></table>'
+        '<a href="https://ok.example/a">ok</a> <a href="javascript:alert(1)">js</a> '
+        '<a href="data:text/html,x">data</a> <a href="mailto:s@x.example">mail</a>'
+    )
+    assert "style" not in sent and "evil.example" not in sent and "<img" not in sent
+    assert '<a href="https://ok.example/a">ok</a>' in sent and 'href="mailto:s@x.example"' in sent
+    assert "javascript" not in sent and "data:" not in sent
+
+
+def test_outbound_markdown_images_become_links() -> None:
+    assert (
+        markdown_to_html("![chart](https://x.example/c.png)")
+        == '<p><a href="https://x.example/c.png">chart</a></p>'
+    )
+
+
+@given(st.text(alphabet=st.sampled_from(list("<>/=\"' abcdefghijklmnopqrstuvwxyz:;()-#0")), max_size=300))
+def test_outbound_never_emits_style_or_remote_loads(html: str) -> None:
+    sent = sanitize_outbound(html)
+    assert " style=" not in sent and " src=" not in sent and "<img" not in sent
+
+
+def test_deep_nesting_is_cut_not_parsed_and_never_reveals_hidden_text() -> None:
+    deep = '<div style="display:none">' + "<div>" * 30_000 + "SECRET" + "</div>" * 30_001 + "<p>after</p>"
+    guarded = limit_nesting(deep)
+    assert guarded.removed_chars and "SECRET" not in guarded.html
+    markdown, _ = html_to_markdown(deep)
+    assert "SECRET" not in markdown and "after" in markdown
+    assert "levels deep are left out" in markdown and "raw_html" in markdown
+    # Stray end tags do not fool the depth count.
+    sneaky = ("<div></span>" * 5000) + "x"
+    assert limit_nesting(sneaky).removed_chars
+
+
+# --- include=["raw_html"] -------------------------------------------------------------
+
+RAW_HOSTILE = (
+    "<p>Hi\u200b \u202eevil\u202c\U000e0041\ufeff\x00\x1b[31m</p>"
+    '<a href="javascript:alert(1)">a</a> <a href="JaVa&#x09;ScRiPt:alert(2)">b</a> '
+    "<a href='vbscript:x'>c</a> <a href=data:text/html;base64,PHNjcmlwdD4=>d</a> "
+    '<img src="x" onerror="alert(3)" ONLOAD=go()> <iframe srcdoc="<script>x</script>"></iframe>'
+    '<a href="https://ok.example/p?q=1">ok</a>'
+)
+
+
+def test_raw_html_is_a_view_without_invisible_characters_or_active_urls() -> None:
+    view = raw_html_view(RAW_HOSTILE)
+    for bad in ("\u200b", "\u202e", "\u202c", "\U000e0041", "\ufeff", "\x00", "\x1b"):
+        assert bad not in view, repr(bad)
+    lowered = view.lower()
+    assert "javascript" not in lowered and "vbscript:" not in lowered and "data:text" not in lowered
+    assert " onerror=" not in lowered and " onload=" not in lowered and " srcdoc=" not in lowered
+    assert "data-blocked-onerror" in view  # the model still sees that a handler was there
+    assert '<a href="https://ok.example/p?q=1">ok</a>' in view and "<p>Hi evil[31m</p>" in view
