@@ -26,12 +26,15 @@ def strip_invisible(text: str) -> str:
 def tidy(text: str) -> str:
     """No invisible characters, no runs of blank lines, no trailing space."""
     text = strip_invisible(text).replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\u2028", "\n").replace("\u2029", "\n")
     return _BLANK_LINES.sub("\n\n", text).strip()
 
 
 def quote(text: str) -> str:
     """A single-line, JSON-quoted string: customer text that cannot break out of its line."""
-    return json.dumps(strip_invisible(text), ensure_ascii=False)
+    quoted = json.dumps(strip_invisible(text), ensure_ascii=False)
+    # JSON leaves the Unicode line and paragraph separators raw; many readers break lines there.
+    return quoted.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 # A value shown bare must look like one token of data: no quotes, separators or brackets
