@@ -16,7 +16,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks import call_overhead, cold_start, http_throughput, output_size, rate_limits, scale, soak
+from benchmarks import (
+    call_overhead,
+    cold_start,
+    hostile_body,
+    http_throughput,
+    output_size,
+    rate_limits,
+    scale,
+    soak,
+)
 from benchmarks.common import LOG_DIR, Config, Outcome, Row, machine
 
 BENCHMARKS: dict[str, tuple[str, Callable[[Config], Awaitable[Outcome]]]] = {
@@ -27,6 +36,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[Config], Awaitable[Outcome]]]] = {
     "5": ("scale", scale.run),
     "6": ("rate_limits", rate_limits.run),
     "7": ("soak", soak.run),
+    "8": ("hostile_body", hostile_body.run),
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 COLUMNS = ("benchmark", "ours", "baseline", "ratio", "goal", "met?")
@@ -48,7 +58,9 @@ def table(rows: Sequence[Row]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="benchmarks/run", description=__doc__.split("\n")[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes (CI): all seven in well under 60 s")
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny sizes (CI): all of them in well under 60 s"
+    )
     parser.add_argument("--only", default="", help="comma-separated benchmark numbers, e.g. 1,4")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json", help="where to write JSON")
     args = parser.parse_args(argv)
