@@ -50,7 +50,7 @@ def issue_uri(ref: str | int) -> str:
 
 
 async def recent_listing(state: AppState, extra: Filter | None = None, label: str = "") -> str:
-    """Issues created in the last PYLON_RECENT_DAYS days, newest first, cached briefly."""
+    """Issues created in the last PYLON_RECENT_DAYS days, shown newest first, cached briefly."""
     days = state.settings.recent_days
     key = f"{days}:{extra.model_dump_json() if extra else ''}"
     cached = state.listings.get(key)
@@ -70,8 +70,12 @@ async def recent_listing(state: AppState, extra: Filter | None = None, label: st
         flat["tags"] = [extra.value or ""]
     how = json.dumps(flat, ensure_ascii=False)
     head = (
-        f"Issues{label} created in the last {days} days (since {since}), newest first: "
-        + (f"the first {shown} Pylon returned; more exist." if page.has_next_page else f"all {shown}.")
+        f"Issues{label} created in the last {days} days (since {since}), shown newest first: "
+        + (
+            f"{shown} of them; more exist, and Pylon promises no order, so these need not be the newest."
+            if page.has_next_page
+            else f"all {shown}."
+        )
         + f" For more or other filters call search_issues with {how}."
     )
     issues = [summarize(i, preview=True) for i in newest_first(page.issues)]
@@ -98,7 +102,7 @@ def register_resources(server: MCPServer[Any], holder: StateHolder) -> None:
             uri=RECENT_URI,
             name="recent_issues",
             title="Recent issues",
-            description="Issues created in the last few days (PYLON_RECENT_DAYS, default 7), newest first.",
+            description="Issues created in the last few days (PYLON_RECENT_DAYS, default 7), shown newest first.",
             mime_type=MARKDOWN,
         )
     )

@@ -62,6 +62,10 @@ HIDING_TRICKS = {
     "style": "<style>SECRET</style>",
     "comment": "<!-- SECRET -->",
     "hidden ancestor": '<div style="opacity:0"><p><b>SECRET</b></p></div>',
+    "stylesheet class": '<style>.note { display: none }</style><p class="note">SECRET</p>',
+    "stylesheet id": "<style>#n{font-size:0}</style><p id=n>SECRET</p>",
+    "stylesheet tag.class, escaped": '<style>p.x, .y{v\\isibility:hidden}</style><p class="a x">SECRET</p>',
+    "stylesheet white class": "<style>.w{color:#FFF}</style><span class=w>SECRET</span>",
 }
 
 
@@ -82,6 +86,9 @@ VISIBLE = {
     "relative negative margin": '<p style="margin-left:-10px">SEEN</p>',
     "aria-hidden false": '<span aria-hidden="false">SEEN</span>',
     "scale 1": '<span style="transform:scale(1)">SEEN</span>',
+    "stylesheet white on dark class": "<style>.d{background:#111}.w{color:#fff}</style>"
+    '<div class="d"><span class="w">SEEN</span></div>',
+    "inline style overrides the sheet": '<style>.n{display:none}</style><p class="n" style="display:block">SEEN</p>',
 }
 
 

@@ -8,6 +8,8 @@ or the same as the background it sits on (white on the default white page includ
 off-screen positioning, zero (or 1px) width/height with overflow hidden, clip/clip-path,
 transform scale(0), a large negative text-indent, the `hidden` and `aria-hidden="true"`
 attributes, and CSS escapes or comments that spell any of these (`dis\\play:none`).
+Declarations from `<style>` blocks count too, for simple selectors (`p`, `.class`, `#id`,
+`p.class`); rules with combinators or pseudo-classes are not evaluated.
 """
 
 from __future__ import annotations
@@ -60,6 +62,53 @@ def declarations(style: str) -> dict[str, str]:
         if strong:
             important.add(name)
     return out
+
+
+_STYLE_BLOCK = re.compile(r"<style\b[^>]*>(.*?)(?:</style\s*>|\Z)", re.IGNORECASE | re.DOTALL)
+_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
+_SIMPLE_SELECTOR = re.compile(r"^([a-z][a-z0-9]*)?((?:[.#][a-z0-9_-]+)*)$")
+
+
+class Stylesheet:
+    """Declarations of simple-selector rules, keyed by tag, class and id."""
+
+    def __init__(self) -> None:
+        self.by_tag: dict[str, dict[str, str]] = {}
+        self.by_class: dict[str, dict[str, str]] = {}
+        self.by_id: dict[str, dict[str, str]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.by_tag or self.by_class or self.by_id)
+
+    def declarations_for(self, tag: str, attrs: dict[str, str]) -> dict[str, str]:
+        """Tag rules, then class rules, then id rules (roughly CSS specificity); inline style goes last."""
+        out = dict(self.by_tag.get(tag, {}))
+        for name in attrs.get("class", "").lower().split():
+            out.update(self.by_class.get(name, {}))
+        if attrs.get("id"):
+            out.update(self.by_id.get(attrs["id"].lower(), {}))
+        return out
+
+
+def stylesheet(raw_html: str) -> Stylesheet:
+    """The simple rules of every `<style>` block in the raw HTML (before the sanitiser drops them)."""
+    sheet = Stylesheet()
+    for block in _STYLE_BLOCK.findall(raw_html):
+        for selectors, body in _RULE.findall(_decode_css(block)):
+            found = declarations(body)
+            if not found:
+                continue
+            for selector in selectors.split(","):
+                m = _SIMPLE_SELECTOR.match(selector.strip())
+                if not m or not (m.group(1) or m.group(2)):
+                    continue
+                parts = re.findall(r"[.#][a-z0-9_-]+", m.group(2))
+                if not parts and m.group(1):
+                    sheet.by_tag.setdefault(m.group(1), {}).update(found)
+                for part in parts:  # p.note: treated as .note (hides more, never less)
+                    table = sheet.by_class if part[0] == "." else sheet.by_id
+                    table.setdefault(part[1:], {}).update(found)
+    return sheet
 
 
 def _length(value: str) -> tuple[float, str] | None:
@@ -174,7 +223,7 @@ def _near(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
     return max(abs(x - y) for x, y in zip(a[:3], b[:3], strict=True)) <= 24
 
 
-def remove_hidden(clean_html: str) -> str:
+def remove_hidden(clean_html: str, sheet: Stylesheet | None = None) -> str:
     """The HTML without hidden elements; the kept tags lose the attributes used only to decide."""
     out: list[str] = []
     stack: list[tuple[str, tuple[float, float, float]]] = []  # open elements and the background they show
@@ -201,6 +250,8 @@ def remove_hidden(clean_html: str) -> str:
             continue
         attrs = {k.lower(): html.unescape(v or "") for k, v in _ATTR.findall(raw_attrs)}
         css = declarations(attrs.get("style", ""))
+        if sheet:
+            css = {**sheet.declarations_for(name, attrs), **css}
         below = stack[-1][1] if stack else _PAGE
         background = _background(css, attrs) or below
         hides = (

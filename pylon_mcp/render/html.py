@@ -19,11 +19,11 @@ import hashlib
 import re
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from pylon_mcp.render.hiding import remove_hidden
+from pylon_mcp.render.hiding import remove_hidden, stylesheet
 from pylon_mcp.render.nesting import MAX_DEPTH, limit_nesting
 from pylon_mcp.render.text import strip_invisible, tidy
 
@@ -55,7 +55,6 @@ class Policy:
     drop_contents: frozenset[str] = _NEVER_SHOWN
     url_schemes: frozenset[str] = _SAFE_SCHEMES
     link_rel: str | None = None
-    after: tuple[Callable[[str], str], ...] = field(default=())
 
     def apply(self, html: str) -> str:
         nh3 = _nh3()
@@ -68,24 +67,21 @@ class Policy:
             link_rel=self.link_rel,
             strip_comments=True,
         )
-        for step in self.after:
-            clean = step(clean)
         return clean
 
 
 INBOUND = Policy(
     name="inbound",
     tags=_TEXT_TAGS | {"img", "font", "center"},
-    # style, hidden, aria-hidden and colours are read by remove_hidden, which drops them.
+    # style, class, id, hidden, aria-hidden and colours are read by remove_hidden, which drops them.
     attributes={
-        "*": {"style", "hidden", "aria-hidden", "bgcolor"},
+        "*": {"style", "class", "id", "hidden", "aria-hidden", "bgcolor"},
         "font": {"color"},
         "a": {"href"},
         "img": {"src", "alt"},
         "td": {"colspan", "rowspan"},
         "th": {"colspan", "rowspan"},
     },
-    after=(remove_hidden,),
 )
 
 OUTBOUND = Policy(
@@ -104,7 +100,8 @@ def _nh3() -> Any:
 
 def sanitize_inbound(html: str) -> str:
     """Pylon's HTML as the model may read it: safe tags, nothing hidden, depth-limited."""
-    return INBOUND.apply(limit_nesting(html).html)
+    guarded = limit_nesting(html).html
+    return remove_hidden(INBOUND.apply(guarded), stylesheet(guarded))
 
 
 class NestedTooDeep(ValueError):
@@ -205,7 +202,7 @@ def html_to_markdown(html: str) -> tuple[str, bool]:
 def _convert_body(html: str) -> tuple[str, bool]:
     capped = len(html) > MAX_HTML_CHARS
     guarded = limit_nesting(html[:MAX_HTML_CHARS] if capped else html)
-    markdown = _converter()(INBOUND.apply(guarded.html))
+    markdown = _converter()(remove_hidden(INBOUND.apply(guarded.html), stylesheet(guarded.html)))
     markdown = _IMAGE.sub(lambda m: f"[image: {m.group(1) or 'untitled'}]({m.group(2)})", markdown)
     if len(markdown) > MAX_MARKDOWN_CHARS:
         markdown, capped = markdown[:MAX_MARKDOWN_CHARS], True
