@@ -4,6 +4,8 @@ Also include=["raw_html"], which is a view for the model, not a byte copy."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -17,6 +19,8 @@ from pylon_mcp.render.html import (
     sanitize_outbound,
 )
 from pylon_mcp.render.nesting import limit_nesting
+from pylon_mcp.sandbox import Sandbox
+from tests.mcp_helpers import connect, ok, text
 
 # Every trick a customer (or an attacker writing as one) can use to put text in front of the model
 # that a person reading the email would not see. Each wraps the word SECRET.
@@ -88,6 +92,8 @@ VISIBLE = {
     "scale 1": '<span style="transform:scale(1)">SEEN</span>',
     "stylesheet white on dark class": "<style>.d{background:#111}.w{color:#fff}</style>"
     '<div class="d"><span class="w">SEEN</span></div>',
+    "media query rules are not applied": "<style>@media (max-width:600px){.desk{display:none}}</style>"
+    '<p class="desk">SEEN</p>',
     "inline style overrides the sheet": '<style>.n{display:none}</style><p class="n" style="display:block">SEEN</p>',
 }
 
@@ -164,3 +170,15 @@ def test_raw_html_is_a_view_without_invisible_characters_or_active_urls() -> Non
     assert " onerror=" not in lowered and " onload=" not in lowered and " srcdoc=" not in lowered
     assert "data-blocked-onerror" in view  # the model still sees that a handler was there
     assert '<a href="https://ok.example/p?q=1">ok</a>' in view and "<p>Hi evil[31m</p>" in view
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("number", ["21", "34", "55"])
+async def test_raw_html_over_mcp_is_neutralised(sandbox_url: str, sandbox: Sandbox, number: str) -> None:
+    record = sandbox.store.find(number)
+    async with connect(sandbox_url) as client:
+        result = await ok(client, "get_issue", {"issue_id": number, "include": ["raw_html"]})
+    shown = (result.structured_content or {})["body"]["text"]
+    assert shown == raw_html_view(record.body_html) and shown in text(result)
+    assert not re.search("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\x00\x1b]", shown)
+    assert not re.search(r"(?:java|vb)script:|data:text|\son\w+=", shown, re.IGNORECASE)

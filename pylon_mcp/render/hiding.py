@@ -66,6 +66,8 @@ def declarations(style: str) -> dict[str, str]:
 
 _STYLE_BLOCK = re.compile(r"<style\b[^>]*>(.*?)(?:</style\s*>|\Z)", re.IGNORECASE | re.DOTALL)
 _RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
+# @media/@supports blocks apply only sometimes (mobile layouts hide the desktop copy): skipped.
+_AT_BLOCK = re.compile(r"@[^{;]*\{(?:[^{}]*\{[^{}]*\})*[^{}]*\}|@[^{;]*;")
 _SIMPLE_SELECTOR = re.compile(r"^([a-z][a-z0-9]*)?((?:[.#][a-z0-9_-]+)*)$")
 
 
@@ -94,7 +96,7 @@ def stylesheet(raw_html: str) -> Stylesheet:
     """The simple rules of every `<style>` block in the raw HTML (before the sanitiser drops them)."""
     sheet = Stylesheet()
     for block in _STYLE_BLOCK.findall(raw_html):
-        for selectors, body in _RULE.findall(_decode_css(block)):
+        for selectors, body in _RULE.findall(_AT_BLOCK.sub("", _decode_css(block))):
             found = declarations(body)
             if not found:
                 continue
@@ -248,11 +250,16 @@ def remove_hidden(clean_html: str, sheet: Stylesheet | None = None) -> str:
             if not void:
                 stack.append((name, stack[-1][1] if stack else _PAGE))
             continue
+        below = stack[-1][1] if stack else _PAGE
+        if not raw_attrs and not (sheet and name in sheet.by_tag):  # the common case, kept cheap
+            out.append(f"<{name}>")
+            if not void:
+                stack.append((name, below))
+            continue
         attrs = {k.lower(): html.unescape(v or "") for k, v in _ATTR.findall(raw_attrs)}
         css = declarations(attrs.get("style", ""))
         if sheet:
             css = {**sheet.declarations_for(name, attrs), **css}
-        below = stack[-1][1] if stack else _PAGE
         background = _background(css, attrs) or below
         hides = (
             "hidden" in attrs or attrs.get("aria-hidden", "").strip().lower() == "true" or style_hides(css)
