@@ -119,10 +119,11 @@ def test_outbound_keeps_no_style_and_loads_nothing_remote() -> None:
         '<table><tr><td style="background-image:url(//evil.example/y)">c</td></tr></table>'
         '<a href="https://ok.example/a">ok</a> <a href="javascript:alert(1)">js</a> '
         '<a href="data:text/html,x">data</a> <a href="mailto:s@x.example">mail</a>'
+        '<a href="//evil.example/x">scheme-relative</a> <a href="/path">relative</a>'
     )
     assert "style" not in sent and "evil.example" not in sent and "<img" not in sent
     assert '<a href="https://ok.example/a">ok</a>' in sent and 'href="mailto:s@x.example"' in sent
-    assert "javascript" not in sent and "data:" not in sent
+    assert "javascript" not in sent and "data:" not in sent and "/path" not in sent
 
 
 def test_outbound_markdown_images_become_links() -> None:

@@ -55,6 +55,8 @@ class Policy:
     drop_contents: frozenset[str] = _NEVER_SHOWN
     url_schemes: frozenset[str] = _SAFE_SCHEMES
     link_rel: str | None = None
+    # Absolute URLs only: a relative or scheme-relative link has no scheme to check.
+    absolute_urls_only: bool = False
 
     def apply(self, html: str) -> str:
         nh3 = _nh3()
@@ -66,6 +68,7 @@ class Policy:
             url_schemes=set(self.url_schemes),
             link_rel=self.link_rel,
             strip_comments=True,
+            attribute_filter=_absolute_urls if self.absolute_urls_only else None,
         )
         return clean
 
@@ -88,7 +91,15 @@ OUTBOUND = Policy(
     name="outbound",
     tags=_TEXT_TAGS,
     attributes={"a": {"href"}, "td": {"colspan"}, "th": {"colspan"}},
+    absolute_urls_only=True,
 )
+
+
+def _absolute_urls(tag: str, attribute: str, value: str) -> str | None:
+    if attribute != "href":
+        return value
+    scheme = value.strip().lower()
+    return value if scheme.startswith(("https://", "http://", "mailto:")) else None
 
 
 @cache
