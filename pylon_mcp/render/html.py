@@ -227,10 +227,16 @@ def _convert_body(html: str) -> tuple[str, bool]:
     return markdown.strip(), capped
 
 
+async def html_to_markdown_off_loop(html: str) -> tuple[str, bool]:
+    """`html_to_markdown` in a worker thread, for async callers (tools, resources, messages)."""
+    import anyio
+
+    return await anyio.to_thread.run_sync(html_to_markdown, html)
+
+
 def html_to_text(html: str, limit: int) -> str:
     """A short plain preview: Markdown without the markup characters that carry no meaning."""
     markdown, _ = html_to_markdown(html[: limit * 8])
-    markdown = markdown.split("\n\n[", 1)[0] if "levels deep are left out" in markdown else markdown
     plain = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", markdown)  # keep link text, drop URLs
     plain = re.sub(r"\*\*|__|`+|^\s*(?:#+|>|-|\d+\.)\s", "", plain, flags=re.MULTILINE)
     return " ".join(plain.split())
