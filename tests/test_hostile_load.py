@@ -81,3 +81,9 @@ async def test_create_refuses_html_nested_deeper_than_it_parses(client: Client, 
     )
     assert "body_html" in message and "nests more than 1000" in message
     assert not sandbox.requests("POST /issues")
+
+
+async def test_the_shared_off_loop_helper_converts_in_a_worker_thread(conversion_threads: list[int]) -> None:
+    markdown, cut = await html_module.html_to_markdown_off_loop("<p>hello</p><p hidden>SECRET</p>")
+    assert (markdown, cut) == ("hello", False)
+    assert len(conversion_threads) == 1 and threading.get_ident() not in conversion_threads
