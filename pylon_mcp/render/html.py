@@ -40,14 +40,14 @@ _TEXT_TAGS = frozenset({
 _NEVER_SHOWN = frozenset({
     "script", "style", "noscript", "textarea", "title", "object", "iframe", "option", "select", "datalist",
     "template", "svg", "math", "head", "applet", "frame", "frameset", "noembed", "noframes", "xmp",
-    "canvas", "audio", "video", "button",
+    "canvas", "audio", "video",
 })  # fmt: skip
 _SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
 
 
 @dataclass(frozen=True)
 class Policy:
-    """One sanitising policy: what nh3 keeps, and what happens after."""
+    """One sanitising policy: the tags, attributes and URLs nh3 keeps, and the tags it empties."""
 
     name: str
     tags: frozenset[str]
@@ -59,18 +59,18 @@ class Policy:
     absolute_urls_only: bool = False
 
     def apply(self, html: str) -> str:
-        nh3 = _nh3()
-        clean = nh3.clean(
-            html,
-            tags=set(self.tags),
-            clean_content_tags=set(self.drop_contents),
-            attributes=self.attributes,
-            url_schemes=set(self.url_schemes),
-            link_rel=self.link_rel,
-            strip_comments=True,
-            attribute_filter=_absolute_urls if self.absolute_urls_only else None,
+        return str(
+            _nh3().clean(
+                html,
+                tags=set(self.tags),
+                clean_content_tags=set(self.drop_contents),
+                attributes=self.attributes,
+                url_schemes=set(self.url_schemes),
+                link_rel=self.link_rel,
+                strip_comments=True,
+                attribute_filter=_absolute_urls if self.absolute_urls_only else None,
+            )
         )
-        return clean
 
 
 INBOUND = Policy(
@@ -111,8 +111,12 @@ def _nh3() -> Any:
 
 def sanitize_inbound(html: str) -> str:
     """Pylon's HTML as the model may read it: safe tags, nothing hidden, depth-limited."""
-    guarded = limit_nesting(html).html
-    return remove_hidden(INBOUND.apply(guarded), stylesheet(guarded))
+    return _inbound(limit_nesting(html).html)
+
+
+def _inbound(guarded_html: str) -> str:
+    # The stylesheet is read from the input: the policy drops <style> blocks.
+    return remove_hidden(INBOUND.apply(guarded_html), stylesheet(guarded_html))
 
 
 class NestedTooDeep(ValueError):
@@ -213,7 +217,7 @@ def html_to_markdown(html: str) -> tuple[str, bool]:
 def _convert_body(html: str) -> tuple[str, bool]:
     capped = len(html) > MAX_HTML_CHARS
     guarded = limit_nesting(html[:MAX_HTML_CHARS] if capped else html)
-    markdown = _converter()(remove_hidden(INBOUND.apply(guarded.html), stylesheet(guarded.html)))
+    markdown = _converter()(_inbound(guarded.html))
     markdown = _IMAGE.sub(lambda m: f"[image: {m.group(1) or 'untitled'}]({m.group(2)})", markdown)
     if len(markdown) > MAX_MARKDOWN_CHARS:
         markdown, capped = markdown[:MAX_MARKDOWN_CHARS], True
