@@ -66,6 +66,9 @@ HIDING_TRICKS = {
     "style": "<style>SECRET</style>",
     "comment": "<!-- SECRET -->",
     "hidden ancestor": '<div style="opacity:0"><p><b>SECRET</b></p></div>',
+    "inherited white on a white box": '<div style="color:#fff;background:#000"><p style="background:#fff">SECRET</p>'
+    "</div>",
+    "white run beside a dark one": '<p style="color:#fff">SECRET<b style="color:#000">shown</b></p>',
     "stylesheet class": '<style>.note { display: none }</style><p class="note">SECRET</p>',
     "stylesheet id": "<style>#n{font-size:0}</style><p id=n>SECRET</p>",
     "stylesheet tag.class, escaped": '<style>p.x, .y{v\\isibility:hidden}</style><p class="a x">SECRET</p>',
@@ -90,6 +93,7 @@ VISIBLE = {
     "relative negative margin": '<p style="margin-left:-10px">SEEN</p>',
     "aria-hidden false": '<span aria-hidden="false">SEEN</span>',
     "scale 1": '<span style="transform:scale(1)">SEEN</span>',
+    "dark text inside a white-ink box": '<div style="color:#fff">x<span style="color:#333">SEEN</span></div>',
     "stylesheet white on dark class": "<style>.d{background:#111}.w{color:#fff}</style>"
     '<div class="d"><span class="w">SEEN</span></div>',
     "media query rules are not applied": "<style>@media (max-width:600px){.desk{display:none}}</style>"

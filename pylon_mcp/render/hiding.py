@@ -26,6 +26,7 @@ _CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 _CSS_ESCAPE = re.compile(r"\\(?:([0-9a-fA-F]{1,6})\s?|(.))", re.DOTALL)
 _LENGTH = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))([a-z%]*)$")
 _PAGE = (255.0, 255.0, 255.0)  # Pylon and mail clients show bodies on white
+_INK = (0.0, 0.0, 0.0, 1.0)  # in black
 _NAMED = {
     "white": (255, 255, 255), "snow": (255, 250, 250), "ivory": (255, 255, 240), "ghostwhite": (248, 248, 255),
     "whitesmoke": (245, 245, 245), "black": (0, 0, 0), "red": (255, 0, 0), "blue": (0, 0, 255),
@@ -226,15 +227,27 @@ def _near(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
 
 
 def remove_hidden(clean_html: str, sheet: Stylesheet | None = None) -> str:
-    """The HTML without hidden elements; the kept tags lose the attributes used only to decide."""
+    """The HTML without hidden elements and without text drawn in invisible ink.
+
+    An element hidden by display, visibility, opacity, size, position, clipping or the
+    hidden attributes goes with everything inside it. Colour is decided per text run: text
+    the colour of the background it sits on (or transparent) is dropped, while a descendant
+    that sets a readable colour stays. Kept tags lose the attributes used only to decide.
+    """
     out: list[str] = []
-    stack: list[tuple[str, tuple[float, float, float]]] = []  # open elements and the background they show
+    # Open elements: (name, background shown, text colour passed down, whether that text is readable).
+    stack: list[tuple[str, tuple[float, ...], tuple[float, ...], bool]] = []
     hidden_depth = 0  # > 0 while inside a hidden element (counts nesting to find its end)
     position = 0
+
+    def text_until(end: int) -> None:
+        chunk = clean_html[position:end]
+        if chunk and not hidden_depth:
+            out.append(chunk if (stack[-1][3] if stack else True) else " ")
+
     for m in _TAG.finditer(clean_html):
         closing, name, raw_attrs, self_closing = m.group(1), m.group(2).lower(), m.group(3), m.group(4)
-        if not hidden_depth:
-            out.append(clean_html[position : m.start()])
+        text_until(m.start())
         position = m.end()
         void = name in _VOID or bool(self_closing)
         if closing:
@@ -245,43 +258,42 @@ def remove_hidden(clean_html: str, sheet: Stylesheet | None = None) -> str:
             if stack:
                 stack.pop()
             continue
+        parent = stack[-1] if stack else ("", _PAGE, _INK, True)
         if hidden_depth:
             hidden_depth += 0 if void else 1
             if not void:
-                stack.append((name, stack[-1][1] if stack else _PAGE))
+                stack.append(parent)
             continue
-        below = stack[-1][1] if stack else _PAGE
         if not raw_attrs and not (sheet and name in sheet.by_tag):  # the common case, kept cheap
             out.append(f"<{name}>")
             if not void:
-                stack.append((name, below))
+                stack.append(parent)
             continue
         attrs = {k.lower(): html.unescape(v or "") for k, v in _ATTR.findall(raw_attrs)}
         css = declarations(attrs.get("style", ""))
         if sheet:
             css = {**sheet.declarations_for(name, attrs), **css}
-        background = _background(css, attrs) or below
-        hides = (
-            "hidden" in attrs or attrs.get("aria-hidden", "").strip().lower() == "true" or style_hides(css)
-        )
-        color = (
+        if "hidden" in attrs or attrs.get("aria-hidden", "").strip().lower() == "true" or style_hides(css):
+            if not void:
+                hidden_depth = 1
+                stack.append(parent)
+            continue
+        own_background = _background(css, attrs)
+        own_color = (
             parse_color(css.get("color") or attrs.get("color", ""))
             if "color" in css or "color" in attrs
             else None
         )
-        if color is not None and (color[3] < 0.1 or _near(color, background)):
-            hides = True
-        if hides:
-            if not void:
-                hidden_depth = 1
-                stack.append((name, background))
-            continue
+        background = own_background or parent[1]
+        color = own_color or parent[2]
+        readable = parent[3]
+        if own_color or own_background:
+            readable = color[3] >= 0.1 and not _near(color, background)
         kept = " ".join(f'{k}="{html.escape(v)}"' for k, v in attrs.items() if k in _KEPT_ATTRIBUTES)
         out.append(f"<{name}{' ' + kept if kept else ''}>")
         if not void:
-            stack.append((name, background))
-    if not hidden_depth:
-        out.append(clean_html[position:])
+            stack.append((name, background, color, readable))
+    text_until(len(clean_html))
     return "".join(out)
 
 
