@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pylon_mcp.render.html import (
@@ -69,6 +69,9 @@ HIDING_TRICKS = {
     "inherited white on a white box": '<div style="color:#fff;background:#000"><p style="background:#fff">SECRET</p>'
     "</div>",
     "white run beside a dark one": '<p style="color:#fff">SECRET<b style="color:#000">shown</b></p>',
+    "unknown element": '<x-note style="display:none">SECRET</x-note>',
+    "html5 element outside the text list": '<section style="opacity:0">SECRET</section>',
+    "broken tag name": '<a<div style="visibility:hidden">SECRET</a<div>',
     "stylesheet class": '<style>.note { display: none }</style><p class="note">SECRET</p>',
     "stylesheet id": "<style>#n{font-size:0}</style><p id=n>SECRET</p>",
     "stylesheet tag.class, escaped": '<style>p.x, .y{v\\isibility:hidden}</style><p class="a x">SECRET</p>',
@@ -187,3 +190,42 @@ async def test_raw_html_over_mcp_is_neutralised(sandbox_url: str, sandbox: Sandb
     assert shown == raw_html_view(record.body_html) and shown in text(result)
     assert not re.search("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\x00\x1b]", shown)
     assert not re.search(r"(?:java|vb)script:|data:text|\son\w+=", shown, re.IGNORECASE)
+
+
+WRAPPERS = [
+    ("<div>", "</div>"),
+    ("<p>", "</p>"),
+    ("<span>", "</span>"),
+    ("<b>", "</b>"),
+    ('<div style="color:#222;background:#fff">', "</div>"),
+    ('<span style="font-size:14px">', "</span>"),
+    ("<table><tr><td>", "</td></tr></table>"),
+    ("<ul><li>", "</li></ul>"),
+    ("<blockquote>", "</blockquote>"),
+    ("<a href='https://ok.example'>", "</a>"),
+]
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(
+    trick=st.sampled_from(sorted(HIDING_TRICKS)),
+    outer=st.lists(st.sampled_from(WRAPPERS), max_size=6),
+    # Inline only: a block inside <p> closes the p in every parser, so a browser would show it too.
+    inner=st.lists(st.sampled_from([("<span>", "</span>"), ("<b>", "</b>"), ("<em>", "</em>")]), max_size=3),
+    noise=st.text(alphabet="abc <>/\"'=;:", max_size=30),
+)
+def test_hidden_text_stays_hidden_inside_any_wrapping(
+    trick: str, outer: list[tuple[str, str]], inner: list[tuple[str, str]], noise: str
+) -> None:
+    hidden = HIDING_TRICKS[trick]
+    if inner and hidden.startswith("<") and "SECRET" in hidden and not hidden.startswith(("<style", "<!--")):
+        wrapped = "".join(o for o, _ in inner) + "SECRET" + "".join(c for _, c in reversed(inner))
+        hidden = hidden.replace("SECRET", wrapped, 1)
+    html = (
+        "".join(o for o, _ in outer)
+        + noise.replace("SECRET", "")
+        + hidden
+        + "".join(c for _, c in reversed(outer))
+    )
+    markdown, _ = html_to_markdown(html)
+    assert "SECRET" not in markdown

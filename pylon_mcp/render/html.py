@@ -40,9 +40,22 @@ _TEXT_TAGS = frozenset({
 _NEVER_SHOWN = frozenset({
     "script", "style", "noscript", "textarea", "title", "object", "iframe", "option", "select", "datalist",
     "template", "svg", "math", "head", "applet", "frame", "frameset", "noembed", "noframes", "xmp",
-    "canvas", "audio", "video",
+    "canvas", "audio", "video", "dialog",
 })  # fmt: skip
 _SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
+# Other elements that carry readable text: the inbound policy keeps them (with their style)
+# so that hiding them hides their text. Any element name outside every list is renamed to
+# span first, as a browser would still apply its inline style (see _known_elements).
+_MORE_TEXT_TAGS = frozenset({
+    "section", "article", "header", "footer", "main", "nav", "aside", "figure", "figcaption", "address",
+    "center", "font", "big", "tt", "strike", "label", "legend", "fieldset", "form", "time", "bdi", "bdo",
+    "data", "dfn", "var", "samp", "output", "ruby", "rt", "rp", "menu", "marquee", "blink", "nobr",
+    "acronym", "hgroup", "search", "picture", "map", "colgroup", "col", "optgroup",
+})  # fmt: skip
+_VOID_AND_META = frozenset({"br", "hr", "img", "wbr", "input", "meta", "link", "base", "area", "source",
+                            "track", "embed", "param", "keygen", "image"})  # fmt: skip
+_START_OR_END_TAG = re.compile(r"<(/?)([a-zA-Z][^\s/>]*)")
+_AS_DIV = frozenset({"html", "body"})
 
 
 @dataclass(frozen=True)
@@ -75,7 +88,7 @@ class Policy:
 
 INBOUND = Policy(
     name="inbound",
-    tags=_TEXT_TAGS | {"img", "font", "center"},
+    tags=_TEXT_TAGS | _MORE_TEXT_TAGS | {"img"},
     # style, class, id, hidden, aria-hidden and colours are read by remove_hidden, which drops them.
     attributes={
         "*": {"style", "class", "id", "hidden", "aria-hidden", "bgcolor"},
@@ -116,7 +129,23 @@ def sanitize_inbound(html: str) -> str:
 
 def _inbound(guarded_html: str) -> str:
     # The stylesheet is read from the input: the policy drops <style> blocks.
-    return remove_hidden(INBOUND.apply(guarded_html), stylesheet(guarded_html))
+    return remove_hidden(INBOUND.apply(_known_elements(guarded_html)), stylesheet(guarded_html))
+
+
+_KNOWN = _TEXT_TAGS | _MORE_TEXT_TAGS | _NEVER_SHOWN | _VOID_AND_META
+
+
+def _known_elements(html: str) -> str:
+    """Unknown element names (`<x-note>`, `<a<div>`) become span, html/body div: the sanitiser would
+    drop the tag but keep its text, and with the tag its inline style, so hidden text would show."""
+
+    def rename(m: re.Match[str]) -> str:
+        name = m.group(2).lower()
+        if name in _KNOWN:
+            return m.group(0)
+        return f"<{m.group(1)}{'div' if name in _AS_DIV else 'span'}"
+
+    return _START_OR_END_TAG.sub(rename, html)
 
 
 class NestedTooDeep(ValueError):
