@@ -5,12 +5,12 @@ to stall every other client of an HTTP server for 30 to 48 s, because the conver
 event loop and parse time exploded with depth. Now the depth guard cuts such trees before
 parsing and the conversion runs in a worker thread.
 
-Setup: `python -m pylon_mcp --transport http` against a sandbox (own processes). Ten distinct
-hostile issues (5 nested ul/li, 5 nested div, 512 KB each, each with its own text so the
-conversion cache cannot help) are created in the sandbox. N "other" clients call get_issue on
-ordinary issues back to back. Ours: their p99 while one more client reads the hostile issues
-one after another; baseline: the same clients, same server, with no hostile reader. Slices
-alternate, so background load on the shared machine hits both alike.
+Setup: `python -m pylon_mcp --transport http` against a sandbox (own processes). Distinct
+hostile issues of 512 KB each (nested ul/li, nested div, and start tags that never close, in
+turn; each with its own text so the conversion cache cannot help) are created in the sandbox.
+N "other" clients call get_issue on ordinary issues back to back. Ours: their p99 while one
+more client reads the hostile issues one after another; baseline: the same clients, same
+server, with no hostile reader. Slices alternate, so background load hits both alike.
 """
 
 from __future__ import annotations
@@ -42,9 +42,14 @@ GOAL = 3.0  # others' p99 with a hostile reader ≤ 3× their p99 without one
 BODY_BYTES = 512 * 1024
 
 
+KINDS = ("ul", "div", "unclosed")
+
+
 def hostile_body(kind: str, nonce: int, size: int = BODY_BYTES) -> str:
-    opener, closer = ("<ul><li>x", "</li></ul>") if kind == "ul" else ("<div>x", "</div>")
     head = f"<p>hostile body {kind} {nonce}</p>"
+    if kind == "unclosed":  # start tags that never close: quadratic for a naive tag pattern
+        return head + '<a "' * ((size - len(head)) // 4) + ">"
+    opener, closer = ("<ul><li>x", "</li></ul>") if kind == "ul" else ("<div>x", "</div>")
     depth = (size - len(head)) // (len(opener) + len(closer))
     return head + opener * depth + closer * depth
 
@@ -96,7 +101,7 @@ async def phase(url: str, clients: int, seconds: float, hostile: list[str]) -> d
 def create_hostile_issues(upstream: str, count: int, size: int) -> list[str]:
     numbers = []
     for n in range(count):
-        body = hostile_body("ul" if n % 2 == 0 else "div", n, size)
+        body = hostile_body(KINDS[n % len(KINDS)], n, size)
         response = httpx2.post(
             f"{upstream}/issues",
             json={"title": f"hostile {n}", "body_html": body, "requester_email": "h@hostile.example"},
@@ -155,7 +160,7 @@ async def run(cfg: Config) -> Outcome:
     o, b = summary(loud), summary(quiet)
     r = ratio(o["p99_ms"], b["p99_ms"])
     row = Row(
-        f"8 hostile body: others' get_issue p99, {clients} clients, while {size // 1024} KB nested bodies are read",
+        f"8 hostile body: others' get_issue p99, {clients} clients, while {size // 1024} KB hostile bodies are read",
         f"{o['p99_ms']:.1f} ms ({o['hostile_reads']} hostile reads, median {o['hostile_read_median_ms']} ms)",
         f"{b['p99_ms']:.1f} ms (no hostile reader)",
         r,

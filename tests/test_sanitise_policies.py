@@ -165,6 +165,7 @@ RAW_HOSTILE = (
     '<a href="javascript:alert(1)">a</a> <a href="JaVa&#x09;ScRiPt:alert(2)">b</a> '
     "<a href='vbscript:x'>c</a> <a href=data:text/html;base64,PHNjcmlwdD4=>d</a> "
     '<img src="x" onerror="alert(3)" ONLOAD=go()> <iframe srcdoc="<script>x</script>"></iframe>'
+    "<img/onerror=alert(4) src=y>"
     '<a href="https://ok.example/p?q=1">ok</a>'
 )
 

@@ -24,7 +24,7 @@ from functools import cache
 from typing import Any
 
 from pylon_mcp.render.hiding import remove_hidden, stylesheet
-from pylon_mcp.render.nesting import MAX_DEPTH, limit_nesting
+from pylon_mcp.render.nesting import MAX_DEPTH, TAG_TOKEN, limit_nesting, tag_region
 from pylon_mcp.render.text import strip_invisible, tidy
 
 MAX_HTML_CHARS = 512_000  # of HTML converted; the rest stays reachable through include=["raw_html"]
@@ -296,8 +296,8 @@ def markdown_to_html(markdown: str) -> str:
 
 # --- include=["raw_html"]: the HTML itself, as a view for the model ------------------
 
-_RAW_TAG = re.compile(r"<[a-zA-Z][^\s/>]*(?:[^>\"']|\"[^\"]*\"|'[^']*')*>")
-_RAW_ATTR = re.compile(r"(\s)([^\s=>/\"']+)(\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>\"']+))?")
+# An attribute inside a tag: `/` separates attributes too (`<img/onerror=…>`).
+_RAW_ATTR = re.compile(r"([\s/])([^\s=>/\"']++)(\s*+=\s*+(?:\"[^\"]*+\"|'[^']*+'|[^\s>]++))?+")
 _URL_ATTRS = frozenset({"href", "src", "action", "formaction", "xlink:href", "data", "background", "poster",
                         "lowsrc", "dynsrc", "codebase", "cite", "ping", "srcset", "content", "style"})  # fmt: skip
 _ACTIVE = re.compile(r"(?:java|vb|live)script\s*:|data\s*:|expression\s*\(", re.IGNORECASE)
@@ -325,6 +325,9 @@ def _decoded(value: str) -> str:
 
 
 def _neutralise_tag(m: re.Match[str]) -> str:
+    if m.group(2) is None or m.group(1):  # a comment or an end tag
+        return m.group(0)
+
     def attribute(a: re.Match[str]) -> str:
         space, name, assignment = a.group(1), a.group(2).lower(), a.group(3) or ""
         if name.startswith("on") or name == "srcdoc":
@@ -342,7 +345,9 @@ def _neutralise_tag(m: re.Match[str]) -> str:
 def raw_html_view(html: str) -> str:
     """The body's HTML for a model: invisible and control characters removed, active URLs and
     event handlers neutralised; everything else as Pylon sent it."""
-    return _RAW_TAG.sub(_neutralise_tag, tidy_raw(html))
+    text = tidy_raw(html)
+    end = tag_region(text)
+    return TAG_TOKEN.sub(_neutralise_tag, text[:end]) + text[end:]
 
 
 def tidy_raw(html: str) -> str:
