@@ -230,3 +230,12 @@ def test_hidden_text_stays_hidden_inside_any_wrapping(
     )
     markdown, _ = html_to_markdown(html)
     assert "SECRET" not in markdown
+
+
+def test_the_depth_guard_reads_tags_as_the_html_tokenizer_does() -> None:
+    # `<div a=<>` is a div whose attribute value is "<": html5ever nests 3000 of them.
+    assert limit_nesting("<div a=<>x" * 3000).removed_chars
+    # `>` inside a quoted value does not end the tag; 3000 such divs still nest 3000 deep.
+    assert limit_nesting('<div title="a>b">' * 3000).removed_chars
+    # Unclosed start tags are one tag's attributes, not 3000 elements.
+    assert not limit_nesting("<p>ok</p>" + '<b "' * 3000 + ">").removed_chars
