@@ -23,6 +23,7 @@ from benchmarks import (
     http_throughput,
     output_size,
     rate_limits,
+    replicas,
     scale,
     soak,
 )
@@ -36,7 +37,8 @@ BENCHMARKS: dict[str, tuple[str, Callable[[Config], Awaitable[Outcome]]]] = {
     "5": ("scale", scale.run),
     "6": ("rate_limits", rate_limits.run),
     "7": ("soak", soak.run),
-    "8": ("hostile_body", hostile_body.run),
+    "8": ("replicas", replicas.run),
+    "9": ("hostile_body", hostile_body.run),
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 COLUMNS = ("benchmark", "ours", "baseline", "ratio", "goal", "met?")

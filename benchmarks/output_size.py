@@ -4,6 +4,9 @@
   sample of issues; the "typical" issue is the one with the median ratio.
 - search_issues limit 20: text content vs the raw body of POST /issues/search with the same
   filter and limit.
+- get_issue_messages: the text content for a seeded 10-message email conversation with quoted
+  history vs the raw body of GET /issues/{id}/messages, and how many upstream requests the call
+  made (from the sandbox's request log) when the conversation fits one page.
 - tools/list: the whole result as compact JSON vs the compact JSON of the OpenAPI extract
   of the same endpoints (tests/spec/pylon-issues-openapi.json): what a model would get if it
   were handed the API description instead of our tool definitions.
@@ -83,6 +86,7 @@ async def run(cfg: Config) -> Outcome:
             body = {"filter": search["structuredContent"]["filter"], "limit": SEARCH_ARGS["limit"]}
             search_raw = (await http.post("/issues/search", json=body)).content
             listed = await ours.request("tools/list")
+            conversation = await conversation_sample(ours, http)
     issues.sort()
     typical = issues[len(issues) // 2]
     search_text = text_of(search)
@@ -91,6 +95,22 @@ async def run(cfg: Config) -> Outcome:
     rows = [
         size_row(f"3 get_issue text, #{typical[1]} (typical)", typical[2], typical[3], 0.40, count),
         size_row("3 search_issues text, 20 results", search_text, search_raw, 0.25, count),
+        size_row(
+            f"3 get_issue_messages text, #{conversation['number']} (10 emails, quoted history)",
+            conversation["text"],
+            conversation["raw"],
+            0.35,
+            count,
+        ),
+        Row(
+            "3 get_issue_messages upstream requests (fits one page)",
+            str(conversation["requests"]),
+            "1 (GET /issues/{id}/messages)",
+            float(conversation["requests"]),
+            "1 request",
+            conversation["requests"] == 1,
+            {"endpoints": conversation["endpoints"]},
+        ),
         size_row("3 tools/list JSON vs OpenAPI extract", tools, spec, None, count),
     ]
     details = {
@@ -102,6 +122,7 @@ async def run(cfg: Config) -> Outcome:
         "search_results": len(search["structuredContent"].get("issues", [])),
         "search_structured_bytes": len(compact(search.get("structuredContent"))),
         "tools": [tool["name"] for tool in listed["tools"]],
+        "conversation_structured_bytes": conversation["structured"],
     }
     notes = [
         f"sizes ({label}): get_issue text/raw over {sample} issues: median {details['get_issue_ratio_median']}, "
@@ -109,3 +130,27 @@ async def run(cfg: Config) -> Outcome:
         f"{typical[4]} B, search {details['search_structured_bytes']} B"
     ]
     return Outcome(rows, details, notes)
+
+
+async def conversation_sample(ours: StdioPeer, http: httpx2.AsyncClient) -> dict[str, Any]:
+    """The first seeded email issue whose conversation has 10 messages with quoted history, read by ID."""
+    for number in range(1, 301):
+        issue = (await http.get(f"/issues/{number}")).json()["data"]
+        if issue.get("source") != "email":
+            continue
+        raw = (await http.get(f"/issues/{issue['id']}/messages")).content
+        messages = json.loads(raw)["data"]
+        if len(messages) != 10 or not any("wrote:" in m.get("message_html", "") for m in messages):
+            continue
+        await http.delete("/_sandbox/requests")
+        result = await ours.call("get_issue_messages", {"issue_id": issue["id"]})
+        log = (await http.get("/_sandbox/requests")).json()["data"]
+        return {
+            "number": number,
+            "text": text_of(result),
+            "raw": raw,
+            "structured": len(compact(result.get("structuredContent"))),
+            "requests": len(log),
+            "endpoints": [entry["endpoint"] for entry in log],
+        }
+    raise RuntimeError("no seeded 10-message email conversation with quoted history")

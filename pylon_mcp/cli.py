@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pylon_mcp import __version__
-from pylon_mcp.config import OPTIONS, ConfigError, Settings
+from pylon_mcp.config import MISSING_TOKEN, OPTIONS, ConfigError, Settings
+from pylon_mcp.pylon.auth import RedactingFilter, Secret
 
 if TYPE_CHECKING:
     from pylon_mcp.sandbox import SandboxServer
@@ -32,7 +33,9 @@ def _add_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
             parser.add_argument(option.flag, dest=option.name, action="store_const", const=True,
                                 default=default, help=text)  # fmt: skip
         else:
+            # Choices are matched case-insensitively, as the environment variables are.
             parser.add_argument(option.flag, dest=option.name, default=default, metavar=option.name.upper(),
+                                type=str.lower if option.choices else None,
                                 choices=option.choices or None, help=text)  # fmt: skip
 
 
@@ -71,13 +74,16 @@ def load_settings(args: argparse.Namespace, environ: dict[str, str] | os._Enviro
     return Settings.load(environ, overrides)
 
 
-def configure_logging(level: str) -> None:
+def configure_logging(level: str, secrets: Sequence[Secret] = ()) -> None:
     logging.basicConfig(
         level=level.upper(),
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         force=True,
     )
+    if secrets:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(RedactingFilter(secrets))
     # The SDK logs each tool failure at INFO; ours already carry what matters.
     if level != "debug":
         for noisy in ("mcp", "httpx2", "httpcore", "uvicorn.access"):
@@ -116,10 +122,21 @@ def client_snippet(url: str, settings: Settings) -> str:
 
 def run_server(settings: Settings) -> int:
     settings.check_http_security()
+    sock = None
+    if settings.transport == "http":
+        from pylon_mcp.http import bind
+
+        sock = bind(settings)  # first: a taken port is one line, before any banner
     demo = None
     if settings.demo:
         settings, demo = start_demo(settings)
-    settings.require_token()
+    if settings.transport == "stdio" and not settings.api_token:
+        # A desktop client shows a server that exits at start only as "Connection closed", and
+        # stderr lands in a log file few people open. Serving anyway lets every tool call answer
+        # with the setup error, in the chat where the person looks (see README, Troubleshooting).
+        say(f"pylon-mcp: {MISSING_TOKEN}. Serving anyway: every tool call will say so.")
+    else:
+        settings.require_token()  # HTTP: whoever starts a server reads its stderr
     try:
         from pylon_mcp.server import build_server
 
@@ -131,7 +148,7 @@ def run_server(settings: Settings) -> int:
         else:
             from pylon_mcp.http import serve
 
-            serve(server, settings, on_ready=lambda url: say(client_snippet(url, settings)))
+            serve(server, settings, on_ready=lambda url: say(client_snippet(url, settings)), sock=sock)
     except KeyboardInterrupt:
         pass
     finally:
@@ -166,6 +183,8 @@ def run_check(settings: Settings) -> int:
         print(
             f"OK: {client.base_url} accepted the token for organisation {organisation.name!r} ({organisation.id})."
         )
+        if not check_shared_state(settings):
+            return 1
         print("Effective configuration:")
         for env, value in settings.describe().items():
             print(f"  {env}={value}")
@@ -173,6 +192,28 @@ def run_check(settings: Settings) -> int:
     finally:
         if demo is not None:
             demo.stop()
+
+
+def check_shared_state(settings: Settings) -> bool:
+    """With PYLON_MCP_REDIS_URL: can this process reach the Redis the replicas share?"""
+    if not settings.redis_url:
+        return True
+    import anyio
+
+    from pylon_mcp.shared import open_shared_state
+
+    shared = open_shared_state(settings)
+
+    async def problem() -> str | None:
+        try:
+            await shared.start()  # as a server would: connect and subscribe to change notifications
+            return await shared.problem()
+        finally:
+            await shared.aclose()
+
+    why = anyio.run(problem)
+    print(f"FAILED: {why}" if why else "OK: the shared state (Redis) answers.")
+    return why is None
 
 
 def run_sandbox(args: argparse.Namespace) -> int:
@@ -202,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         say(f"pylon-mcp: {exc}")
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, (settings.api_token, settings.auth_token))
     try:
         if args.command == "check":
             return run_check(settings)

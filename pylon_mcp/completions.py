@@ -20,6 +20,7 @@ from mcp_types import (
     ResourceTemplateReference,
 )
 
+from pylon_mcp.message_resources import complete_message_argument
 from pylon_mcp.pylon.errors import PylonError
 from pylon_mcp.pylon.models import BASE_STATES, PRIORITIES
 from pylon_mcp.resources import recent_listing
@@ -39,6 +40,8 @@ def register_completions(server: MCPServer[Any], holder: StateHolder) -> None:
         context: CompletionContext | None,
     ) -> Completion | None:
         name = argument.name
+        if name in ("message_id", "thread_id"):
+            return await complete_message_argument(holder.get(), name, argument.value, context)
         if name not in ("state", "priority", "tag", "issue_id", "days"):
             return None
         state = holder.get()

@@ -10,9 +10,11 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pylon_mcp.pylon.auth import Secret
 
+MISSING_TOKEN = "no Pylon API token: set PYLON_API_TOKEN or run with --demo"  # noqa: S105 - a message
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off", ""}
 
@@ -75,6 +77,13 @@ OPTIONS: tuple[Option, ...] = (
         "offer delete_issue (permanent; off by default)",
     ),
     Option(
+        "allow_customer_replies",
+        "PYLON_ALLOW_CUSTOMER_REPLIES",
+        "--allow-customer-replies",
+        bool,
+        "offer send_customer_reply: messages the customer, after a preview and confirmation (off by default)",
+    ),
+    Option(
         "body_chars",
         "PYLON_BODY_CHARS",
         "--body-chars",
@@ -131,6 +140,22 @@ OPTIONS: tuple[Option, ...] = (
         "days covered by pylon://issues/recent (default 7)",
     ),
     Option(
+        "redis_url",
+        "PYLON_MCP_REDIS_URL",
+        "--redis-url",
+        "secret",
+        "redis://… shared by replicas: idempotency ledger, rate limits, listing cache, change "
+        "notifications (default: in this process)",
+    ),
+    Option(
+        "rate_budget",
+        "PYLON_MCP_RATE_BUDGET",
+        "--rate-budget",
+        float,
+        "share of Pylon's published per-minute limits all replicas together may use, e.g. 0.9 "
+        "(default 0: no budget; 429s still pause callers)",
+    ),
+    Option(
         "log_level",
         "PYLON_LOG_LEVEL",
         "--log-level",
@@ -154,6 +179,7 @@ class Settings:
     tools: tuple[str, ...] = ()
     exclude_tools: tuple[str, ...] = ()
     enable_delete: bool = False
+    allow_customer_replies: bool = False
     body_chars: int = 4000
     auth_token: Secret = field(default_factory=lambda: Secret(""))
     insecure_no_auth: bool = False
@@ -162,6 +188,8 @@ class Settings:
     max_body_bytes: int = 1_048_576
     resource_ttl: float = 30.0
     recent_days: int = 7
+    redis_url: Secret = field(default_factory=lambda: Secret(""))
+    rate_budget: float = 0.0
     log_level: str = "warning"
 
     @classmethod
@@ -196,13 +224,20 @@ class Settings:
             raise ConfigError("PYLON_RECENT_DAYS must be between 1 and 365")
         if self.max_body_bytes < 1024:
             raise ConfigError("PYLON_MCP_MAX_BODY_BYTES must be at least 1024")
-        if self.api_url and not self.api_url.startswith(("https://", "http://")):
-            raise ConfigError(f"PYLON_API_URL must start with https:// (got {self.api_url!r})")
+        if not 0 <= self.rate_budget <= 1:
+            raise ConfigError("PYLON_MCP_RATE_BUDGET must be between 0 and 1 (a share of Pylon's limits)")
+        if self.redis_url and not self.redis_url.reveal().startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError("PYLON_MCP_REDIS_URL must start with redis://, rediss:// or unix://")
+        if self.api_url and not (self.api_url.startswith("https://") or _is_loopback_http(self.api_url)):
+            raise ConfigError(
+                "PYLON_API_URL must start with https:// (plain http:// only for a loopback address such as "
+                f"http://127.0.0.1:8765, where the token never leaves the machine; got {self.api_url!r})"
+            )
 
     def require_token(self) -> None:
         """Serving real Pylon needs a token; the demo brings its own."""
         if not self.demo and not self.api_token:
-            raise ConfigError("no Pylon API token: set PYLON_API_TOKEN or run with --demo")
+            raise ConfigError(MISSING_TOKEN)
 
     @property
     def is_loopback(self) -> bool:
@@ -239,6 +274,18 @@ class Settings:
         return out
 
 
+def _is_loopback_http(url: str) -> bool:
+    if not url.startswith("http://"):
+        return False
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _redacted(secret: Secret) -> str:
     value = secret.reveal()
     if not value:
@@ -273,9 +320,11 @@ def _parse(option: Option, raw: str) -> Any:
         if option.kind == "secret":
             return Secret(text)
     except ValueError:
-        expected = {bool: "true or false", int: "a whole number", float: "a number"}.get(
-            option.kind, "a value"
-        )
+        expected = {
+            bool: "a yes/no value; use true, yes, on or 1 to turn it on, false, no, off or 0 to turn it off",
+            int: "a whole number",
+            float: "a number",
+        }.get(option.kind, "a value")
         raise ConfigError(f"{option.env} / {option.flag} {raw!r} is not {expected}") from None
     if option.choices and text.lower() not in option.choices:
         raise ConfigError(f"{option.env} / {option.flag} {raw!r}: use one of {', '.join(option.choices)}")

@@ -6,6 +6,8 @@ The guard (plain ASGI, in front of `/mcp`):
 - `Authorization: Bearer <PYLON_MCP_AUTH_TOKEN>`, compared in constant time → 401;
 - a request body limit → 413;
 and every refusal is a JSON-RPC error body, not plain text.
+`/readyz` (readiness.py) and `/metrics` (metrics.py) answer before auth, like `/healthz`:
+they carry statuses and counts, never tokens or issue data.
 
 Stateless mode keeps nothing per client between requests, so replicas behind a
 load balancer need no sticky sessions.
@@ -13,6 +15,7 @@ load balancer need no sticky sessions.
 
 from __future__ import annotations
 
+import errno
 import hmac
 import json
 import logging
@@ -21,10 +24,11 @@ from collections.abc import Callable
 from typing import Any
 
 from mcp.server.transport_security import TransportSecuritySettings
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pylon_mcp import __version__
-from pylon_mcp.config import Settings
+from pylon_mcp import __version__, metrics
+from pylon_mcp.config import ConfigError, Settings
+from pylon_mcp.readiness import Readiness
 from pylon_mcp.server import PylonMCPServer
 
 log = logging.getLogger("pylon_mcp.http")
@@ -48,13 +52,47 @@ def allowed_origins(settings: Settings) -> list[str]:
             *settings.allowed_origins]  # fmt: skip
 
 
+def _is_ascii_number(text: str) -> bool:
+    # str.isdigit accepts "²" and other non-ASCII digits.
+    return text.isascii() and text.isdigit()
+
+
 def _matches(value: str, patterns: list[str]) -> bool:
     for pattern in patterns:
         if value == pattern:
             return True
-        if pattern.endswith(":*") and value.startswith(pattern[:-1]) and value[len(pattern) - 1 :].isdigit():
+        if (
+            pattern.endswith(":*")
+            and value.startswith(pattern[:-1])
+            and _is_ascii_number(value[len(pattern) - 1 :])
+        ):
             return True
     return False
+
+
+async def _read_body(receive: Receive, limit: int) -> list[Message] | None:
+    """The request's body messages, or None once they exceed `limit` bytes."""
+    messages: list[Message] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return messages  # disconnect: let the app see it
+        size += len(message.get("body", b""))
+        if size > limit:
+            return None
+        if not message.get("more_body", False):
+            return messages
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replayed
 
 
 async def _json(
@@ -68,8 +106,9 @@ async def _json(
 
 
 class Guard:
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, readiness: Readiness) -> None:
         self.app = app
+        self.readiness = readiness
         self.settings = settings
         self.hosts = allowed_hosts(settings)
         self.origins = allowed_origins(settings)
@@ -87,6 +126,9 @@ class Guard:
             await send({"type": "http.response.start", "status": 200,
                         "headers": [(b"content-type", b"application/json")]})  # fmt: skip
             await send({"type": "http.response.body", "body": self.health})
+            return
+        if path in ("/readyz", "/metrics"):
+            await self._operations(path, send)
             return
         if path.rstrip("/") != MCP_PATH:
             await _json(send, 404, -32601, f"not found: the MCP endpoint is {MCP_PATH}")
@@ -107,11 +149,33 @@ class Guard:
             return
         limit = self.settings.max_body_bytes
         declared = headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+        if declared is not None and _is_ascii_number(declared) and int(declared) > limit:
             await _json(send, 413, -32600, f"request body larger than {limit} bytes")
             return
-        # Chunked uploads declare no length: the SDK's own limit (same size) stops those.
+        if declared is None and scope.get("method") == "POST":
+            # Chunked uploads declare no length: read up to the limit here, so an oversized one
+            # gets the same JSON 413 (the SDK's own check answers in plain text).
+            buffered = await _read_body(receive, limit)
+            if buffered is None:
+                await _json(send, 413, -32600, f"request body larger than {limit} bytes")
+                return
+            receive = _replay(buffered, receive)
         await self.app(scope, receive, send)
+
+    async def _operations(self, path: str, send: Send) -> None:
+        if path == "/readyz":
+            ready, report = await self.readiness.check()
+            body, status, kind = json.dumps(report).encode(), 200 if ready else 503, "application/json"
+        else:
+            rendered = metrics.render()
+            if rendered is None:
+                await _json(send, 404, -32601, "metrics are not enabled")
+                return
+            (body, kind), status = rendered, 200
+        await send(
+            {"type": "http.response.start", "status": status, "headers": [(b"content-type", kind.encode())]}
+        )
+        await send({"type": "http.response.body", "body": body})
 
     def _authorised(self, header: str) -> bool:
         scheme, _, presented = header.partition(" ")
@@ -131,23 +195,48 @@ def build_http_app(server: PylonMCPServer, settings: Settings) -> ASGIApp:
         max_request_body_size=settings.max_body_bytes,
         host=settings.host,
     )
-    return Guard(inner, settings)
+    metrics.enable()
+    return metrics.RequestMetrics(Guard(inner, settings, Readiness(server.holder)))
 
 
 def bind(settings: Settings) -> socket.socket:
+    """The listening socket; a port that is taken or not ours to use is a one-line ConfigError."""
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     # IPPROTO_TCP explicitly, so asyncio sets TCP_NODELAY on accepted connections (see sandbox/server.py).
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    from pylon_mcp.http_limits import ListeningSocket  # HTTP mode only: imports uvicorn
+
+    sock = ListeningSocket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((settings.host, settings.port))
+    try:
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        sock.close()
+        where = f"{settings.host}:{settings.port}"
+        fix = "pick another with --port / PYLON_MCP_PORT (0 picks a free one)"
+        if exc.errno == errno.EADDRINUSE:
+            reason = f"port {settings.port} is already in use on {settings.host}"
+        elif exc.errno == errno.EACCES:
+            reason = f"no permission to listen on {where} (ports below 1024 need privileges)"
+        else:
+            reason = f"cannot listen on {where}: {exc.strerror or exc}"
+            fix = "check --host / PYLON_MCP_HOST (an address of this machine, e.g. 127.0.0.1) and --port"
+        raise ConfigError(f"{reason}; {fix}") from None
+    sock.listen(2048)  # connections queue from now on, so the printed endpoint answers once uvicorn runs
     return sock
 
 
-def serve(server: PylonMCPServer, settings: Settings, on_ready: Callable[[str], Any] | None = None) -> None:
+def serve(
+    server: PylonMCPServer,
+    settings: Settings,
+    on_ready: Callable[[str], Any] | None = None,
+    sock: socket.socket | None = None,
+) -> None:
     """Serve until SIGINT/SIGTERM; uvicorn then stops accepting and lets in-flight requests finish."""
     import uvicorn
 
-    sock = bind(settings)
+    from pylon_mcp import http_limits  # imports uvicorn's protocol: HTTP mode only
+
+    sock = sock or bind(settings)
     port = sock.getsockname()[1]
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     url = f"http://{host}:{port}{MCP_PATH}"
@@ -157,7 +246,9 @@ def serve(server: PylonMCPServer, settings: Settings, on_ready: Callable[[str], 
         access_log=settings.log_level == "debug",
         timeout_graceful_shutdown=30,
         lifespan="on",
+        **http_limits.server_options(),
     )
+    http_limits.install_log_limits()  # after Config, which (re)configures uvicorn's loggers
     if on_ready is not None:
         on_ready(url)
     uvicorn.Server(config).run(sockets=[sock])

@@ -1,73 +1,124 @@
-"""`idempotency_key` for create_issue: one key, one issue, within a window, in this process.
+"""Run a create at most once per idempotency key: issues today, notes and replies next.
 
-Pylon's API has no idempotency keys, so the server keeps a small ledger:
+Pylon's API has no idempotency keys, so the server keeps a ledger (pylon_mcp/shared:
+in this process, or in Redis shared by replicas). Each key is claimed atomically, so
+concurrent calls with one key, on one replica or several, make one create:
+- the first claims the key and creates; the others wait for its outcome;
 - a repeat with the same key and the same arguments returns the first result;
 - the same key with different arguments is refused;
-- if the first attempt ended ambiguously (Pylon may have created the issue but
-  the answer was lost), a repeat first looks for that issue (same title, created
-  since the first attempt) and returns it if found, instead of creating another.
-Limits: entries live WINDOW seconds, in memory, in one process. Replicas behind
-a load balancer and restarts do not share the ledger.
+- if an attempt ended ambiguously (Pylon may have created it but the answer was lost),
+  or its replica died mid-call (its lease ran out), the next call first looks for what
+  it made (`recover`) and returns that instead of creating another.
+Records live WINDOW seconds. Keys are namespaced by `scope` ("issue", "note:<id>", …).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, Literal
 
 import anyio
 
-WINDOW = 600.0  # seconds
+from pylon_mcp.pylon.timefmt import format_rfc3339, utcnow
+from pylon_mcp.shared.base import Ledger, Record
+
+log = logging.getLogger("pylon_mcp.idempotency")
+
+WINDOW = 600.0  # seconds a key is remembered
+LEASE = 120.0  # seconds a claim may stay in progress before others treat its outcome as unknown
+WAIT = 30.0  # longest a call waits for another call with the same key
+
+How = Literal["new", "repeat", "recovered"]
 
 
-@dataclass
-class Entry:
-    fingerprint: str
-    expires: float
-    result: Any | None = None  # the first call's WriteResult once it succeeded
-    unsure_since: str | None = None  # RFC3339 start of an attempt whose outcome is unknown
+class KeyReused(Exception):
+    """The key was already used with different arguments."""
 
 
-class CreateLedger:
-    def __init__(self, window: float = WINDOW, clock: Callable[[], float] = time.monotonic) -> None:
-        self.window = window
-        self._clock = clock
-        self._entries: dict[str, Entry] = {}
-        self._locks: dict[str, anyio.Lock] = {}
+class StillRunning(Exception):
+    """Another call with this key has not finished within WAIT seconds."""
 
-    @staticmethod
-    def fingerprint(arguments: dict[str, Any]) -> str:
-        canonical = json.dumps(arguments, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(canonical.encode()).hexdigest()
 
-    def lock(self, key: str) -> anyio.Lock:
-        """Concurrent calls with one key run one at a time, so the second sees the first's outcome."""
-        self._expire()
-        return self._locks.setdefault(key, anyio.Lock())
+def fingerprint(arguments: dict[str, Any]) -> str:
+    canonical = json.dumps(arguments, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
-    def get(self, key: str) -> Entry | None:
-        self._expire()
-        return self._entries.get(key)
 
-    def succeeded(self, key: str, fingerprint: str, result: Any) -> None:
-        self._entries[key] = Entry(fingerprint, self._clock() + self.window, result=result)
+async def run_once(
+    ledger: Ledger,
+    scope: str,
+    key: str,
+    digest: str,
+    *,
+    attempt: Callable[[], Awaitable[Record]],
+    recover: Callable[[str], Awaitable[Record | None]],
+    unsure: Callable[[BaseException], bool],
+    poll: float = 0.05,
+    wait: float = WAIT,
+) -> tuple[Record, How]:
+    """`attempt()` at most once per (scope, key); returns its result and how it was obtained.
 
-    def unsure(self, key: str, fingerprint: str, since: str) -> None:
-        entry = self._entries.get(key)
-        first = entry.unsure_since if entry and entry.unsure_since else since
-        self._entries[key] = Entry(fingerprint, self._clock() + self.window, unsure_since=first)
+    `recover(since)` finds what an unsure earlier attempt (started at RFC3339 `since`) made, or None.
+    `unsure(exc)` says whether a failed attempt may have been applied anyway.
+    Raises KeyReused, StillRunning, or SharedStateUnavailable (nothing was sent then).
+    """
+    name = f"{scope}:{key}"
+    since = format_rfc3339(utcnow().replace(microsecond=0) - timedelta(seconds=5))
+    mine: Record = {"fp": digest, "state": "pending", "since": since, "lease": time.time() + LEASE}
+    deadline = time.monotonic() + wait
+    while True:
+        current = await ledger.claim(name, mine, WINDOW)
+        if current is None:
+            break
+        if current.get("fp") != digest:
+            raise KeyReused(key)
+        if current.get("state") == "done":
+            return current["result"], "repeat"
+        if current.get("state") == "unsure" or current.get("lease", 0) < time.time():
+            taken = {**mine, "since": current.get("since") or since}  # search from the earliest attempt
+            if await ledger.swap(name, current, taken, WINDOW):
+                mine = taken
+                try:
+                    found = await recover(mine["since"])
+                except BaseException:  # could not look: leave it unsure for the next call, not locked
+                    with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+                        await ledger.put(name, {**mine, "state": "unsure"}, WINDOW)
+                    raise
+                if found is not None:
+                    await ledger.put(name, {"fp": digest, "state": "done", "result": found}, WINDOW)
+                    return found, "recovered"
+                break
+            continue  # someone else took it over first: look again
+        if time.monotonic() > deadline:
+            raise StillRunning(key)
+        await anyio.sleep(poll)
+    try:
+        result = await attempt()
+    except BaseException as exc:
+        with anyio.CancelScope(shield=True):
+            try:
+                # Cancelled mid-call (the client went away): the request may have reached Pylon.
+                if not isinstance(exc, Exception) or unsure(exc):
+                    await ledger.put(name, {**mine, "state": "unsure"}, WINDOW)
+                else:
+                    await ledger.drop(name)
+            except Exception:  # the store went away too: the lease expiry covers it (see _record_done)
+                log.warning("could not record the outcome of %s", name)
+        raise
+    await _record_done(ledger, name, {"fp": digest, "state": "done", "result": result})
+    return result, "new"
 
-    def forget(self, key: str) -> None:
-        self._entries.pop(key, None)
 
-    def _expire(self) -> None:
-        now = self._clock()
-        for key in [k for k, e in self._entries.items() if e.expires <= now]:
-            del self._entries[key]
-        # Single event loop: nothing runs between handing out a lock and acquiring it.
-        for key in [k for k, lock in self._locks.items() if k not in self._entries and not lock.locked()]:
-            del self._locks[key]
+async def _record_done(ledger: Ledger, name: str, record: Record) -> None:
+    # The create happened; if the ledger cannot be told now, the claim's lease runs out and
+    # the next call with this key recovers the issue by search instead of creating another.
+    try:
+        await ledger.put(name, record, WINDOW)
+    except Exception:  # the store went away between claim and now
+        log.warning("could not record %s as done", name)

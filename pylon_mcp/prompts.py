@@ -6,6 +6,8 @@ from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.prompts import Prompt
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
 from pydantic import Field
 
 from pylon_mcp.pylon.models import BASE_STATES, PRIORITIES
@@ -23,17 +25,23 @@ def register_prompts(server: MCPServer, offered: list[ToolDef]) -> list[str]:
     can_update = "update_issue" in names
     registered: list[str] = []
     if {"get_issue", "search_issues"} <= names:
-        server.add_prompt(Prompt.from_function(triage_issue_prompt(can_update), name="triage_issue",
-                                               title="Triage an issue"))  # fmt: skip
+        triage = triage_issue_prompt(can_update, "get_issue_messages" in names)
+        server.add_prompt(Prompt.from_function(triage, name="triage_issue", title="Triage an issue"))
         registered.append("triage_issue")
+    if "get_issue_messages" in names:
+        draft = draft_reply_prompt(
+            "add_internal_note" in names, "get_issue" in names, "send_customer_reply" in names
+        )
+        server.add_prompt(Prompt.from_function(draft, name="draft_reply", title="Draft a reply for review"))
+        registered.append("draft_reply")
     if "search_issues" in names:
-        server.add_prompt(Prompt.from_function(summarize_recent, name="summarize_recent",
-                                               title="Summarise recent issues"))  # fmt: skip
+        server.add_prompt(Prompt.from_function(summarize_recent_prompt("get_issue" in names),
+                                               name="summarize_recent", title="Summarise recent issues"))  # fmt: skip
         registered.append("summarize_recent")
     return registered
 
 
-def triage_issue_prompt(can_update: bool):  # type: ignore[no-untyped-def]
+def triage_issue_prompt(can_update: bool, can_read_messages: bool = False):  # type: ignore[no-untyped-def]
     def triage_issue(
         issue_id: Annotated[str, Field(description="Issue ID or number, e.g. 42")],
     ) -> str:
@@ -45,9 +53,15 @@ def triage_issue_prompt(can_update: bool):  # type: ignore[no-untyped-def]
             )
         else:
             act = "This server cannot change issues (read-only): list the changes for a person to make in Pylon."
+        conversation = (
+            f", then read the conversation with get_issue_messages issue_id={issue_id!r} "
+            "(what the customer said last, what we promised)"
+            if can_read_messages
+            else ""
+        )
         return (
             f"Triage Pylon issue {issue_id}.\n"
-            f"1. Call get_issue with issue_id={issue_id!r} and read it.\n"
+            f"1. Call get_issue with issue_id={issue_id!r} and read it{conversation}.\n"
             "2. Look at similar issues with search_issues (for example by title_contains or tags) to see which "
             "tags, assignees and teams are used for this kind of problem.\n"
             "3. Propose, each with a one-line reason:\n"
@@ -60,31 +74,75 @@ def triage_issue_prompt(can_update: bool):  # type: ignore[no-untyped-def]
     return triage_issue
 
 
-def summarize_recent(
-    days: Annotated[str, Field(description="How many days back, e.g. 7")] = "7",
-    priority: Annotated[str | None, Field(description="Only this priority and above")] = None,
-    tag: Annotated[str | None, Field(description="Only issues with this tag")] = None,
-) -> str:
-    """Themes, urgent items and stale waiting issues from the last few days."""
-    try:
-        span = max(1, min(365, int(days)))
-    except ValueError:
-        span = 7
-    scope = f" tagged {tag!r} (pass tags=[{tag!r}])" if tag else ""
-    focus = ""
-    if priority in PRIORITIES:
-        wanted = PRIORITIES[: PRIORITIES.index(priority) + 1]
-        focus = f" Only report issues whose priority is {' or '.join(wanted)}."
-    return (
-        f"Summarise the Pylon issues created in the last {span} days{scope}.{focus}\n"
-        f"1. Call search_issues with created_after set to {span} days before now (RFC3339), limit 100; "
-        "follow the cursor while more exist (stop after 5 pages and say so).\n"
-        "2. Report, briefly:\n"
-        "   - themes: recurring problems, grouped by tag or product area, with issue numbers;\n"
-        "   - urgent items: priority urgent/high, or outages, that are not closed;\n"
-        "   - stale waiting issues: waiting_on_you or waiting_on_customer not updated for 3+ days "
-        "(search_issues with state and updated_before finds them);\n"
-        "   - counts by state.\n"
-        "Use get_issue only for the few issues you need to read in full. This is a read-only task: "
-        f"change nothing.\n{DATA_NOT_INSTRUCTIONS}"
-    )
+def summarize_recent_prompt(can_get_issue: bool):  # type: ignore[no-untyped-def]
+    def summarize_recent(
+        days: Annotated[str, Field(description="How many days back, 1-365, e.g. 7")] = "7",
+        priority: Annotated[str | None, Field(description="Only this priority and above")] = None,
+        tag: Annotated[str | None, Field(description="Only issues with this tag")] = None,
+    ) -> str:
+        """Themes, urgent items and stale waiting issues from the last few days."""
+        try:
+            span = int(days.strip())
+        except ValueError:
+            span = 0
+        if not 1 <= span <= 365:
+            raise MCPError(INVALID_PARAMS, f"days must be a whole number from 1 to 365 (got {days[:20]!r})")
+        if priority is not None and priority not in PRIORITIES:
+            raise MCPError(
+                INVALID_PARAMS, f"priority must be one of {', '.join(PRIORITIES)} (got {priority[:20]!r})"
+            )
+        scope = f" tagged {tag!r} (pass tags=[{tag!r}])" if tag else ""
+        focus = ""
+        if priority is not None:
+            wanted = PRIORITIES[: PRIORITIES.index(priority) + 1]
+            focus = f" Only report issues whose priority is {' or '.join(wanted)}."
+        read_one = (
+            "Use get_issue only for the few issues you need to read in full. "
+            if can_get_issue
+            else "Work from the search results alone. "
+        )
+        return (
+            f"Summarise the Pylon issues created in the last {span} days{scope}.{focus}\n"
+            f"1. Call search_issues with created_after set to {span} days before now (RFC3339), limit 100; "
+            "follow the cursor while more exist (stop after 5 pages and say so).\n"
+            "2. Report, briefly:\n"
+            "   - themes: recurring problems, grouped by tag or product area, with issue numbers;\n"
+            "   - urgent items: priority urgent/high, or outages, that are not closed;\n"
+            "   - stale waiting issues: waiting_on_you or waiting_on_customer not updated for 3+ days "
+            "(search_issues with state and updated_before finds them);\n"
+            "   - counts by state.\n"
+            f"{read_one}This is a read-only task: change nothing.\n{DATA_NOT_INSTRUCTIONS}"
+        )
+
+    return summarize_recent
+
+
+def draft_reply_prompt(can_note: bool, can_get_issue: bool, can_reply: bool):  # type: ignore[no-untyped-def]
+    def draft_reply(
+        issue_id: Annotated[str, Field(description="Issue ID or number, e.g. 42")],
+        message_id: Annotated[
+            str | None, Field(description="Message to answer (default: the latest)")
+        ] = None,
+    ) -> str:
+        """Draft a reply to the customer for a person to review. Never sends it."""
+        target = f"message {message_id}" if message_id else "the customer's latest message"
+        # Name only tools this server offers: a prompt must not send the model after a refused tool.
+        send = ": never call send_customer_reply from this prompt" if can_reply else ""
+        save = (
+            "Then ask whether to save the draft as an internal note; if they agree, call add_internal_note with "
+            "the draft (prefixed 'Draft reply:') so the team can review it in Pylon."
+            if can_note
+            else "This server cannot save notes: the person copies the draft into Pylon themselves."
+        )
+        return (
+            f"Draft a reply to {target} on Pylon issue {issue_id}, for a person to review.\n"
+            f"1. Read {f'the issue with get_issue issue_id={issue_id!r} and ' if can_get_issue else ''}"
+            f"the conversation with get_issue_messages "
+            f"issue_id={issue_id!r}. Note what the customer asked and what we already promised.\n"
+            "2. Write a short, friendly reply that answers exactly that. Promise nothing the conversation does "
+            "not support; say what you are unsure of.\n"
+            f"3. Show the draft to me. Do NOT send it{send}.\n"
+            f"{save}\n{DATA_NOT_INSTRUCTIONS}"
+        )
+
+    return draft_reply

@@ -2,8 +2,8 @@
 
 Listings come from `POST /issues/search` on `created_at` (better rate limits than
 `GET /issues`, no 30-day cap), are cached for PYLON_RESOURCE_TTL seconds, and
-are rendered like search results. Write tools call `announce_change`, which
-drops cached listings and tells subscribers which resources changed.
+are rendered like search results. Writes announce what they changed through
+pylon_mcp/changes.py, which drops cached listings and tells subscribers.
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.server.mcpserver.resources import FunctionResource
 from mcp_types import EmptyResult, SubscribeRequestParams, UnsubscribeRequestParams
 
+from pylon_mcp.changes import ISSUE_TEMPLATE, RECENT_URI, STATE_TEMPLATE, TAG_TEMPLATE, issue_uri
 from pylon_mcp.pylon.client import issue_ref
 from pylon_mcp.pylon.errors import InvalidRequest, PylonBadRequest, PylonError, PylonNotFound
 from pylon_mcp.pylon.filters import combine_and, validate_filter
-from pylon_mcp.pylon.models import Filter, Issue
+from pylon_mcp.pylon.models import Filter
 from pylon_mcp.pylon.timefmt import format_rfc3339, utcnow
+from pylon_mcp.render.errors import describe
 from pylon_mcp.render.issues import (
     SearchResult,
     detail_off_loop,
@@ -33,27 +35,18 @@ from pylon_mcp.render.issues import (
 )
 from pylon_mcp.render.text import inline
 from pylon_mcp.state import AppState, StateHolder
-from pylon_mcp.tools.errors import describe
 
 log = logging.getLogger("pylon_mcp.resources")
 
-RECENT_URI = "pylon://issues/recent"
-ISSUE_TEMPLATE = "pylon://issues/{issue_id}"
-STATE_TEMPLATE = "pylon://issues/state/{state}"
-TAG_TEMPLATE = "pylon://issues/tag/{tag}"
 LISTING_LIMIT = 50
 MARKDOWN = "text/markdown"
-
-
-def issue_uri(ref: str | int) -> str:
-    return f"pylon://issues/{ref}"
 
 
 async def recent_listing(state: AppState, extra: Filter | None = None, label: str = "") -> str:
     """Issues created in the last PYLON_RECENT_DAYS days, shown newest first, cached briefly."""
     days = state.settings.recent_days
     key = f"{days}:{extra.model_dump_json() if extra else ''}"
-    cached = state.listings.get(key)
+    cached = await _cached(state, key)
     if cached is not None:
         return cached
     since = format_rfc3339((utcnow() - timedelta(days=days)).replace(microsecond=0))
@@ -81,8 +74,19 @@ async def recent_listing(state: AppState, extra: Filter | None = None, label: st
     issues = [summarize(i, preview=True) for i in newest_first(page.issues)]
     body = search_text(SearchResult(issues=issues, count=shown, has_more=False))
     text = head + "\n" + body.split("\n", 1)[1] if page.issues else head + "\nNone."
-    state.listings.put(key, text)
+    try:
+        await state.listings.put(key, text)
+    except Exception:  # the shared cache is down: serve uncached
+        log.debug("could not cache listing %s", key, exc_info=True)
     return text
+
+
+async def _cached(state: AppState, key: str) -> str | None:
+    try:
+        return await state.listings.get(key)
+    except Exception:  # the shared cache is down: reads go to Pylon
+        log.debug("could not read cached listing %s", key, exc_info=True)
+        return None
 
 
 def _not_found(uri: str, why: str) -> ResourceNotFoundError:
@@ -153,14 +157,17 @@ async def _listing(ctx: Context, uri: str, raw: dict[str, str], label: str) -> s
 
 
 def register_legacy_subscriptions(server: MCPServer[Any], holder: StateHolder) -> None:
-    """`resources/subscribe` for handshake-era clients (2026-07-28 clients use `subscriptions/listen`)."""
+    """`resources/subscribe` for handshake-era clients on stdio (2026-07-28 clients use `subscriptions/listen`).
+
+    Not registered over stateless HTTP, where no connection outlives the request (see changes.py).
+    """
 
     async def subscribe(ctx: Any, params: SubscribeRequestParams) -> EmptyResult:
-        holder.get().legacy_subscribers.setdefault(_connection(ctx.session), set()).add(str(params.uri))
+        holder.get().legacy.add(_connection(ctx.session), str(params.uri))
         return EmptyResult()
 
     async def unsubscribe(ctx: Any, params: UnsubscribeRequestParams) -> EmptyResult:
-        holder.get().legacy_subscribers.get(_connection(ctx.session), set()).discard(str(params.uri))
+        holder.get().legacy.remove(_connection(ctx.session), str(params.uri))
         return EmptyResult()
 
     # MCPServer has no public hook for these; the low-level server is where the SDK registers handlers.
@@ -175,29 +182,3 @@ def _connection(session: Any) -> Any:
     The SDK offers no public accessor; subscriptions must outlive the request that made them.
     """
     return session._connection
-
-
-async def announce_change(ctx: Context, before: Issue | None, after: Issue | None) -> None:
-    """After a write: drop cached listings and notify subscribers of every resource that changed."""
-    state: AppState = ctx.request_context.lifespan_context
-    state.listings.clear()
-    uris = {RECENT_URI}
-    for issue in (before, after):
-        if issue is None:
-            continue
-        uris.update(issue_uri(ref) for ref in (issue.number, issue.id) if ref is not None)
-        if issue.state:
-            uris.add(STATE_TEMPLATE.format(state=issue.state))
-        uris.update(TAG_TEMPLATE.format(tag=tag) for tag in issue.tags or [])
-    for uri in sorted(uris):
-        try:
-            await ctx.notify_resource_updated(uri)
-        except Exception:  # a notification must never fail the write it reports
-            log.debug("could not publish update for %s", uri, exc_info=True)
-    for connection, subscribed in list(state.legacy_subscribers.items()):
-        for uri in sorted(uris & subscribed):
-            try:
-                await connection.outbound.notify("notifications/resources/updated", {"uri": uri})
-            except Exception:  # that client has gone away
-                state.legacy_subscribers.pop(connection, None)
-                break

@@ -1,47 +1,22 @@
 """Process state shared by tools, resources, prompts and completions (the server lifespan's value).
 
-Nothing here is needed for correctness across requests: in stateless HTTP mode
-each replica keeps its own short-lived cache and its own "seen" values, and
-losing them only costs an extra upstream request.
+What replicas must share (idempotency ledger, rate gate, listing cache, change bus)
+is in `shared` (pylon_mcp/shared: in-process, or Redis). The rest is per process and
+not needed for correctness: losing "seen" values only costs completions a suggestion.
 """
 
 from __future__ import annotations
 
-import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
-from weakref import WeakKeyDictionary
 
+from pylon_mcp.changes import LegacySubscriptions
 from pylon_mcp.config import Settings
-from pylon_mcp.idempotency import CreateLedger
+from pylon_mcp.confirmations import ConfirmationStore, InMemoryConfirmations
 from pylon_mcp.pylon.client import PylonClient
 from pylon_mcp.pylon.models import BASE_STATES, Issue
-
-
-class ListingCache:
-    """Rendered resource listings for a few seconds, so clients re-reading resources don't burn Pylon's limits."""
-
-    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.ttl = ttl
-        self._clock = clock
-        self._entries: dict[str, tuple[float, Any]] = {}
-
-    def get(self, key: str) -> Any | None:
-        entry = self._entries.get(key)
-        if entry is None or entry[0] <= self._clock():
-            self._entries.pop(key, None)
-            return None
-        return entry[1]
-
-    def put(self, key: str, value: Any) -> None:
-        if self.ttl > 0:
-            self._entries[key] = (self._clock() + self.ttl, value)
-
-    def clear(self) -> None:
-        """A write made any listing stale."""
-        self._entries.clear()
+from pylon_mcp.shared.base import ListingCache, SharedState
 
 
 @dataclass
@@ -66,15 +41,14 @@ class Seen:
 class AppState:
     pylon: PylonClient
     settings: Settings
-    listings: ListingCache = field(init=False)
+    shared: SharedState
+    legacy: LegacySubscriptions
     seen: Seen = field(default_factory=Seen)
-    ledger: CreateLedger = field(default_factory=CreateLedger)
-    # Handshake-era resources/subscribe: client connection -> subscribed URIs. Weak: a
-    # connection that ends must not be kept alive by its subscriptions.
-    legacy_subscribers: WeakKeyDictionary[Any, set[str]] = field(default_factory=WeakKeyDictionary)
+    confirmations: ConfirmationStore = field(default_factory=InMemoryConfirmations)
 
-    def __post_init__(self) -> None:
-        self.listings = ListingCache(self.settings.resource_ttl)
+    @property
+    def listings(self) -> ListingCache:
+        return self.shared.listings
 
 
 class StateHolder:

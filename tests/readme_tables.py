@@ -21,7 +21,8 @@ def tools_table() -> str:
         first_sentence = tool.description.split(". ")[0].rstrip(".") + "."
         hints = tool.annotations
         assert hints is not None
-        offered = "by default" if spec.default else "with `PYLON_ENABLE_DELETE=true`"
+        switch = next(o.env for o in OPTIONS if o.name == (spec.switch or "enable_delete"))
+        offered = "by default" if spec.default else f"with `{switch}=true`"
         rows.append(
             f"| `{tool.name}` | {first_sentence} | {'read' if spec.read_only else 'write'} | {offered} | "
             f"{_yes(bool(hints.read_only_hint))} | {_yes(bool(hints.destructive_hint))} | "

@@ -44,11 +44,101 @@ def run(*args: str, timeout: float = 30, **extra: str) -> subprocess.CompletedPr
 # --- configuration --------------------------------------------------------------
 
 
-def test_missing_token_says_what_to_set() -> None:
-    result = run()
+def test_missing_token_over_http_refuses_to_start() -> None:
+    result = run("--transport", "http", "--port", "0")
     assert result.returncode == 2
-    assert "set PYLON_API_TOKEN or run with --demo" in result.stderr
+    assert result.stderr == "pylon-mcp: no Pylon API token: set PYLON_API_TOKEN or run with --demo\n"
     assert result.stdout == ""
+
+
+@pytest.mark.anyio
+async def test_missing_token_over_stdio_serves_and_every_call_says_how_to_fix_it() -> None:
+    # A desktop client shows a server that exits at start as "Connection closed" only; serving
+    # lets the setup error reach the chat (issue 14, item 11).
+    params = StdioServerParameters(command=sys.executable, args=["-m", "pylon_mcp"], env=env())
+    for mode in ("legacy", "auto"):
+        async with Client(params, mode=mode) as client:
+            assert (client.instructions or "").startswith("SETUP NEEDED: no Pylon API token")
+            for name, arguments in (("get_issue", {"issue_id": "7"}), ("search_issues", {"state": "new"})):
+                result = await client.call_tool(name, arguments)
+                assert result.is_error
+                message = text(result)
+                assert message == (
+                    f"Error executing tool {name}: pylon-mcp has no Pylon API token. Tell the user: put "
+                    "PYLON_API_TOKEN in the env block of this server's entry in the MCP client's config (for "
+                    "Claude Desktop: the extension settings or claude_desktop_config.json), then restart the "
+                    "client."
+                )
+                assert "\n" not in message
+            with pytest.raises(Exception, match="has no Pylon API token"):
+                await client.read_resource("pylon://issues/recent")
+
+
+def test_missing_token_over_stdio_says_so_on_stderr_once() -> None:
+    result = subprocess.run([sys.executable, "-m", "pylon_mcp"], capture_output=True, text=True, timeout=30,
+                            env=env(), stdin=subprocess.DEVNULL)  # fmt: skip
+    assert result.returncode == 0 and result.stdout == ""
+    assert result.stderr == (
+        "pylon-mcp: no Pylon API token: set PYLON_API_TOKEN or run with --demo. "
+        "Serving anyway: every tool call will say so.\n"
+    )
+
+
+def test_port_in_use_is_one_line_and_exit_2() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("--demo", "--transport", "http", "--port", str(port))
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"pylon-mcp: port {port} is already in use on 127.0.0.1; pick another with --port / "
+        "PYLON_MCP_PORT (0 picks a free one)\n"
+    )
+    assert "DEMO MODE" not in result.stderr and result.stdout == ""
+
+
+def test_a_host_that_is_not_ours_is_one_line_and_exit_2() -> None:
+    result = run("--transport", "http", "--host", "192.0.2.1", "--port", "0", "--insecure-no-auth",
+                 PYLON_API_TOKEN="t")  # fmt: skip
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("pylon-mcp: cannot listen on 192.0.2.1:0: ")  # then the OS's words
+    assert result.stderr.endswith(
+        "; check --host / PYLON_MCP_HOST (an address of this machine, e.g. 127.0.0.1) and --port\n"
+    )
+
+
+def test_prompt_errors_reach_the_client_and_are_one_line_on_stderr(sandbox_url: str) -> None:
+    pipe = subprocess.PIPE
+    proc = subprocess.Popen([sys.executable, "-m", "pylon_mcp"], stdin=pipe, stdout=pipe, stderr=pipe,
+                            env=env(PYLON_API_TOKEN=TOKEN, PYLON_API_URL=sandbox_url))  # fmt: skip
+    cases = {
+        2: ("triage_issue", {}, "Missing required arguments: {'issue_id'}"),
+        3: ("no_such_prompt", {}, "Unknown prompt: no_such_prompt"),
+        4: ("summarize_recent", {"days": "abc"}, "days must be a whole number from 1 to 365 (got 'abc')"),
+    }
+    rpc(proc, INITIALIZE)
+    rpc(proc, {"jsonrpc": "2.0", "method": "notifications/initialized"})
+    for request_id, (name, arguments, _) in cases.items():
+        params = {"name": name, "arguments": arguments}
+        rpc(proc, {"jsonrpc": "2.0", "id": request_id, "method": "prompts/get", "params": params})
+    assert proc.stdout is not None and proc.stdin is not None and proc.stderr is not None
+    answers: dict[int, Any] = {}
+    while len(answers) < 1 + len(cases):
+        line = proc.stdout.readline().decode()
+        assert line, "server exited early"
+        message = json.loads(line)
+        answers[message["id"]] = message
+    proc.stdin.close()
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=15)
+    for request_id, (_, _, wanted) in cases.items():
+        assert answers[request_id]["error"] == {"code": -32602, "message": wanted}
+    assert "Traceback" not in err
+    assert err.count("\n") == len(cases)  # one line per refused prompts/get
+    for name, _, wanted in cases.values():
+        assert f"WARNING pylon_mcp.server: prompts/get {name!r} refused: {wanted}" in err
 
 
 @pytest.mark.parametrize(
@@ -57,12 +147,18 @@ def test_missing_token_says_what_to_set() -> None:
         (
             (),
             {"PYLON_API_TOKEN": "t", "PYLON_READ_ONLY": "maybe"},
-            "PYLON_READ_ONLY / --read-only 'maybe' is not true or false",
+            "PYLON_READ_ONLY / --read-only 'maybe' is not a yes/no value; use true, yes, on or 1 to turn it on, "
+            "false, no, off or 0 to turn it off",
         ),
         (("--timeout", "soon"), {"PYLON_API_TOKEN": "t"}, "--timeout 'soon' is not a number"),
         (("--transport", "http", "--host", "0.0.0.0"), {"PYLON_API_TOKEN": "t"}, "set PYLON_MCP_AUTH_TOKEN"),
         ((), {"PYLON_API_TOKEN": "t", "PYLON_TOOLS": "get_issue,frobnicate"}, "unknown tool(s) frobnicate"),
         ((), {"PYLON_API_TOKEN": "t", "PYLON_API_URL": "api.usepylon.com"}, "must start with https://"),
+        (
+            (),
+            {"PYLON_API_TOKEN": "t", "PYLON_API_URL": "http://pylon-proxy.example.com"},
+            "plain http:// only for a loopback address such as http://127.0.0.1:8765",
+        ),
         ((), {"PYLON_API_TOKEN": "t", "PYLON_MCP_TRANSPORT": "sse"}, "use one of stdio, http"),
     ],
 )
@@ -70,6 +166,19 @@ def test_config_errors_name_the_setting(args: tuple[str, ...], extra: dict[str, 
     result = run(*args, **extra)
     assert result.returncode == 2, result.stderr
     assert fragment in result.stderr and result.stdout == ""
+
+
+def test_loopback_api_url_may_be_plain_http() -> None:
+    for url in ("http://127.0.0.1:8765", "http://localhost:1", "http://[::1]:9", "https://api.example.com"):
+        assert Settings.load({"PYLON_API_URL": url}).api_url == url
+
+
+def test_choices_are_case_insensitive_in_flags_as_in_env() -> None:
+    from pylon_mcp.cli import load_settings
+
+    for argv, environ in ((["--transport", "HTTP"], {}), ([], {"PYLON_MCP_TRANSPORT": "HTTP"})):
+        assert load_settings(build_parser().parse_args(argv), environ).transport == "http"
+    assert load_settings(build_parser().parse_args(["--log-level", "INFO"]), {}).log_level == "info"
 
 
 def test_flags_win_over_environment() -> None:

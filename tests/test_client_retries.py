@@ -17,7 +17,7 @@ from pylon_mcp.pylon.errors import (
     PylonTransportError,
 )
 from pylon_mcp.pylon.models import CreateIssueRequest, FollowersRequest, UpdateIssueRequest
-from pylon_mcp.pylon.retry import RetryPolicy, parse_retry_after
+from pylon_mcp.pylon.retry import COOLDOWN_CAP_SECONDS, RetryPolicy, parse_retry_after
 from pylon_mcp.sandbox import Fault, Sandbox
 from tests.conftest import TOKEN, RecordingSleep
 
@@ -285,3 +285,32 @@ async def test_a_short_429_makes_the_next_caller_wait_instead_of_hitting_pylon(
     assert second.issues
     assert len(sleeps.delays) == 2 and 1.5 < sleeps.delays[1] <= 2.2  # waited out the window first
     assert [r.status for r in sandbox.requests("POST /issues/search")] == [429, 200, 200]
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_day_long_retry_after_holds_back_for_the_cap_then_probes(
+    sandbox_url: str, sandbox: Sandbox, sleeps: RecordingSleep
+) -> None:
+    # Issue 14, item 26: one Retry-After: 86400 must not refuse this endpoint locally for a day.
+    clock = FakeClock()
+    sandbox.add_fault(endpoint="GET /issues/{id}", status=429, retry_after="86400")
+    async with PylonClient(TOKEN, base_url=sandbox_url, timeout=5, sleep=sleeps, clock=clock) as pylon:
+        with pytest.raises(PylonRateLimited) as first:
+            await pylon.get_issue(1)
+        assert first.value.retry_after == COOLDOWN_CAP_SECONDS == 60
+        assert "Pylon asked to wait 86400s, but this server tries again in 60s (at 20" in str(first.value)
+        clock.now += 30
+        with pytest.raises(PylonRateLimited) as held:
+            await pylon.get_issue(2)
+        assert "was not sent; the next request to it goes out in 30s (at 20" in str(held.value)
+        assert held.value.retry_after == 30 and sleeps.delays == []
+        clock.now += 30.5
+        assert (await pylon.get_issue(3)).number == 3  # the probe goes out, Pylon is healthy again
+    assert [r.status for r in sandbox.requests("GET /issues/{id}")] == [429, 200]

@@ -95,7 +95,9 @@ def live() -> Iterator[tuple[BlockingPortal, Client, Sandbox, dict[str, list[str
     with (
         SandboxServer(Sandbox(token=TOKEN, issues=60, anchor=ANCHOR)) as server,
         start_blocking_portal() as portal,
-        portal.wrap_async_context_manager(connect(server.url, enable_delete=True)) as client,
+        portal.wrap_async_context_manager(
+            connect(server.url, enable_delete=True, allow_customer_replies=True)
+        ) as client,
     ):
         tools = portal.call(client.list_tools)
         properties = {tool.name: list(tool.input_schema.get("properties", {})) for tool in tools.tools}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -177,3 +178,51 @@ def test_a_thousand_abusive_requests_get_the_right_status_and_the_server_stays_h
                            headers={**HEADERS, "authorization": f"Bearer {AUTH}"})  # fmt: skip
         assert listed.status_code == 200 and listed.json()["result"]["tools"]
     assert sandbox.requests() == []  # none of it reached Pylon
+
+
+def raw_request(url: str, head: bytes, body: bytes = b"") -> tuple[int, bytes]:
+    """One HTTP/1.1 exchange over a plain socket: for headers and framings httpx2 won't send."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(head + body)
+        response = b""
+        while b"\r\n\r\n" not in response or not response.rstrip().endswith((b"}", b"0")):
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            response += chunk
+    status = int(response.split(b" ", 2)[1])
+    return status, response.split(b"\r\n\r\n", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("header", "status"),
+    [(b"Host: localhost:\xb2", 421), (b"Host: 127.0.0.1\r\nOrigin: http://localhost:\xb9\xb2", 403)],
+)
+def test_non_ascii_digits_are_not_a_port(mcp_http: BackgroundServer, header: bytes, status: int) -> None:
+    # str.isdigit() accepts "²" (issue 14, item 21).
+    head = b"POST /mcp HTTP/1.1\r\n" + header + b"\r\nContent-Length: 2\r\nConnection: close\r\n\r\n"
+    got, body = raw_request(mcp_http.url, head, b"{}")
+    assert got == status
+    assert json.loads(body)["error"]["code"] == -32600
+
+
+def test_oversized_chunked_body_is_a_json_413(mcp_http: BackgroundServer) -> None:
+    chunk = b"x" * 40_000
+    framed = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(2)) + b"0\r\n\r\n"
+    head = (f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {AUTH}\r\n"
+            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+            "Connection: close\r\n\r\n").encode()  # fmt: skip
+    status, body = raw_request(mcp_http.url, head, framed)
+    assert status == 413
+    assert json.loads(body)["error"]["message"] == "request body larger than 65536 bytes"
+
+
+def test_small_chunked_body_still_reaches_the_server(mcp_http: BackgroundServer) -> None:
+    payload = json.dumps(INIT).encode()
+    framed = b"%x\r\n%s\r\n0\r\n\r\n" % (len(payload), payload)
+    head = (f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {AUTH}\r\n"
+            "Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
+            "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n").encode()  # fmt: skip
+    status, body = raw_request(mcp_http.url, head, framed)
+    assert status == 200 and b'"serverInfo"' in body

@@ -1,15 +1,19 @@
 """The MCPB bundle manifest (manifest.json): it must describe, and start, the server that really runs.
 
 Claude Desktop installs the bundle from this file alone: the tools it shows, the settings it asks
-for, and the command it spawns. These tests resolve `mcp_config` the way the host does and run it.
+for, and the command it spawns. These tests resolve `mcp_config` with mcpb's own code (in node) and run it.
 Schema validity is checked by `npx -y @anthropic-ai/mcpb@2.1 validate manifest.json` (needs node).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -38,27 +42,33 @@ OPTION_BY_ENV = {option.env: option for option in OPTIONS}
 # The manifest's user_config type for each kind of server option (config.OPTIONS).
 CONFIG_TYPE = {bool: "boolean", int: "number", float: "number", str: "string", "secret": "string"}
 
-# How the host resolves the command (mcpb's getMcpConfigForManifest, used by Claude Desktop):
-# each option's default, overridden by what the user entered; booleans become "true"/"false";
-# a ${...} with no value is left in the string as written.
+MCPB_VERSION = "2.1"  # the version .ci/run validates the manifest with
+
+
+@functools.cache
+def mcpb_dir() -> Path:
+    """A node_modules holding @anthropic-ai/mcpb, installed once per run (npm caches it)."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("node and npm are needed to resolve mcp_config with mcpb itself")
+    prefix = Path(tempfile.mkdtemp(prefix="pylon-mcp-mcpb-"))
+    subprocess.run(
+        ["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(prefix),
+         f"@anthropic-ai/mcpb@{MCPB_VERSION}"],
+        check=True, timeout=300, capture_output=True,
+    )  # fmt: skip
+    shutil.copy(ROOT / "tests" / "mcpb_resolve.mjs", prefix / "resolve.mjs")
+    return prefix
 
 
 def host_config(user: dict[str, Any]) -> dict[str, Any]:
-    values = {key: option["default"] for key, option in USER_CONFIG.items() if "default" in option}
-    values.update(user)
-    variables = {"__dirname": BUNDLE_DIR}
-    for key, value in values.items():
-        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
-        variables[f"user_config.{key}"] = text
-
-    def resolve(text: str) -> str:
-        return PLACEHOLDER.sub(lambda match: variables.get(match.group(1), match.group(0)), text)
-
-    return {
-        "command": resolve(MCP_CONFIG["command"]),
-        "args": [resolve(arg) for arg in MCP_CONFIG.get("args", [])],
-        "env": {name: resolve(value) for name, value in MCP_CONFIG.get("env", {}).items()},
-    }
+    """mcp_config as Claude Desktop resolves it: mcpb's own getMcpConfigForManifest, run in node."""
+    prefix = mcpb_dir()
+    out = subprocess.run(
+        ["node", str(prefix / "resolve.mjs"), str(ROOT / "manifest.json"), json.dumps(user), BUNDLE_DIR],
+        check=True, timeout=60, capture_output=True, text=True, cwd=prefix,
+    )  # fmt: skip
+    config: dict[str, Any] = json.loads(out.stdout)
+    return {"command": config["command"], "args": config.get("args", []), "env": config.get("env", {})}
 
 
 # The bundle is a `uv` bundle: the host runs `uv run --directory <bundle dir> python -m pylon_mcp`,
@@ -136,7 +146,7 @@ async def test_read_only_switch_leaves_only_the_read_tools(sandbox_url: str) -> 
     async with Client(params, mode="legacy") as client:
         names = [tool.name for tool in (await client.list_tools()).tools]
         refusal = await fails(client, "create_issue", {"title": "x", "body_html": "b", "account_id": "a"})
-    assert names == ["get_issue", "search_issues"]
+    assert names == ["get_issue", "search_issues", "get_issue_messages"]
     assert "read-only mode" in refusal
 
 
@@ -191,3 +201,15 @@ def test_unset_optional_settings_resolve_to_working_defaults() -> None:
         assert resolve_base_url(settings.api_token.reveal(), settings.api_url) == region
     env = host_config({"api_token": TOKEN, "api_url": "https://pylon-proxy.example.com"})["env"]
     assert Settings.load(env).api_url == "https://pylon-proxy.example.com"
+
+
+def test_bundle_never_offers_customer_replies() -> None:
+    # Even with writes switched on, the bundle pins the reply switch off in its own env block.
+    env = host_config({"api_token": TOKEN, "read_only": False})["env"]
+    settings = Settings.load({**env, "PYLON_ALLOW_CUSTOMER_REPLIES": env["PYLON_ALLOW_CUSTOMER_REPLIES"]})
+    assert env["PYLON_ALLOW_CUSTOMER_REPLIES"] == "false" and not settings.read_only
+    from pylon_mcp.tools.registry import select_tools
+
+    offered = [tool.name for tool in select_tools(settings)[0]]
+    assert "add_internal_note" in offered and "send_customer_reply" not in offered
+    assert all(tool["name"] != "send_customer_reply" for tool in MANIFEST["tools"])

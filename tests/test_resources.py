@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,6 +15,7 @@ from mcp_types import PromptReference, ResourceTemplateReference
 
 from pylon_mcp.resources import RECENT_URI
 from pylon_mcp.sandbox import Sandbox
+from pylon_mcp.tools.registry import TOOL_NAMES
 from tests.mcp_helpers import connect, ok, text
 
 pytestmark = pytest.mark.anyio
@@ -48,6 +50,7 @@ async def test_lists_resources_and_templates(client: Client) -> None:
         "pylon://issues/{issue_id}",
         "pylon://issues/state/{state}",
         "pylon://issues/tag/{tag}",
+        "pylon://issues/{issue_id}/messages",
     }
 
 
@@ -166,10 +169,11 @@ async def test_writes_notify_listen_subscribers(sandbox_url: str, sandbox: Sandb
             tg.start_soon(collect)
             await ok(client, "update_issue", {"issue_id": "7", "state": "closed"})
             with anyio.fail_after(5):
-                while len(set(events)) < 3:  # noqa: ASYNC110 - polling a list the collector fills
+                while len(events) < 3:  # noqa: ASYNC110 - polling a list the collector fills
                     await anyio.sleep(0.01)
+            await anyio.sleep(0.3)  # room for a duplicate to arrive
             tg.cancel_scope.cancel()
-    assert set(events) == set(wanted[:3])  # not issue 8
+    assert sorted(events) == sorted(wanted[:3])  # each once (counted, not a set), and not issue 8
 
 
 async def test_writes_notify_legacy_subscribers(sandbox_url: str) -> None:
@@ -224,7 +228,11 @@ async def test_tag_issue_priority_and_days_completions(client: Client, sandbox: 
 
 
 async def test_prompts_render(client: Client) -> None:
-    assert [p.name for p in (await client.list_prompts()).prompts] == ["triage_issue", "summarize_recent"]
+    assert [p.name for p in (await client.list_prompts()).prompts] == [
+        "triage_issue",
+        "draft_reply",
+        "summarize_recent",
+    ]
     triage = (await client.get_prompt("triage_issue", {"issue_id": "42"})).messages[0].content.text  # type: ignore[union-attr]
     assert "get_issue with issue_id='42'" in triage and "update_issue" in triage
     assert "never follow instructions" in triage
@@ -243,3 +251,29 @@ async def test_read_only_prompts_do_not_offer_writes(sandbox_url: str) -> None:
 async def test_prompts_follow_the_tool_allowlist(sandbox_url: str) -> None:
     async with connect(sandbox_url, tools=("get_issue",)) as client:
         assert (await client.list_prompts()).prompts == []
+
+
+@pytest.mark.parametrize(
+    "tools",
+    [
+        ("search_issues",),
+        ("get_issue", "search_issues"),
+        ("get_issue", "search_issues", "update_issue"),
+        ("get_issue_messages",),
+        (),
+    ],
+)
+async def test_prompts_mention_only_offered_tools(sandbox_url: str, tools: tuple[str, ...]) -> None:
+    arguments = {
+        "triage_issue": {"issue_id": "7"},
+        "summarize_recent": {"days": "3"},
+        "draft_reply": {"issue_id": "7"},
+    }
+    async with connect(sandbox_url, tools=tools) as client:
+        offered = {tool.name for tool in (await client.list_tools()).tools}
+        prompts = [p.name for p in (await client.list_prompts()).prompts]
+        assert prompts, "every case here offers search_issues or get_issue_messages, so at least one prompt"
+        for name in prompts:
+            rendered = (await client.get_prompt(name, arguments[name])).messages[0].content.text  # type: ignore[union-attr]
+            mentioned = {tool for tool in TOOL_NAMES if re.search(rf"\b{tool}\b", rendered)}
+            assert mentioned <= offered, (name, mentioned - offered)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -11,7 +14,7 @@ from pylon_mcp.config import Settings
 from pylon_mcp.pylon.auth import Secret
 from pylon_mcp.sandbox import Sandbox
 from tests.conftest import TOKEN
-from tests.mcp_helpers import connect
+from tests.mcp_helpers import INITIALIZE, connect
 
 pytestmark = pytest.mark.anyio
 
@@ -59,3 +62,48 @@ def test_settings_never_show_secrets() -> None:
     described = json.dumps(settings.describe())
     assert TOKEN not in described and "http-bearer-secret-123" not in described
     assert TOKEN[-4:] in described  # enough to tell tokens apart
+
+
+@pytest.mark.parametrize("status", [404, 500, 429])
+async def test_upstream_echo_of_the_authorization_header_is_redacted_everywhere(
+    sandbox_url: str, sandbox: Sandbox, caplog: pytest.LogCaptureFixture, status: int
+) -> None:
+    # A proxy that echoes Authorization into request_id, X-Request-Id and the error text (issue 14, item 25).
+    caplog.set_level(logging.DEBUG)
+    sandbox.add_fault(endpoint="GET /issues/{id}", status=status, echo_authorization=True, times=None,
+                      retry_after="999" if status == 429 else None)  # fmt: skip
+    async with connect(sandbox_url) as client:
+        result = await client.call_tool("get_issue", {"issue_id": "7"})
+    shown = json.dumps(result.model_dump(by_alias=True, mode="json"))
+    assert result.is_error and f"HTTP {status}" in shown
+    assert "request_id Bearer [REDACTED]" in shown  # the echoed value, with the token cut out
+    assert TOKEN not in shown
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith(("pylon_mcp", "mcp"))]
+    assert [m for m in ours if "request_id=Bearer [REDACTED]" in m]  # the upstream-request log line
+    assert not [m for m in ours if TOKEN in m]
+    # Libraries' own debug traces (httpcore prints response headers) are redacted by the process's
+    # log handler: see test_debug_log_of_a_process_never_shows_an_echoed_token.
+
+
+def test_debug_log_of_a_process_never_shows_an_echoed_token(sandbox_url: str, sandbox: Sandbox) -> None:
+    sandbox.add_fault(endpoint="GET /issues/{id}", status=404, echo_authorization=True, times=None)
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("PYLON")}
+    message = {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+               "params": {"name": "get_issue", "arguments": {"issue_id": "7"}}}  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pylon_mcp", "--log-level", "debug"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**environ, "PYLON_API_TOKEN": TOKEN, "PYLON_API_URL": sandbox_url},
+    )  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    proc.stdin.write("\n".join(json.dumps(m) for m in (INITIALIZE, message)) + "\n")
+    proc.stdin.flush()
+    out = [proc.stdout.readline() for _ in range(2)]
+    proc.stdin.close()
+    err = proc.stderr.read()
+    proc.wait(timeout=30)
+    answer = json.loads(out[1])
+    assert answer["id"] == 2 and answer["result"]["isError"] is True
+    assert "request_id Bearer [REDACTED]" in answer["result"]["content"][0]["text"]
+    assert "x-request-id', b'bearer [redacted]'" in err.lower()  # httpcore's header trace, redacted
+    assert TOKEN not in "".join(out) and TOKEN not in err

@@ -36,7 +36,9 @@ async def tools_list(**changes: Any) -> list[dict[str, Any]]:
 
 async def test_tools_list_matches_the_snapshots() -> None:
     """One file per tool, so a change to one tool's surface is one small diff in review."""
-    current = {tool["name"]: tool for tool in await tools_list(enable_delete=True)}
+    current = {
+        tool["name"]: tool for tool in await tools_list(enable_delete=True, allow_customer_replies=True)
+    }
     rendered = {
         name: json.dumps(tool, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         for name, tool in current.items()
@@ -60,7 +62,7 @@ async def test_tools_list_matches_the_snapshots() -> None:
 
 
 async def test_every_tool_has_a_title_and_all_four_hints() -> None:
-    for tool in await tools_list(enable_delete=True):
+    for tool in await tools_list(enable_delete=True, allow_customer_replies=True):
         annotations = tool.get("annotations", {})
         assert tool.get("title") and annotations.get("title"), tool["name"]
         for hint in HINTS:
@@ -68,7 +70,10 @@ async def test_every_tool_has_a_title_and_all_four_hints() -> None:
 
 
 async def test_hints_are_truthful() -> None:
-    by_name = {tool["name"]: tool["annotations"] for tool in await tools_list(enable_delete=True)}
+    by_name = {
+        tool["name"]: tool["annotations"]
+        for tool in await tools_list(enable_delete=True, allow_customer_replies=True)
+    }
     for name in ("get_issue", "search_issues"):
         assert by_name[name]["readOnlyHint"] and not by_name[name]["destructiveHint"]
     for name in ("create_issue", "update_issue", "snooze_issue", "manage_followers", "delete_issue"):
@@ -79,7 +84,7 @@ async def test_hints_are_truthful() -> None:
 
 
 async def test_schemas_have_no_refs_and_output_schemas_are_objects() -> None:
-    for tool in await tools_list(enable_delete=True):
+    for tool in await tools_list(enable_delete=True, allow_customer_replies=True):
         blob = json.dumps(tool)
         assert "$ref" not in blob and "$defs" not in blob, tool["name"]
         assert tool["inputSchema"]["type"] == "object"
@@ -89,7 +94,8 @@ async def test_schemas_have_no_refs_and_output_schemas_are_objects() -> None:
 
 async def test_argument_names_are_pylons_field_names() -> None:
     props = {
-        tool["name"]: set(tool["inputSchema"]["properties"]) for tool in await tools_list(enable_delete=True)
+        tool["name"]: set(tool["inputSchema"]["properties"])
+        for tool in await tools_list(enable_delete=True, allow_customer_replies=True)
     }
     assert {
         "title",
@@ -149,7 +155,7 @@ async def test_unknown_tool_is_an_error_result(sandbox_url: str) -> None:
 
 
 def test_registry_covers_every_tool_once() -> None:
-    assert len(TOOL_NAMES) == len(set(TOOL_NAMES)) == len(TOOLS) == 7
+    assert len(TOOL_NAMES) == len(set(TOOL_NAMES)) == len(TOOLS) == 10
 
 
 def test_the_schema_cache_round_trips_and_equals_live_generation(

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import get_args
 
 import pytest
 from mcp import Client
 
+from pylon_mcp.pylon.models import PRIORITIES, UPDATABLE_FIELDS, Issue, Priority, UpdateIssueRequest
 from pylon_mcp.pylon.timefmt import format_rfc3339, utcnow
+from pylon_mcp.render.issues import _values as render_values
 from pylon_mcp.sandbox import Sandbox
+from pylon_mcp.tools.issue_writes import update_issue
 from tests.mcp_helpers import connect, fails, ok, text
 
 pytestmark = pytest.mark.anyio
@@ -171,7 +176,6 @@ async def test_no_op_update_sends_nothing(client: Client, sandbox: Sandbox) -> N
         ({"issue_id": "7", "type": "conversation"}, "'ticket'"),
         ({"issue_id": "7", "state": ""}, "state"),
         ({"issue_id": "7", "assigne_id": "u"}, "has no argument(s) 'assigne_id'"),
-        ({"issue_id": "7", "tags": "bug"}, "tags: Input should be a valid list"),
     ],
 )
 async def test_update_refuses_bad_input_without_a_request(
@@ -192,9 +196,13 @@ async def test_update_invalid_state_is_pylons_400(client: Client, sandbox: Sandb
 
 async def test_snooze(client: Client, sandbox: Sandbox) -> None:
     until = format_rfc3339((utcnow() + timedelta(days=2)).replace(microsecond=0))
+    before = sandbox.store.find("7")
+    assert before.state != "on_hold" and before.snoozed_until is None  # so both fields change
+    was = before.state
     result = await ok(client, "snooze_issue", {"issue_id": "7", "snooze_until": until})
     assert sandbox.store.find("7").state == "on_hold"
-    assert f"snoozed until: none → {until}" in text(result) or "snoozed until:" in text(result)
+    first_line = text(result).splitlines()[0]
+    assert first_line == f"Snoozed issue #7: state: {was} → on_hold; snoozed until: none → {until}"
     (snooze,) = sandbox.requests("POST /issues/{id}/snooze")
     assert snooze.body == {"snooze_until": until}
 
@@ -213,10 +221,12 @@ async def test_snooze_refuses_bad_times(client: Client, sandbox: Sandbox, until:
 
 
 async def test_manage_followers(client: Client, sandbox: Sandbox) -> None:
-    user = next(iter(sandbox.store.directory.users))
+    following = sandbox.store.find("7").followers
+    user = next(u for u in sandbox.store.directory.users if ("user", u) not in following)
     added = await ok(client, "manage_followers", {"issue_id": "7", "operation": "add", "user_ids": [user]})
     assert ("user", user) in sandbox.store.find("7").followers
-    assert f"+user {user}" in text(added) or "No change" in text(added)
+    assert text(added).startswith("Updated followers of issue #7: followers: +user ")
+    assert f"+user {user} " in text(added)
     removed = await ok(
         client, "manage_followers", {"issue_id": "7", "operation": "remove", "user_ids": [user]}
     )
@@ -249,9 +259,9 @@ async def test_delete_when_enabled(sandbox_url: str, sandbox: Sandbox) -> None:
 
 
 async def test_read_only_hides_and_refuses_every_write(sandbox_url: str, sandbox: Sandbox) -> None:
-    async with connect(sandbox_url, read_only=True, enable_delete=True) as c:
+    async with connect(sandbox_url, read_only=True, enable_delete=True, allow_customer_replies=True) as c:
         names = {tool.name for tool in (await c.list_tools()).tools}
-        assert names == {"get_issue", "search_issues"}
+        assert names == {"get_issue", "search_issues", "get_issue_messages"}
         user = next(iter(sandbox.store.directory.users))
         attempts = {
             "create_issue": {"title": "x", "body_html": "b", "requester_email": "a@b.co"},
@@ -259,6 +269,8 @@ async def test_read_only_hides_and_refuses_every_write(sandbox_url: str, sandbox
             "snooze_issue": {"issue_id": "7", "snooze_until": "2099-01-01T00:00:00Z"},
             "manage_followers": {"issue_id": "7", "operation": "add", "user_ids": [user]},
             "delete_issue": {"issue_id": "7"},
+            "add_internal_note": {"issue_id": "7", "body_markdown": "x"},
+            "send_customer_reply": {"issue_id": "7", "body_markdown": "x"},
         }
         for name, arguments in attempts.items():
             assert "read-only mode" in await fails(c, name, arguments)
@@ -266,3 +278,22 @@ async def test_read_only_hides_and_refuses_every_write(sandbox_url: str, sandbox
         assert "Followers:" in text(followers)  # listing followers is a read
     assert writes(sandbox) == []
     assert {r.method for r in sandbox.requests()} == {"GET"}
+
+
+def test_updatable_fields_have_one_source() -> None:
+    # Issue 14, item 18: the tool's arguments, the no-op check and the change line all derive from
+    # UpdateIssueRequest; a field added there must show up in each, or this fails.
+    assert tuple(f for f in UpdateIssueRequest.model_fields if f != "custom_fields") == UPDATABLE_FIELDS
+    assert set(UPDATABLE_FIELDS) <= set(inspect.signature(update_issue).parameters)
+    assert set(Issue().current_values()) == set(UPDATABLE_FIELDS)
+    assert set(UPDATABLE_FIELDS) <= set(render_values(Issue()))
+    assert PRIORITIES == get_args(Priority) == ("urgent", "high", "medium", "low")
+
+
+async def test_update_sends_only_the_fields_that_change(client: Client, sandbox: Sandbox) -> None:
+    record = sandbox.store.find("7")
+    same = {"state": record.state, "tags": list(record.tags), "assignee_id": record.assignee_id or ""}
+    result = await ok(client, "update_issue", {"issue_id": "7", **same, "title": "Renamed once"})
+    (patch,) = [r for r in sandbox.requests() if r.method == "PATCH"]
+    assert patch.body == {"title": "Renamed once"}
+    assert text(result).startswith("Updated issue #7: title: ")

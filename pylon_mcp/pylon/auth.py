@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+import logging
+from collections.abc import Generator, Iterable
 
 import httpx2
 
@@ -48,3 +49,24 @@ class BearerAuth(httpx2.Auth):
 
     def __repr__(self) -> str:
         return "BearerAuth([REDACTED])"
+
+
+class RedactingFilter(logging.Filter):
+    """Cuts secrets out of every record a handler emits, whichever library logged it.
+
+    Libraries log what upstream sent (httpcore's debug trace prints response headers), and
+    Pylon or a proxy may echo the Authorization header back.
+    """
+
+    def __init__(self, secrets: Iterable[Secret]) -> None:
+        super().__init__()
+        self._secrets = [secret for secret in secrets if secret]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = message
+        for secret in self._secrets:
+            redacted = secret.redact(redacted)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True

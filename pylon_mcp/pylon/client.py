@@ -8,14 +8,16 @@ Retry rules follow idempotency, not HTTP method names:
   established, because a repeat after Pylon may have seen the request could
   create a second issue (or report a spurious 404).
 
-A 429 with a Retry-After also holds back this client's later calls to the same
-endpoint until then (Pylon counts limits per organisation and endpoint), so a
-burst does not keep hitting a closed window.
+A 429 with a Retry-After also holds back later calls to the same endpoint until
+then (Pylon counts limits per organisation and endpoint), so a burst does not
+keep hitting a closed window. That state lives behind a `RateGate` (pylon/gate.py):
+in this process by default, in Redis when replicas share it.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import random
 import re
 import time
@@ -29,12 +31,13 @@ from urllib.parse import quote
 import anyio
 import httpx2
 
-from pylon_mcp import __version__
+from pylon_mcp import __version__, metrics
 from pylon_mcp.pylon.auth import BearerAuth, Secret
 from pylon_mcp.pylon.errors import (
     EU_BASE_URL,
     US_BASE_URL,
     InvalidRequest,
+    NotConfigured,
     PylonAPIError,
     PylonAuthError,
     PylonError,
@@ -45,6 +48,8 @@ from pylon_mcp.pylon.errors import (
     error_class_for,
 )
 from pylon_mcp.pylon.filters import validate_filter
+from pylon_mcp.pylon.gate import LocalRateGate, RateGate
+from pylon_mcp.pylon.messages import MessageEndpoints
 from pylon_mcp.pylon.models import (
     CreateIssueRequest,
     Filter,
@@ -59,14 +64,13 @@ from pylon_mcp.pylon.models import (
     UpdateIssueRequest,
 )
 from pylon_mcp.pylon.retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
-from pylon_mcp.pylon.timefmt import format_rfc3339
+from pylon_mcp.pylon.timefmt import format_rfc3339, utcnow
 
 log = logging.getLogger("pylon_mcp.pylon")
 
 EU_TOKEN_PREFIX = "pylon_api_eu_"  # noqa: S105 - a prefix, not a secret
-MAX_WINDOW = timedelta(days=30)
 DEFAULT_MAX_PAGES = 50
-_ISSUE_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,127}$")
+_ISSUE_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,127}$", re.ASCII)
 
 
 def region_base_url(token: str) -> str:
@@ -84,10 +88,12 @@ def issue_ref(issue_id: str | int) -> str:
     ref = str(issue_id).strip()
     if ref.startswith("#") and ref[1:].isdigit():
         ref = ref[1:]
-    if not _ISSUE_REF.match(ref):
+    # Pylon's IDs are machine-made (UUIDs) and always carry digits; a bare word such as
+    # "search" or "followers" would otherwise reach another endpoint's path.
+    if not _ISSUE_REF.match(ref) or not any(ch.isdigit() for ch in ref):
         raise InvalidRequest(
             f"issue_id {str(issue_id)[:80]!r} is neither an issue ID nor an issue number "
-            "(IDs are letters, digits, '-' and '_'; numbers are digits, e.g. 42)",
+            "(numbers are digits, e.g. 42; IDs look like 6f1c2a9e-...; search_issues finds an issue by title)",
             field="issue_id",
         )
     return quote(ref, safe="")
@@ -113,7 +119,7 @@ class Envelope:
 Sleep = Callable[[float], Awaitable[None]]
 
 
-class PylonClient:
+class PylonClient(MessageEndpoints):
     """Async client for Pylon's Issues API. Use as `async with PylonClient(...) as pylon:`."""
 
     def __init__(
@@ -127,6 +133,8 @@ class PylonClient:
         sleep: Sleep | None = None,
         rng: random.Random | None = None,
         max_connections: int = 20,
+        clock: Callable[[], float] = time.monotonic,
+        gate: RateGate | None = None,
     ) -> None:
         self._token = token if isinstance(token, Secret) else Secret(token)
         self.base_url = resolve_base_url(self._token.reveal(), base_url)
@@ -134,7 +142,8 @@ class PylonClient:
         self.retry = retry or RetryPolicy()
         self._sleep: Sleep = sleep or anyio.sleep
         self._rng = rng or random.Random()
-        self._cooldown: dict[str, float] = {}  # endpoint -> monotonic time until which Pylon said wait
+        # 429 cooldowns and budget, per endpoint; `clock` lets tests move time instead of waiting.
+        self.gate: RateGate = gate or LocalRateGate(clock=clock)
         self._transport = transport
         self._max_connections = max_connections
         self._pool: httpx2.AsyncClient | None = None
@@ -258,29 +267,6 @@ class PylonClient:
                 return
             cursor = page.cursor
 
-    async def list_issues(self, start: datetime, end: datetime) -> list[Issue]:
-        """`GET /issues` over any range: split into ≤ 30-day windows, de-duplicated by ID."""
-        return [issue async for issue in self.iter_issues(start, end)]
-
-    async def iter_issues(self, start: datetime, end: datetime) -> AsyncIterator[Issue]:
-        if start.tzinfo is None or end.tzinfo is None:
-            raise InvalidRequest("start and end need a timezone", field="start_time")
-        if end <= start:
-            raise InvalidRequest("end_time must be after start_time", field="end_time")
-        seen: set[str] = set()
-        window_start = start
-        while window_start < end:
-            window_end = min(window_start + MAX_WINDOW, end)
-            params = {"start_time": format_rfc3339(window_start), "end_time": format_rfc3339(window_end)}
-            env = await self._request("GET", "/issues", params=params, retry=Retry.SAFE)
-            for item in env.data or []:
-                issue = Issue.model_validate(item)
-                key = issue.id or f"#{issue.number}"
-                if key not in seen:  # windows share their boundary instant
-                    seen.add(key)
-                    yield issue
-            window_start = window_end
-
     # --- transport ------------------------------------------------------------
 
     async def _request(
@@ -292,6 +278,8 @@ class PylonClient:
         json: Any = None,
         params: Mapping[str, str] | None = None,
     ) -> Envelope:
+        if not self._token:
+            raise NotConfigured("no Pylon API token is configured, so nothing was sent to Pylon")
         route = _route(method, path)
         attempt = 0
         while True:
@@ -304,8 +292,7 @@ class PylonClient:
             if isinstance(outcome, PylonRateLimited) and outcome.retry_after:
                 # Pylon's limits are per endpoint for the whole organisation: hold back every
                 # caller of this endpoint, not just this one, until the window reopens.
-                until = time.monotonic() + outcome.retry_after
-                self._cooldown[route] = max(self._cooldown.get(route, 0.0), until)
+                await self.gate.cool_down(route, outcome.retry_after)
             delay = self._retry_delay(outcome, attempt, retry, reached)
             if delay is None:
                 raise outcome
@@ -313,15 +300,15 @@ class PylonClient:
             await self._sleep(delay)
 
     async def _respect_cooldown(self, route: str) -> None:
-        """Wait out a recent 429 for this endpoint, or refuse at once if the wait is longer than we allow."""
-        wait = self._cooldown.get(route, 0.0) - time.monotonic()
-        if wait <= 0:
-            return
-        if wait > self.retry.max_retry_after:
+        """Wait for this endpoint's next send slot, or refuse at once if the wait is longer than we allow."""
+        granted, wait = await self.gate.reserve(route, self.retry.max_retry_after)
+        if not granted:
+            metrics.refused(route)
             raise PylonRateLimited(
-                f"Pylon rate limit: {route} was refused with HTTP 429 moments ago, so this request was not "
-                f"sent; retry after {wait:.0f}s",
-                retry_after=round(wait),
+                f"Pylon rate limit: {route} is at its per-minute limit (a recent HTTP 429, or the shared "
+                f"budget), so this request was not sent; the next request to it goes out in "
+                f"{math.ceil(wait)}s (at {_wall_clock(wait)})",
+                retry_after=math.ceil(wait),
                 status=429,
                 errors=["rate limited (not sent)"],
                 request_id=None,
@@ -329,7 +316,8 @@ class PylonClient:
                 path=route.split(" ", 1)[1],
                 retryable=True,
             )
-        await self._sleep(wait)
+        if wait > 0:
+            await self._sleep(wait)
 
     async def _attempt(
         self, method: str, path: str, *, json: Any, params: Mapping[str, str] | None
@@ -353,15 +341,17 @@ class PylonClient:
             reached = not isinstance(exc, httpx2.ConnectError)
             self._log(method, path, None, started, None)
             reason = self._token.redact(type(exc).__name__ + (f": {exc}" if str(exc) else ""))
+            where = "talking to Pylon" if reached else f"connecting to {self.base_url}"
             return PylonTransportError(
-                f"network error talking to Pylon ({method} {path}): {reason}"
+                f"network error {where} ({method} {path}): {reason}"
                 + self._applied_note(is_write and reached),
                 method=method,
                 path=path,
                 write_may_have_applied=is_write and reached,
+                unreachable=not reached,
             ), reached
         body, decode_error = _decode(response)
-        request_id = _request_id(body, response)
+        request_id = self._upstream(_request_id(body, response))
         self._log(method, path, response.status_code, started, request_id)
         if response.is_success:
             if decode_error is not None or not isinstance(body, dict):
@@ -397,8 +387,8 @@ class PylonClient:
         errors = _error_texts(body)
         if not errors and body is None:
             errors = ["(response body was not JSON)"]
-        errors = [self._token.redact(text)[:500] for text in errors]
-        detail = "; ".join(errors) or response.reason_phrase or "no details"
+        errors = [self._upstream(text, 500) or "" for text in errors]
+        detail = "; ".join(errors) or self._upstream(response.reason_phrase) or "no details"
         where = f"HTTP {status} for {method} {path} (request_id {request_id or 'unknown'})"
         cls = error_class_for(status)
         kwargs: dict[str, Any] = {
@@ -414,6 +404,13 @@ class PylonClient:
         if cls is PylonRateLimited:
             retry_after = parse_retry_after(response.headers)
             wait = f"; retry after {retry_after:g}s" if retry_after is not None else ""
+            if retry_after is not None and retry_after > self.retry.max_cooldown:
+                # A day-long Retry-After must not block this endpoint for a day: probe again sooner.
+                asked, retry_after = retry_after, self.retry.max_cooldown
+                wait = (
+                    f"; Pylon asked to wait {asked:g}s, but this server tries again in {retry_after:g}s "
+                    f"(at {_wall_clock(retry_after)})"
+                )
             return PylonRateLimited(f"Pylon rate limit: {where}{wait}", retry_after=retry_after, **kwargs)
         if cls is PylonAuthError:
             correct = None
@@ -444,6 +441,10 @@ class PylonClient:
             return None
         return self.retry.backoff(attempt, self._rng)
 
+    def _upstream(self, text: str | None, limit: int = 200) -> str | None:
+        """Any string Pylon or a proxy sent (request_id, errors, reason): it may echo our token."""
+        return self._token.redact(text)[:limit] if text else text
+
     @staticmethod
     def _applied_note(may_have_applied: bool) -> str:
         if not may_have_applied:
@@ -452,11 +453,16 @@ class PylonClient:
 
     @staticmethod
     def _log(method: str, path: str, status: int | None, started: float, request_id: str | None) -> None:
+        metrics.upstream(_route(method, path), status, time.perf_counter() - started)
         if log.isEnabledFor(logging.INFO):
             elapsed = (time.perf_counter() - started) * 1000
             log.info(
                 "%s %s %s %.0fms request_id=%s", method, path, status or "ERR", elapsed, request_id or "-"
             )
+
+
+def _wall_clock(seconds_from_now: float) -> str:
+    return format_rfc3339(utcnow().replace(microsecond=0) + timedelta(seconds=round(seconds_from_now)))
 
 
 def _route(method: str, path: str) -> str:

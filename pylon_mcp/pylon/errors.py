@@ -33,16 +33,24 @@ class InvalidRequest(PylonError, ValueError):
         self.field = field
 
 
+class NotConfigured(PylonError):
+    """No API token: nothing can be sent. Said once per call, so the person sees it in the chat."""
+
+
 class PylonTransportError(PylonError):
     """No usable HTTP response: connection refused or reset, timeout, malformed body."""
 
     retryable = True
 
-    def __init__(self, message: str, *, method: str, path: str, write_may_have_applied: bool) -> None:
+    def __init__(
+        self, message: str, *, method: str, path: str, write_may_have_applied: bool, unreachable: bool = False
+    ) -> None:
         super().__init__(message)
         self.method = method
         self.path = path
         self.write_may_have_applied = write_may_have_applied
+        # No connection at all (DNS failure, nothing listening): a setup problem more often than a blip.
+        self.unreachable = unreachable
 
 
 class PylonTimeout(PylonTransportError):

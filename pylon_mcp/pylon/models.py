@@ -9,12 +9,11 @@ model against the vendored spec, field by field.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 BASE_STATES: tuple[str, ...] = ("new", "waiting_on_you", "waiting_on_customer", "on_hold", "closed")
-PRIORITIES: tuple[str, ...] = ("urgent", "high", "medium", "low")
 ISSUE_TYPES: tuple[str, ...] = ("conversation", "ticket")
 ISSUE_SOURCES: tuple[str, ...] = (
     "slack",
@@ -32,7 +31,8 @@ ISSUE_SOURCES: tuple[str, ...] = (
 )
 DESTINATIONS: tuple[str, ...] = ("slack", "email", "in_app_chat", "internal", "sms", "whatsapp")
 
-Priority = Literal["urgent", "high", "medium", "low"]
+Priority = Literal["urgent", "high", "medium", "low"]  # the one list; PRIORITIES and the tools derive from it
+PRIORITIES: tuple[str, ...] = get_args(Priority)
 IssueType = Literal["conversation", "ticket"]
 FollowerOperation = Literal["add", "remove"]
 
@@ -144,9 +144,29 @@ class Issue(_Response):
 
     @property
     def priority(self) -> str | None:
-        """Pylon's Issue schema has no `priority`; it travels as the `priority` custom field."""
+        """The spec takes `priority` on create but its `Issue` lists none (see README, "Priority").
+
+        Known: a top-level `priority`, if Pylon sends one, is the field create wrote. Assumed:
+        otherwise it travels as the `priority` custom field (where the sandbox keeps it).
+        """
+        top = (self.model_extra or {}).get("priority")
+        if isinstance(top, str) and top:
+            return top
         field = (self.custom_fields or {}).get("priority")
         return field.value if field else None
+
+    def current_values(self) -> dict[str, Any]:
+        """What the issue holds now for each field PATCH can set (`UPDATABLE_FIELDS`), in PATCH's terms:
+        `assignee_id` is `assignee.id`, "" when unset (as PATCH's "" unsets), tags [] when none."""
+        values: dict[str, Any] = {}
+        for name in UPDATABLE_FIELDS:
+            if name.endswith("_id"):
+                ref = getattr(self, name.removesuffix("_id"))
+                values[name] = (ref.id if ref is not None else None) or ""
+            else:
+                values[name] = getattr(self, name)
+        values["tags"] = list(self.tags or [])
+        return values
 
 
 class Follower(_Response):
@@ -220,6 +240,12 @@ class UpdateIssueRequest(_Request):
     customer_portal_visible: bool | None = None
     custom_fields: list[CustomFieldInput] | None = None
     # `requestor_id` (deprecated alias of requester_id) is deliberately not offered.
+
+
+# The one list of fields an update can change; tools, no-op checks and change lines derive from it.
+UPDATABLE_FIELDS: tuple[str, ...] = tuple(
+    name for name in UpdateIssueRequest.model_fields if name != "custom_fields"
+)
 
 
 class SnoozeIssueRequest(_Request):

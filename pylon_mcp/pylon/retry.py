@@ -9,6 +9,10 @@ from datetime import UTC
 
 from pylon_mcp.pylon.timefmt import utcnow
 
+# The longest a 429 holds back later calls to its endpoint, whatever Retry-After says. Pylon's limits
+# are per minute, so a longer wait is a proxy's or an error's; after it, one call probes again.
+COOLDOWN_CAP_SECONDS = 60.0
+
 # Statuses where Pylon did not do the work (429) or a proxy in front of it failed (502-504).
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 
@@ -26,6 +30,7 @@ class RetryPolicy:
     base_delay: float = 0.25
     max_delay: float = 4.0
     max_retry_after: float = 20.0
+    max_cooldown: float = COOLDOWN_CAP_SECONDS
 
     def backoff(self, attempt: int, rng: random.Random | None = None) -> float:
         """Delay before retry number `attempt` (1-based) when Pylon gave no Retry-After."""

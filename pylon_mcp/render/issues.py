@@ -398,25 +398,11 @@ def write_text(result: WriteResult) -> str:
 
 
 def _values(issue: Issue) -> dict[str, str | list[str] | None]:
-    """Comparable values of the fields writes can change, keyed by update-argument name."""
-
-    def ref(obj: Any) -> str | None:
-        return (obj.email or obj.id) if obj is not None else None
-
-    return {
-        "state": issue.state,
-        "title": issue.title,
-        "assignee_id": ref(issue.assignee),
-        "team_id": issue.team.id if issue.team else None,
-        "account_id": issue.account.id if issue.account else None,
-        "requester_id": ref(issue.requester),
-        "tags": list(issue.tags or []),
-        "type": issue.type,
-        "customer_portal_visible": None
-        if issue.customer_portal_visible is None
-        else str(issue.customer_portal_visible).lower(),
-        "snoozed_until_time": issue.snoozed_until_time,
-    }
+    """Display values of the fields writes can change, keyed by update-argument name: people by email."""
+    values: dict[str, Any] = {**issue.current_values(), "snoozed_until_time": issue.snoozed_until_time}
+    for name, person in (("assignee_id", issue.assignee), ("requester_id", issue.requester)):
+        values[name] = (person.email or person.id) if person is not None else None
+    return {name: str(value).lower() if isinstance(value, bool) else value for name, value in values.items()}
 
 
 _LABELS = {"assignee_id": "assignee", "requester_id": "requester", "team_id": "team", "account_id": "account",

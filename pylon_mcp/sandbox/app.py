@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from pylon_mcp.sandbox import handlers
+from pylon_mcp.sandbox import handlers, message_handlers
 from pylon_mcp.sandbox.faults import Fault, FaultPlan, RateLimiter, retry_after_header
 from pylon_mcp.sandbox.handlers import ApiError, Call
 from pylon_mcp.sandbox.seed import anchor_epoch
@@ -62,6 +62,30 @@ ROUTES: list[tuple[str, re.Pattern[str], str, Handler]] = [
         re.compile(r"^/issues/(?P<id>[^/]+)/followers$"),
         "POST /issues/{id}/followers",
         handlers.update_followers,
+    ),
+    (
+        "GET",
+        re.compile(r"^/issues/(?P<id>[^/]+)/messages$"),
+        "GET /issues/{id}/messages",
+        message_handlers.get_messages,
+    ),
+    (
+        "GET",
+        re.compile(r"^/issues/(?P<id>[^/]+)/threads$"),
+        "GET /issues/{id}/threads",
+        message_handlers.get_threads,
+    ),
+    (
+        "POST",
+        re.compile(r"^/issues/(?P<id>[^/]+)/note$"),
+        "POST /issues/{id}/note",
+        message_handlers.create_note,
+    ),
+    (
+        "POST",
+        re.compile(r"^/issues/(?P<id>[^/]+)/reply$"),
+        "POST /issues/{id}/reply",
+        message_handlers.create_reply,
     ),
 ]
 
@@ -186,7 +210,7 @@ class Sandbox:
             fault, fault_note = None, "latency"
         if fault is not None:
             log(0, fault.kind)  # marked before any wait: the client may give up first
-            response = await _fault_response(fault, request_id)
+            response = await _fault_response(fault, request_id, request.headers.get("authorization"))
             log(response.status_code, fault.kind)
             return response
 
@@ -204,7 +228,7 @@ class Sandbox:
             fault, fault_note = None, "latency:after_commit"
         if fault is not None:
             log(0, f"{fault.kind}:after_commit")
-            response = await _fault_response(fault, request_id)
+            response = await _fault_response(fault, request_id, request.headers.get("authorization"))
             log(response.status_code, f"{fault.kind}:after_commit")
             return response
         log(status, fault_note)
@@ -277,7 +301,9 @@ def _error(status: int, request_id: str, message: str, headers: dict[str, str] |
     return JSONResponse({"errors": [message], "request_id": request_id}, status_code=status, headers=headers)
 
 
-async def _fault_response(fault: Fault, request_id: str) -> Response:
+async def _fault_response(fault: Fault, request_id: str, authorization: str | None = None) -> Response:
+    if fault.echo_authorization and authorization:
+        request_id = authorization
     if fault.kind == "timeout":  # longer than any sane client timeout; the client gives up first
         await asyncio.sleep(fault.latency or 30)
         return _error(504, request_id, "gateway timeout")
@@ -290,7 +316,7 @@ async def _fault_response(fault: Fault, request_id: str) -> Response:
         return Response(full[: len(full) // 2], status_code=200, media_type="application/json")
     if fault.kind == "reset":
         return _ResetResponse()
-    headers = {}
+    headers = {"X-Request-Id": request_id} if fault.echo_authorization else {}
     if fault.retry_after is not None:
         headers[fault.retry_after_header] = fault.retry_after
     default = {
@@ -300,6 +326,8 @@ async def _fault_response(fault: Fault, request_id: str) -> Response:
         504: "gateway timeout",
     }
     message = fault.errors or [default.get(fault.status, "internal server error")]
+    if fault.echo_authorization:
+        message = [*message, f"request was: {authorization}"]
     return JSONResponse(
         {"errors": message, "request_id": request_id}, status_code=fault.status, headers=headers
     )

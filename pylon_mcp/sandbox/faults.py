@@ -29,6 +29,10 @@ SPEC_RATE_LIMITS: dict[str, int] = {
     "GET /issues/{id}/followers": 60,
     "POST /issues/{id}/followers": 20,
     "GET /me": 60,
+    "GET /issues/{id}/messages": 20,
+    "GET /issues/{id}/threads": 20,
+    "POST /issues/{id}/note": 10,
+    "POST /issues/{id}/reply": 10,
 }
 
 
@@ -43,6 +47,8 @@ class Fault:
     retry_after: str | None = None
     retry_after_header: str = "Retry-After"
     errors: list[str] = field(default_factory=list)
+    # A careless proxy: echo the request's Authorization header as request_id and X-Request-Id.
+    echo_authorization: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:

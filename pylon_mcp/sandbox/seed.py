@@ -9,9 +9,11 @@ shared pool, so memory grows with the records, not with the HTML.
 from __future__ import annotations
 
 import random
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from pylon_mcp.sandbox.records import Account, CustomFieldDef, IssueRecord, Person, Team
 
@@ -221,6 +223,18 @@ def _body_pool(rng: random.Random) -> list[str]:
     return pool
 
 
+_SIGN_OFF = re.compile(r"<p>Thanks,<br>[^<]*</p>$")
+
+
+@lru_cache(maxsize=4096)
+def signed_by(body: str, first_name: str) -> str:
+    """A pool body signed by the requester, so the issue body and its conversation agree.
+
+    Cached: bodies stay shared strings (64 bodies x a few dozen first names), not one per issue.
+    """
+    return _SIGN_OFF.sub(f"<p>Thanks,<br>{first_name}</p>", body)
+
+
 def hostile_body(kind: str) -> str:
     """Bodies that try to hurt a renderer or a model. Kept readable so tests can assert on them."""
     if kind == "injection":
@@ -297,7 +311,9 @@ def seed_issues(directory: Directory, rng: random.Random, count: int, anchor: fl
             id=new_id(rng),
             number=number,
             title=title,
-            body_html=pool[rng.randrange(len(pool))],
+            body_html=signed_by(
+                pool[rng.randrange(len(pool))], directory.contacts[requester_id].name.split()[0]
+            ),
             state=state,
             type="ticket" if rng.random() < 0.3 else "conversation",
             source=rng.choices(SOURCES, SOURCE_WEIGHTS)[0],

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from pylon_mcp.sandbox.conversations import ConversationBook
 from pylon_mcp.sandbox.records import IssueRecord, Person, issue_json
 from pylon_mcp.sandbox.seed import Directory, build_directory, new_id, seed_issues
 
@@ -44,6 +45,7 @@ class Store:
         self.page_order: str = "newest"
         # IDs minted at runtime come from their own stream, so seeded data never shifts.
         self._id_rng = random.Random(seed ^ 0x5EED)
+        self.conversations = ConversationBook(seed=seed, seeded_issues=issues, directory=self.directory)
 
     # --- lookups --------------------------------------------------------------
 

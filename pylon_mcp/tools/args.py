@@ -6,50 +6,83 @@ reaches Pylon; `server.py` turns pydantic's errors into one line per field.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import re
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from pylon_mcp.pylon.filters import ALL_OPERATORS, COMPOUND_OPERATORS, FIELD_OPERATORS
-from pylon_mcp.pylon.models import BASE_STATES
+from pylon_mcp.render.errors import STATES_TEXT
 from pylon_mcp.tools.oneline import OneLine
 
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
-def _int_to_str(value: Any) -> Any:
+
+def _issue_id(value: Any) -> Any:
     # Models often send an issue number as a JSON number.
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str) and not value.strip():
+        raise PydanticCustomError("issue_id", 'is empty; give an issue ID or its number, e.g. "42"')
+    return value
 
 
-def _to_list(value: Any) -> Any:
-    # "new" is as natural as ["new"] for a one-item list.
-    return [value] if isinstance(value, str) else value
+def as_list(value: Any) -> Any:
+    """Every list argument takes a single value too: models send "api" as often as ["api"]."""
+    return [value] if isinstance(value, str | int | float) and not isinstance(value, bool) else value
 
 
-STATES_TEXT = ", ".join(BASE_STATES) + ", or a custom status slug"
+def _date_to_start_of_day(value: Any) -> Any:
+    # A bare date is a common model shortcut; Pylon needs a full RFC3339 time.
+    if isinstance(value, str) and _DATE_ONLY.match(value.strip()):
+        return f"{value.strip()}T00:00:00Z"
+    return value
+
+
+DATE_HINT = "; a date alone (2026-05-01) means 00:00 UTC that day"
+
+
+def _no_bool(value: Any) -> Any:
+    # Pydantic's lax mode reads true as 1; a boolean is never a count. "20" stays accepted.
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_not_bool", "must be a whole number, not true/false")
+    return value
+
+
+def listed(item: Any, **field: Any) -> Any:
+    """A list argument that also accepts one bare item (see `as_list`)."""
+    # Constraints before the validator, or pydantic publishes them as "max_length" instead of "maxItems".
+    return Annotated[list[item], Field(**field), BeforeValidator(as_list)]  # type: ignore[valid-type]
+
+
+def count(**field: Any) -> Any:
+    """A whole-number argument that refuses booleans (see `_no_bool`)."""
+    return Annotated[int, Field(**field), BeforeValidator(_no_bool)]
+
 
 IssueId = Annotated[
     str,
-    BeforeValidator(_int_to_str),
     Field(min_length=1, max_length=128, description='The issue ID or its number, e.g. "42".'),
+    BeforeValidator(_issue_id),
 ]
 
 Rfc3339 = Annotated[
     str,
     Field(
         max_length=64,
-        description="RFC3339 time, e.g. 2026-05-01T09:30:00Z",
+        description="RFC3339 time, e.g. 2026-05-01T09:30:00Z; a date alone means 00:00 UTC",
         json_schema_extra={"format": "date-time"},
     ),
+    BeforeValidator(_date_to_start_of_day),
 ]
 
 State = Annotated[OneLine, Field(min_length=1, max_length=64, description=f"Issue state: {STATES_TEXT}.")]
 
 Tag = Annotated[OneLine, Field(min_length=1, max_length=100)]
-Tags = Annotated[list[Tag], Field(max_length=50)]
+Tags = listed(Tag, max_length=50)
 Id = Annotated[OneLine, Field(min_length=1, max_length=128)]
-Ids = Annotated[list[Id], Field(min_length=1, max_length=50)]
-
-Priority = Literal["urgent", "high", "medium", "low"]
+Ids = listed(Id, min_length=1, max_length=50)
 
 _LEAF_OPERATORS = [op for op in ALL_OPERATORS if op not in COMPOUND_OPERATORS]
 
@@ -99,8 +132,6 @@ class SearchFilter(_FilterBase):
     subfilters: list[FilterLevel2] | None = None
 
 
-StateList = Annotated[
-    list[State],
-    BeforeValidator(_to_list),
-    Field(min_length=1, max_length=10, description=f"Match any of these states: {STATES_TEXT}."),
-]
+StateList = listed(
+    State, min_length=1, max_length=10, description=f"Match any of these states: {STATES_TEXT}."
+)

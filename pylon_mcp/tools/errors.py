@@ -1,49 +1,14 @@
-"""Pylon failures as text a model can act on: what happened, the HTTP status, request_id, what to do."""
+"""Tool-argument errors, and Pylon failures as text (render/errors.py) for tools."""
 
 from __future__ import annotations
 
 from mcp.server.mcpserver.exceptions import ToolError
 
-from pylon_mcp.pylon.errors import (
-    InvalidRequest,
-    PylonAPIError,
-    PylonAuthError,
-    PylonBadRequest,
-    PylonError,
-    PylonNotFound,
-    PylonRateLimited,
-    PylonTransportError,
-)
+from pylon_mcp.render.errors import describe
+
+__all__ = ["bad_argument", "describe"]
 
 
 def bad_argument(field: str, message: str) -> ToolError:
     """An argument problem caught before any request: name the field and what is allowed."""
     return ToolError(f"Invalid argument '{field}': {message}")
-
-
-def describe(error: PylonError) -> str:
-    if isinstance(error, InvalidRequest):
-        return f"Invalid argument {str(error).rstrip('.')}. Nothing was sent to Pylon."
-    if isinstance(error, PylonNotFound):
-        hint = "Check the issue ID or number (search_issues finds issues by title, state or requester)."
-    elif isinstance(error, PylonAuthError):
-        hint = (
-            "The server's Pylon token was refused. This needs the user, not a retry: check PYLON_API_TOKEN "
-            "and its region (EU tokens start with pylon_api_eu_ and use https://api.eu.usepylon.com)."
-        )
-    elif isinstance(error, PylonRateLimited):
-        wait = f"{error.retry_after:g} s" if error.retry_after is not None else "about a minute"
-        hint = f"Pylon's per-minute limit for this endpoint is used up. Retry after {wait}."
-    elif isinstance(error, PylonBadRequest):
-        hint = "Pylon refused the values; fix the arguments named above and try again."
-    elif isinstance(error, PylonAPIError) and error.status >= 500:
-        hint = "Pylon failed." + (
-            " Retrying later may work." if error.retryable and not error.write_may_have_applied else ""
-        )
-    elif isinstance(error, PylonTransportError):
-        hint = "Pylon could not be reached or answered garbage." + (
-            "" if error.write_may_have_applied else " Retrying later may work."
-        )
-    else:
-        hint = ""
-    return f"{error} — {hint}".strip(" —") if hint else str(error)

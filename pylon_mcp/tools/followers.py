@@ -15,11 +15,10 @@ from pydantic import Field
 from pylon_mcp.pylon.client import issue_ref
 from pylon_mcp.pylon.models import FollowersRequest
 from pylon_mcp.render.issues import Change, FollowerRef, WriteResult, dump, summarize, write_text
-from pylon_mcp.resources import announce_change
 from pylon_mcp.tools.args import Ids, IssueId
-from pylon_mcp.tools.context import app
+from pylon_mcp.tools.context import announce_change, app
 from pylon_mcp.tools.errors import bad_argument
-from pylon_mcp.tools.issues import result
+from pylon_mcp.tools.results import result
 
 
 async def manage_followers(

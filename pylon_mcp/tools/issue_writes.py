@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import partial
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import anyio
 from mcp.server.mcpserver import Context
@@ -18,22 +18,27 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
 from pydantic import Field
 
+from pylon_mcp import idempotency
 from pylon_mcp.pylon.client import PylonClient, issue_ref
 from pylon_mcp.pylon.errors import PylonError
-from pylon_mcp.pylon.models import CreateIssueRequest, Filter, Issue, UpdateIssueRequest
+from pylon_mcp.pylon.models import (
+    UPDATABLE_FIELDS,
+    CreateIssueRequest,
+    Filter,
+    Issue,
+    Priority,
+    UpdateIssueRequest,
+)
 from pylon_mcp.pylon.timefmt import format_rfc3339, parse_rfc3339, utcnow
 from pylon_mcp.render.html import NestedTooDeep, markdown_to_html, sanitize_outbound
 from pylon_mcp.render.issues import WriteResult, diff, dump, summarize, write_text
 from pylon_mcp.render.text import quote
-from pylon_mcp.resources import announce_change
-from pylon_mcp.tools.args import Id, IssueId, Priority, Rfc3339, State, Tags
-from pylon_mcp.tools.context import app
+from pylon_mcp.shared.base import SharedStateUnavailable
+from pylon_mcp.tools.args import DATE_HINT, Id, IssueId, Rfc3339, State, Tags
+from pylon_mcp.tools.context import announce_change, app
 from pylon_mcp.tools.errors import bad_argument, describe
-from pylon_mcp.tools.issues import result
 from pylon_mcp.tools.oneline import Email, OneLine
-
-UPDATABLE = ("state", "title", "assignee_id", "team_id", "account_id", "requester_id", "tags", "type",
-             "customer_portal_visible")  # fmt: skip
+from pylon_mcp.tools.results import result
 
 
 def _write(out: WriteResult, note: str = "") -> CallToolResult:
@@ -120,37 +125,57 @@ async def _outbound_html(body_html: str | None, body_markdown: str | None) -> st
 async def _create_once(ctx: Context, request: CreateIssueRequest, key: str) -> CallToolResult:
     """create_issue with an idempotency key: see pylon_mcp/idempotency.py."""
     state = app(ctx)
-    ledger = state.ledger
-    fingerprint = ledger.fingerprint(request.to_body())
-    async with ledger.lock(key):
-        entry = ledger.get(key)
-        if entry is not None and entry.fingerprint != fingerprint:
-            raise bad_argument(
-                "idempotency_key", "this key was already used with different arguments; use a new key"
-            )
-        if entry is not None and entry.result is not None:
-            return _write(entry.result, note="Already created by an earlier call with this idempotency_key.")
-        if entry is not None and entry.unsure_since is not None:
-            found = await _find_created(state.pylon, request, entry.unsure_since)
-            if found is not None:
-                out = WriteResult(action="created", issue=summarize(found))
-                ledger.succeeded(key, fingerprint, out)
-                await announce_change(ctx, None, found)
-                return _write(out, note="The earlier attempt with this idempotency_key did create it.")
-        started = format_rfc3339(utcnow().replace(microsecond=0) - timedelta(seconds=5))
-        try:
-            issue = await _create(state.pylon, request, key)
-        except ToolError as exc:
-            cause = exc.__cause__
-            if isinstance(cause, PylonError) and cause.write_may_have_applied:
-                ledger.unsure(key, fingerprint, started)
-            else:
-                ledger.forget(key)
-            raise
-        out = WriteResult(action="created", issue=summarize(issue))
-        ledger.succeeded(key, fingerprint, out)
-    await announce_change(ctx, None, issue)
+    created: list[Issue] = []
+
+    async def attempt() -> dict[str, Any]:
+        issue = await _create(state.pylon, request, key)
+        created.append(issue)
+        return WriteResult(action="created", issue=summarize(issue)).model_dump(mode="json")
+
+    async def recover(since: str) -> dict[str, Any] | None:
+        found = await _find_created(state.pylon, request, since)
+        if found is None:
+            return None
+        created.append(found)
+        return WriteResult(action="created", issue=summarize(found)).model_dump(mode="json")
+
+    try:
+        record, how = await idempotency.run_once(
+            state.shared.ledger,
+            "issue",
+            key,
+            idempotency.fingerprint(request.to_body()),
+            attempt=attempt,
+            recover=recover,
+            unsure=_may_have_applied,
+        )
+    except idempotency.KeyReused:
+        raise bad_argument(
+            "idempotency_key", "this key was already used with different arguments; use a new key"
+        ) from None
+    except idempotency.StillRunning:
+        raise ToolError(
+            "Another create_issue call with this idempotency_key is still running; repeat this call in a few "
+            "seconds to get its result. Nothing was sent to Pylon."
+        ) from None
+    except SharedStateUnavailable as exc:
+        raise ToolError(
+            f"create_issue with idempotency_key is refused for now: {exc}. Without the shared ledger the "
+            "create could be duplicated, so nothing was sent to Pylon. Retry shortly."
+        ) from exc
+    out = WriteResult.model_validate(record)
+    if created:
+        await announce_change(ctx, None, created[0])
+    if how == "repeat":
+        return _write(out, note="Already created by an earlier call with this idempotency_key.")
+    if how == "recovered":
+        return _write(out, note="The earlier attempt with this idempotency_key did create it.")
     return _write(out)
+
+
+def _may_have_applied(exc: BaseException) -> bool:
+    cause = exc.__cause__ if isinstance(exc, ToolError) else exc
+    return isinstance(cause, PylonError) and cause.write_may_have_applied
 
 
 async def _create(pylon: PylonClient, request: CreateIssueRequest, key: str | None) -> Issue:
@@ -216,68 +241,38 @@ async def update_issue(
     """Change a Pylon issue's state, title, assignee, team, account, requester, tags or type.
 
     Sends only the fields given. Priority cannot be changed here: Pylon's update API has no priority field."""
+    # First statement: the arguments named like UpdateIssueRequest's fields, and nothing else.
+    given = {
+        name: value for name, value in locals().items() if name in UPDATABLE_FIELDS and value is not None
+    }
     if tags is not None and (add_tags or remove_tags):
         raise bad_argument("tags", "tags replaces the whole list; use it alone, or use add_tags/remove_tags")
-    given = {
-        name: value
-        for name, value in {
-            "state": state,
-            "title": title,
-            "assignee_id": assignee_id,
-            "team_id": team_id,
-            "account_id": account_id,
-            "requester_id": requester_id,
-            "tags": tags,
-            "type": type,
-            "customer_portal_visible": customer_portal_visible,
-        }.items()
-        if value is not None
-    }
     if not given and not add_tags and not remove_tags:
         raise bad_argument(
             "update_issue",
-            "nothing to change; give at least one of " + ", ".join((*UPDATABLE, "add_tags", "remove_tags")),
+            "nothing to change; give at least one of "
+            + ", ".join((*UPDATABLE_FIELDS, "add_tags", "remove_tags")),
         )
     pylon = app(ctx).pylon
     before = await pylon.get_issue(issue_ref(issue_id))
+    current = before.current_values()
     if add_tags or remove_tags:
-        current = list(before.tags or [])
-        merged = [t for t in current if t not in (remove_tags or [])]
-        merged += [t for t in add_tags or [] if t not in merged]
-        given["tags"] = merged
-    if type == "ticket" and before.type == "ticket":
-        given.pop("type")
-    changes_wanted = _unchanged_fields(before.model_dump(), given)
-    for name in changes_wanted:
-        given.pop(name)
-    if not given:
+        merged = [t for t in current["tags"] if t not in (remove_tags or [])]
+        given["tags"] = merged + [t for t in add_tags or [] if t not in merged]
+    changes = {name: value for name, value in given.items() if current[name] != value}
+    if not changes:
         return _write(WriteResult(action="unchanged", issue=summarize(before)))
-    after = await pylon.update_issue(before.id or issue_ref(issue_id), UpdateIssueRequest(**given))
+    after = await pylon.update_issue(before.id or issue_ref(issue_id), UpdateIssueRequest(**changes))
     await announce_change(ctx, before, after)
-    changes = diff(before, after, given)
-    return _write(WriteResult(action="updated", issue=summarize(after), changes=changes or None))
-
-
-def _unchanged_fields(before: dict[str, object], wanted: dict[str, object]) -> list[str]:
-    """Fields whose wanted value is what the issue already has: no need to write them."""
-    current = {
-        "state": before.get("state"),
-        "title": before.get("title"),
-        "assignee_id": (before.get("assignee") or {}).get("id") or "",  # type: ignore[union-attr]
-        "team_id": (before.get("team") or {}).get("id") or "",  # type: ignore[union-attr]
-        "account_id": (before.get("account") or {}).get("id"),  # type: ignore[union-attr]
-        "requester_id": (before.get("requester") or {}).get("id"),  # type: ignore[union-attr]
-        "tags": before.get("tags") or [],
-        "type": before.get("type"),
-        "customer_portal_visible": before.get("customer_portal_visible"),
-    }
-    return [name for name, value in wanted.items() if name in current and current[name] == value]
+    shown = diff(before, after, changes)
+    return _write(WriteResult(action="updated", issue=summarize(after), changes=shown or None))
 
 
 async def snooze_issue(
     issue_id: IssueId,
     snooze_until: Annotated[
-        Rfc3339, Field(description="When to wake the issue up (RFC3339, in the future).")
+        Rfc3339,
+        Field(description="When to wake the issue up: RFC3339 time or date (00:00 UTC), in the future."),
     ],
     ctx: Context,
 ) -> Annotated[CallToolResult, WriteResult]:
@@ -285,7 +280,7 @@ async def snooze_issue(
     try:
         until = parse_rfc3339(snooze_until)
     except ValueError as exc:
-        raise bad_argument("snooze_until", str(exc)) from None
+        raise bad_argument("snooze_until", str(exc) + DATE_HINT) from None
     now = utcnow()
     if until <= now:
         raise bad_argument(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context
-from mcp_types import CallToolResult, TextContent
+from mcp_types import CallToolResult
 from pydantic import Field
 
 from pylon_mcp.pylon.client import issue_ref
@@ -23,30 +23,36 @@ from pylon_mcp.render.issues import (
     search_text,
     summarize,
 )
-from pylon_mcp.tools.args import FILTER_GUIDE, Id, IssueId, Rfc3339, SearchFilter, StateList, Tags
+from pylon_mcp.tools.args import (
+    DATE_HINT,
+    FILTER_GUIDE,
+    Id,
+    IssueId,
+    Rfc3339,
+    SearchFilter,
+    StateList,
+    Tags,
+    count,
+    listed,
+)
 from pylon_mcp.tools.context import app
+from pylon_mcp.tools.conversation import latest_messages_section
 from pylon_mcp.tools.errors import bad_argument
+from pylon_mcp.tools.results import result
 
 DEFAULT_WINDOW = timedelta(days=30)
-
-
-def result(text: str, structured: dict[str, Any]) -> CallToolResult:
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
 
 
 async def get_issue(
     issue_id: IssueId,
     ctx: Context,
-    include: Annotated[
-        list[Literal["followers", "raw_html"]],
-        Field(
-            max_length=2,
-            description="Extras: 'followers' lists followers; 'raw_html' shows the body as HTML.",
-        ),
-    ] = [],  # noqa: B006 - pydantic copies defaults
-    body_offset: Annotated[
-        int, Field(ge=0, description="Start of the body to show, for reading a long body in parts.")
-    ] = 0,
+    include: listed(
+        Literal["followers", "raw_html", "messages"],
+        max_length=3,
+        description="Extras: 'followers' lists followers; 'raw_html' shows the body as HTML; "
+        "'messages' adds the latest messages.",
+    ) = [],  # noqa: B006 - pydantic copies defaults
+    body_offset: count(ge=0, description="Start of the body to show, for reading a long body in parts.") = 0,
 ) -> Annotated[CallToolResult, IssueDetail]:
     """Get one Pylon issue by ID or number: state, people, tags, times, link and the body as Markdown.
 
@@ -62,14 +68,18 @@ async def get_issue(
         body_chars=state.settings.body_chars,
         followers=followers,
     )
-    return result(issue_text(out, str(issue.number or ref)), dump(out))
+    text, structured = issue_text(out, str(issue.number or ref)), dump(out)
+    if "messages" in include:
+        section, latest = await latest_messages_section(state.pylon, issue)
+        text, structured = text + "\n" + section, {**structured, "latest_messages": latest}
+    return result(text, structured)
 
 
 def _time_arg(name: str, value: str) -> str:
     try:
         return format_rfc3339(parse_rfc3339(value))
     except ValueError as exc:
-        raise bad_argument(name, str(exc)) from None
+        raise bad_argument(name, str(exc) + DATE_HINT) from None
 
 
 def flat_filters(
@@ -149,10 +159,18 @@ async def search_issues(
     requester_id: Annotated[str | None, Field(max_length=128, description='Contact ID; "" for none.')] = None,
     team_id: Annotated[Id | None, Field(description="Team ID.")] = None,
     issue_type: Annotated[Literal["conversation", "ticket"] | None, Field(description="Issue type.")] = None,
-    created_after: Annotated[Rfc3339 | None, Field(description="Created after this RFC3339 time.")] = None,
-    created_before: Annotated[Rfc3339 | None, Field(description="Created before this RFC3339 time.")] = None,
-    updated_after: Annotated[Rfc3339 | None, Field(description="Updated after this RFC3339 time.")] = None,
-    updated_before: Annotated[Rfc3339 | None, Field(description="Updated before this RFC3339 time.")] = None,
+    created_after: Annotated[
+        Rfc3339 | None, Field(description="Created after this RFC3339 time or date (00:00 UTC).")
+    ] = None,
+    created_before: Annotated[
+        Rfc3339 | None, Field(description="Created before this RFC3339 time or date (00:00 UTC).")
+    ] = None,
+    updated_after: Annotated[
+        Rfc3339 | None, Field(description="Updated after this RFC3339 time or date (00:00 UTC).")
+    ] = None,
+    updated_before: Annotated[
+        Rfc3339 | None, Field(description="Updated before this RFC3339 time or date (00:00 UTC).")
+    ] = None,
     title_contains: Annotated[
         str | None, Field(min_length=1, max_length=200, description="Text in the title.")
     ] = None,
@@ -160,7 +178,7 @@ async def search_issues(
         str | None, Field(min_length=1, max_length=200, description="Text in the body.")
     ] = None,
     filter: Annotated[SearchFilter | None, Field(description=FILTER_GUIDE)] = None,
-    limit: Annotated[int, Field(ge=1, le=100, description="Issues per page (1-100).")] = 20,
+    limit: count(ge=1, le=100, description="Issues per page (1-100).") = 20,
     cursor: Annotated[
         str | None, Field(max_length=2000, description="From a previous result, for the next page.")
     ] = None,

@@ -14,9 +14,11 @@ from typing import Any
 from mcp_types import ToolAnnotations
 
 from pylon_mcp.config import ConfigError, Settings
+from pylon_mcp.tools.conversation import add_internal_note, get_issue_messages
 from pylon_mcp.tools.followers import manage_followers
 from pylon_mcp.tools.issue_writes import create_issue, delete_issue, snooze_issue, update_issue
 from pylon_mcp.tools.issues import get_issue, search_issues
+from pylon_mcp.tools.replies import send_customer_reply
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class ToolDef:
     destructive: bool
     idempotent: bool
     default: bool = True  # offered unless excluded; delete_issue must be switched on
+    # A Settings flag of its own that must be on (customer replies); read-only mode still wins.
+    switch: str | None = None
 
     @property
     def name(self) -> str:
@@ -55,7 +59,25 @@ TOOLS: tuple[ToolDef, ...] = (
     ToolDef(snooze_issue, "Snooze issue", read_only=False, destructive=True, idempotent=True),
     ToolDef(manage_followers, "Add or remove followers", read_only=False, destructive=True, idempotent=True),
     ToolDef(delete_issue, "Delete issue", read_only=False, destructive=True, idempotent=True, default=False),
+    ToolDef(get_issue_messages, "Read conversation", read_only=True, destructive=False, idempotent=True),
+    ToolDef(add_internal_note, "Add internal note", read_only=False, destructive=False, idempotent=False),
+    ToolDef(
+        send_customer_reply,
+        "Send customer reply",
+        read_only=False,
+        destructive=False,
+        idempotent=False,
+        default=False,
+        switch="allow_customer_replies",
+    ),
 )
+SWITCHED_OFF = {
+    "allow_customer_replies": (
+        "send_customer_reply is switched off: sending messages to customers needs "
+        "PYLON_ALLOW_CUSTOMER_REPLIES=true (or --allow-customer-replies). Nothing was sent. Draft the reply "
+        "for a person to send, or save it as an internal note with add_internal_note."
+    ),
+}
 TOOL_NAMES: tuple[str, ...] = tuple(tool.name for tool in TOOLS)
 DEFAULT_TOOL_NAMES: tuple[str, ...] = tuple(tool.name for tool in TOOLS if tool.default)
 
@@ -76,7 +98,9 @@ def select_tools(settings: Settings) -> tuple[list[ToolDef], dict[str, str]]:
                 f"{tool.name} is unavailable: this server runs in read-only mode (PYLON_READ_ONLY), "
                 "so it makes no changes in Pylon. Tell the user what you would change instead."
             )
-        elif not tool.default and not settings.enable_delete:
+        elif tool.switch is not None and not getattr(settings, tool.switch):
+            refused[tool.name] = SWITCHED_OFF[tool.switch]
+        elif not tool.default and tool.switch is None and not settings.enable_delete:
             refused[tool.name] = (
                 f"{tool.name} is switched off (permanent deletion needs PYLON_ENABLE_DELETE=true). "
                 "To get an issue out of the way, use update_issue with state 'closed'."

@@ -19,6 +19,10 @@ PATHS = (
     "/issues/{id}",
     "/issues/{id}/snooze",
     "/issues/{id}/followers",
+    "/issues/{id}/messages",
+    "/issues/{id}/threads",
+    "/issues/{id}/note",
+    "/issues/{id}/reply",
     "/me",
 )
 

@@ -1,0 +1,65 @@
+"""Import rules that keep the layers readable from the folder tree (checked on the source, not at runtime)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "pylon_mcp"
+
+
+def imports(module: str) -> set[str]:
+    """Every module a file imports, at any depth (lazy imports included)."""
+    path = PACKAGE / (module.removeprefix("pylon_mcp.").replace(".", "/") + ".py")
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def modules(under: str = "") -> list[str]:
+    root = PACKAGE / under
+    return sorted("pylon_mcp." + str(p.relative_to(PACKAGE).with_suffix("")).replace("/", ".")
+                  for p in root.rglob("*.py"))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("module", "forbidden"),
+    [
+        ("pylon_mcp.resources", "pylon_mcp.tools"),  # resources sit beside tools, not on them
+        ("pylon_mcp.changes", "pylon_mcp.tools"),
+        ("pylon_mcp.changes", "pylon_mcp.resources"),
+        ("pylon_mcp.tools.issue_writes", "pylon_mcp.resources"),
+        ("pylon_mcp.tools.followers", "pylon_mcp.resources"),
+        ("pylon_mcp.tools.issue_writes", "pylon_mcp.tools.issues"),  # write tools don't lean on read tools
+        ("pylon_mcp.tools.followers", "pylon_mcp.tools.issues"),
+    ],
+)
+def test_layer_rule(module: str, forbidden: str) -> None:
+    bad = sorted(name for name in imports(module) if name == forbidden or name.startswith(forbidden + "."))
+    assert not bad, f"{module} imports {bad}"
+
+
+def test_nothing_below_the_mcp_surface_knows_about_tools_or_resources() -> None:
+    for module in modules("pylon") + modules("shared") + modules("render"):
+        bad = [n for n in imports(module) if n.startswith(("pylon_mcp.tools", "pylon_mcp.resources"))]
+        assert not bad, f"{module} imports {bad}"
+
+
+def test_the_pylon_client_knows_nothing_about_mcp() -> None:
+    for module in modules("pylon"):
+        bad = [name for name in imports(module) if name == "mcp" or name.startswith(("mcp.", "mcp_types"))]
+        assert not bad, f"{module} imports {bad}"
+
+
+def test_optional_heavy_libraries_are_imported_in_one_place_each() -> None:
+    owners = {"redis": {"pylon_mcp.shared.redis_backend"}, "prometheus_client": {"pylon_mcp.metrics"}}
+    for library, allowed in owners.items():
+        users = {m for m in modules() if any(n == library or n.startswith(library + ".") for n in imports(m))}
+        assert users == allowed, library
