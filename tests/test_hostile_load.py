@@ -87,3 +87,12 @@ async def test_the_shared_off_loop_helper_converts_in_a_worker_thread(conversion
     markdown, cut = await html_module.html_to_markdown_off_loop("<p>hello</p><p hidden>SECRET</p>")
     assert (markdown, cut) == ("hello", False)
     assert len(conversion_threads) == 1 and threading.get_ident() not in conversion_threads
+
+
+async def test_messages_are_converted_off_the_event_loop(
+    client: Client, conversion_threads: list[int]
+) -> None:
+    await ok(client, "get_issue_messages", {"issue_id": "7"})
+    (content,) = (await client.read_resource("pylon://issues/8/messages")).contents
+    assert content.text  # type: ignore[union-attr]
+    assert conversion_threads and threading.get_ident() not in conversion_threads

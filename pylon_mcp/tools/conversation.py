@@ -7,8 +7,10 @@ the team; it is never repeated once Pylon may have seen it (tools/posting.py).
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
 
+import anyio
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult, TextContent
 from pydantic import BeforeValidator, Field
@@ -145,7 +147,10 @@ async def get_issue_messages(
     budget = state.settings.body_chars * 3
     if message_id is not None:
         found = find_message(messages, message_id, ref)
-        out = message_out(found, full=True, offset=offset, limit=budget)
+        # Converting customer HTML is CPU work: off the event loop, like get_issue's body.
+        out = await anyio.to_thread.run_sync(
+            partial(message_out, found, full=True, offset=offset, limit=budget)
+        )
         index = messages.index(found) + 1
         shaped = ConversationResult(issue=ref, messages=[out], total=len(messages), first=index)
         return result(
@@ -154,7 +159,9 @@ async def get_issue_messages(
         )
     if start > len(messages):
         raise refused("cursor", f"the conversation has {len(messages)} messages; start again without cursor")
-    shaped = conversation(messages, ref=ref, start=start, budget=budget, incomplete=incomplete)
+    shaped = await anyio.to_thread.run_sync(
+        partial(conversation, messages, ref=ref, start=start, budget=budget, incomplete=incomplete)
+    )
     return result(conversation_text(shaped), shaped.model_dump(mode="json", exclude_none=True))
 
 
@@ -165,7 +172,7 @@ async def latest_messages_section(pylon: PylonClient, issue: Issue) -> tuple[str
     messages = page.messages
     if page.has_next_page:  # the latest are on the last page
         messages, _ = await pylon.all_messages(issue.id or ref)
-    outs = latest_messages(messages, LATEST_COUNT, LATEST_CHARS)
+    outs = await anyio.to_thread.run_sync(latest_messages, messages, LATEST_COUNT, LATEST_CHARS)
     return latest_section(outs, len(messages), ref), [
         m.model_dump(mode="json", exclude_none=True) for m in outs
     ]
