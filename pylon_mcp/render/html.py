@@ -23,8 +23,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from pylon_mcp.render.hiding import remove_hidden, stylesheet
-from pylon_mcp.render.nesting import MAX_DEPTH, TAG_TOKEN, limit_nesting, tag_region
+# hiding and nesting compile their patterns on import: loaded on first use, off the start-up path.
 from pylon_mcp.render.text import strip_invisible, tidy
 
 MAX_HTML_CHARS = 512_000  # of HTML converted; the rest stays reachable through include=["raw_html"]
@@ -124,10 +123,14 @@ def _nh3() -> Any:
 
 def sanitize_inbound(html: str) -> str:
     """Pylon's HTML as the model may read it: safe tags, nothing hidden, depth-limited."""
+    from pylon_mcp.render.nesting import limit_nesting
+
     return _inbound(limit_nesting(html).html)
 
 
 def _inbound(guarded_html: str) -> str:
+    from pylon_mcp.render.hiding import remove_hidden, stylesheet
+
     # The stylesheet is read from the input: the policy drops <style> blocks.
     return remove_hidden(INBOUND.apply(_known_elements(guarded_html)), stylesheet(guarded_html))
 
@@ -154,6 +157,8 @@ class NestedTooDeep(ValueError):
 
 def sanitize_outbound(html: str) -> str:
     """HTML we send to Pylon: no style, nothing that loads remotely, safe URL schemes only."""
+    from pylon_mcp.render.nesting import MAX_DEPTH, limit_nesting
+
     if limit_nesting(html).removed_chars:
         raise NestedTooDeep(f"the HTML nests more than {MAX_DEPTH} elements deep; send flatter HTML")
     return OUTBOUND.apply(html)
@@ -245,6 +250,8 @@ def html_to_markdown(html: str) -> tuple[str, bool]:
 
 def _convert_body(html: str) -> tuple[str, bool]:
     capped = len(html) > MAX_HTML_CHARS
+    from pylon_mcp.render.nesting import MAX_DEPTH, limit_nesting
+
     guarded = limit_nesting(html[:MAX_HTML_CHARS] if capped else html)
     markdown = _converter()(_inbound(guarded.html))
     markdown = _IMAGE.sub(lambda m: f"[image: {m.group(1) or 'untitled'}]({m.group(2)})", markdown)
@@ -346,6 +353,8 @@ def raw_html_view(html: str) -> str:
     """The body's HTML for a model: invisible and control characters removed, active URLs and
     event handlers neutralised; everything else as Pylon sent it."""
     text = tidy_raw(html)
+    from pylon_mcp.render.nesting import TAG_TOKEN, tag_region
+
     end = tag_region(text)
     return TAG_TOKEN.sub(_neutralise_tag, text[:end]) + text[end:]
 
