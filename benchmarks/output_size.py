@@ -10,6 +10,12 @@
 - tools/list: the whole result as compact JSON vs the compact JSON of the OpenAPI extract
   of the same endpoints (tests/spec/pylon-issues-openapi.json): what a model would get if it
   were handed the API description instead of our tool definitions.
+- get_issue with names (directory warm) vs the same issue rendered with IDs only (no directory,
+  same renderer, in this process), both against the raw JSON; and an issue whose body is a 1.5 KB
+  HTML email (the markup an email client sends), created in the sandbox for the run.
+- Upstream requests of a 20-result search_issues, counted in the sandbox's request log: a fresh
+  server (cold directory) and once names are cached (warm), against the one request a search
+  costs without names.
 
 structuredContent (sent alongside the text, read by programs rather than most models) is
 reported in the details.
@@ -17,6 +23,7 @@ reported in the details.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +38,7 @@ from benchmarks.common import (
     Outcome,
     Row,
     StdioPeer,
+    admin,
     compact,
     median,
     sandbox,
@@ -40,6 +48,24 @@ from benchmarks.common import (
 
 SPEC = ROOT / "tests" / "spec" / "pylon-issues-openapi.json"
 SEARCH_ARGS: dict[str, Any] = {"state": ["new", "waiting_on_you", "waiting_on_customer"], "limit": 20}
+
+# A 1.5 KB body as an email client writes it: wrapper divs, inline styles, a quoted reply, a signature.
+_STYLE = 'style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222222"'
+EMAIL_HTML = (
+    f'<div dir="ltr"><div {_STYLE}>Hi Pylon team,</div><div {_STYLE}><br></div>'
+    f"<div {_STYLE}>Since Tuesday&#39;s release our finance team cannot download invoices from the billing "
+    "page. The download button spins for about a minute and then shows &quot;Something went wrong&quot;. "
+    "We tried Chrome and Firefox, with and without our VPN.</div>"
+    f"<div {_STYLE}><br></div><div {_STYLE}>This blocks our month-end close on Friday, so it is urgent "
+    "for us. Could you tell us whether this is a known issue and when a fix is expected?</div>"
+    f"<div {_STYLE}><br></div><div {_STYLE}>Thanks,</div><div {_STYLE}>Ava</div>"
+    '<div><div dir="ltr" class="gmail_signature"><div dir="ltr"><span style="color:#888888">'
+    "Ava Rossi | Finance Operations | Northwind Traders</span></div></div></div><br>"
+    '<div class="gmail_quote"><div dir="ltr" class="gmail_attr">On Mon, Nov 3, 2026 at 9:12 AM '
+    'Pylon Support &lt;support@example.com&gt; wrote:<br></div><blockquote class="gmail_quote" '
+    'style="margin:0px 0px 0px 0.8ex;border-left:1px solid rgb(204,204,204);padding-left:1ex">'
+    "Your request has been received.</blockquote></div></div>"
+)
 
 
 def tokenizer() -> tuple[str, Callable[[str], int]]:
@@ -86,15 +112,38 @@ async def run(cfg: Config) -> Outcome:
             body = {"filter": search["structuredContent"]["filter"], "limit": SEARCH_ARGS["limit"]}
             search_raw = (await http.post("/issues/search", json=body)).content
             listed = await ours.request("tools/list")
+            email = await email_issue(http, ours)
             conversation = await conversation_sample(ours, http)
+        requests = await search_requests(url)
     issues.sort()
     typical = issues[len(issues) // 2]
+    ids_only = ids_only_text(typical[3])
     search_text = text_of(search)
     spec = compact(json.loads(SPEC.read_text()))
     tools = compact(listed).decode()
     rows = [
         size_row(f"3 get_issue text, #{typical[1]} (typical)", typical[2], typical[3], 0.40, count),
+        size_row(f"3 get_issue text, #{typical[1]}, IDs only (no names)", ids_only, typical[3], None, count),
+        size_row("3 get_issue text, 1.5 KB HTML email body", email[0], email[1], 0.30, count),
         size_row("3 search_issues text, 20 results", search_text, search_raw, 0.25, count),
+        Row(
+            "3 search_issues requests, 20 results, cold",
+            f"{requests['cold']}",
+            "1 (no names)",
+            round(requests["cold"] / 1, 3),
+            "≤ 1 + 1",
+            requests["cold"] <= 2,
+            requests,
+        ),
+        Row(
+            "3 search_issues requests, 20 results, warm",
+            f"{requests['warm']}",
+            "1 (no names)",
+            round(requests["warm"] / 1, 3),
+            "≤ 1 + 0",
+            requests["warm"] <= 1,
+            requests,
+        ),
         size_row(
             f"3 get_issue_messages text, #{conversation['number']} (10 emails, quoted history)",
             conversation["text"],
@@ -122,6 +171,7 @@ async def run(cfg: Config) -> Outcome:
         "search_results": len(search["structuredContent"].get("issues", [])),
         "search_structured_bytes": len(compact(search.get("structuredContent"))),
         "tools": [tool["name"] for tool in listed["tools"]],
+        "search_request_endpoints": requests["endpoints"],
         "conversation_structured_bytes": conversation["structured"],
     }
     notes = [
@@ -130,6 +180,60 @@ async def run(cfg: Config) -> Outcome:
         f"{typical[4]} B, search {details['search_structured_bytes']} B"
     ]
     return Outcome(rows, details, notes)
+
+
+def ids_only_text(raw: bytes) -> str:
+    """The issue rendered as the server would with no directory: IDs where names would go."""
+    from pylon_mcp.pylon.models import Issue
+    from pylon_mcp.render.issues import detail, issue_text
+
+    issue = Issue.model_validate(json.loads(raw)["data"])
+    out = detail(issue, body_format="markdown", body_offset=0, body_chars=4000)
+    return issue_text(out, str(issue.number))
+
+
+async def email_issue(http: httpx2.AsyncClient, ours: StdioPeer) -> tuple[str, bytes]:
+    """Create an issue with a 1.5 KB email body (through the sandbox directly), then read it through ours."""
+    account = (
+        await http.post(
+            "/accounts/search",
+            json={"filter": {"field": "name", "operator": "equals", "value": "Northwind Traders"}},
+        )
+    ).json()["data"][0]
+    contact = (
+        await http.post(
+            "/contacts/search",
+            json={"filter": {"field": "account_id", "operator": "equals", "value": account["id"]}},
+        )
+    ).json()["data"][0]
+    users = (await http.get("/users")).json()["data"]
+    teams = (await http.get("/teams")).json()["data"]
+    created = await http.post("/issues", json={
+        "title": "Invoices cannot be downloaded since Tuesday's release", "body_html": EMAIL_HTML,
+        "requester_id": contact["id"], "account_id": account["id"], "assignee_id": users[0]["id"],
+        "team_id": teams[0]["id"], "priority": "urgent", "tags": ["billing", "bug"],
+    })  # fmt: skip
+    number = created.json()["data"]["number"]
+    raw = (await http.get(f"/issues/{number}")).content
+    return text_of(await ours.call("get_issue", {"issue_id": str(number)})), raw
+
+
+async def search_requests(url: str) -> dict[str, Any]:
+    """Upstream requests of one 20-result search from a fresh server (cold), and once names are cached."""
+    async with StdioPeer(OURS_ARGV, server_env(url), "size-requests") as fresh:
+        counts, endpoints = [], []
+        for _ in range(5):  # names warm one request per call: accounts, teams, users, field labels
+            await asyncio.to_thread(_clear_log, url)
+            await fresh.call("search_issues", SEARCH_ARGS)
+            logged = await asyncio.to_thread(admin, url, "requests")
+            endpoints.append([entry["endpoint"] for entry in logged])
+            counts.append(len(logged))
+    return {"cold": counts[0], "warm": counts[-1], "per_call": counts, "endpoints": endpoints}
+
+
+def _clear_log(url: str) -> None:
+    with httpx2.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
+        client.delete("/_sandbox/requests")
 
 
 async def conversation_sample(ours: StdioPeer, http: httpx2.AsyncClient) -> dict[str, Any]:

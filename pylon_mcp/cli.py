@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pylon_mcp import __version__
@@ -61,12 +62,27 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--seed", type=int, default=7, help="random seed for the demo data (default: 7)")
     sandbox.add_argument("--token", default="sandbox-token", help="bearer token the sandbox accepts")
     sandbox.add_argument(
+        "--anchor",
+        type=_anchor,
+        default=None,
+        help="RFC3339 time the seeded issues are dated back from (default: now); pins every byte of the data",
+    )
+    sandbox.add_argument(
         "--rate-limits",
         choices=("off", "spec"),
         default="off",
         help="enforce Pylon's per-endpoint per-minute limits from the spec (default: off)",
     )
     return parser
+
+
+def _anchor(value: str) -> datetime:
+    from pylon_mcp.pylon.timefmt import parse_rfc3339
+
+    try:
+        return parse_rfc3339(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--anchor: {exc}") from None
 
 
 def load_settings(args: argparse.Namespace, environ: dict[str, str] | os._Environ[str]) -> Settings:
@@ -222,7 +238,9 @@ def run_sandbox(args: argparse.Namespace) -> int:
     from pylon_mcp.sandbox.server import serve_forever
 
     limits = SPEC_RATE_LIMITS if args.rate_limits == "spec" else None
-    sandbox = Sandbox(token=args.token, seed=args.seed, issues=args.issues, rate_limits=limits)
+    sandbox = Sandbox(
+        token=args.token, seed=args.seed, issues=args.issues, rate_limits=limits, anchor=args.anchor
+    )
     say(
         f"Pylon sandbox: {len(sandbox.store)} issues (seed {args.seed}) at http://{args.host}:{args.port}\n"
         f"  token: {args.token}\n"

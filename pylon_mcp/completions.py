@@ -1,9 +1,10 @@
 """Argument completions for the resource templates and prompts.
 
-Known values: the five base states plus custom states seen in Pylon's answers,
-priorities, tags seen in recent issues (most used first), recent issue numbers
-and a few day spans. Seen values fill in as the server reads issues; a first
-completion for tags or issue numbers reads the recent listing once (cached).
+Known values: the organisation's statuses and tags (from the directory; base
+states and tags seen in recent issues when it cannot be asked), user emails,
+team and account names, priorities, recent issue numbers and a few day spans.
+Seen values fill in as the server reads issues; a first completion for issue
+numbers reads the recent listing once (cached).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from mcp_types import (
     ResourceTemplateReference,
 )
 
+from pylon_mcp.directory import Directory
 from pylon_mcp.message_resources import complete_message_argument
 from pylon_mcp.pylon.errors import PylonError
 from pylon_mcp.pylon.models import BASE_STATES, PRIORITIES
@@ -29,6 +31,7 @@ from pylon_mcp.state import StateHolder
 log = logging.getLogger("pylon_mcp.completions")
 
 MAX_VALUES = 100
+DIRECTORY_ARGUMENTS = ("assignee_id", "team_id", "account_id")
 DAY_SPANS = ("1", "3", "7", "14", "30")
 
 
@@ -42,9 +45,16 @@ def register_completions(server: MCPServer[Any], holder: StateHolder) -> None:
         name = argument.name
         if name in ("message_id", "thread_id"):
             return await complete_message_argument(holder.get(), name, argument.value, context)
-        if name not in ("state", "priority", "tag", "issue_id", "days"):
+        if name not in ("state", "priority", "tag", "issue_id", "days", *DIRECTORY_ARGUMENTS):
             return None
         state = holder.get()
+        prefix = argument.value.lower()
+        if name in DIRECTORY_ARGUMENTS or name in ("state", "tag"):
+            known = await _from_directory(state.directory, name, argument.value)
+            if known is not None:
+                matches = [v for v in known if v.lower().startswith(prefix) or prefix in v.lower().split()]
+                return Completion(values=matches[:MAX_VALUES], total=len(matches),
+                                  has_more=len(matches) > MAX_VALUES)  # fmt: skip
         if name in ("tag", "issue_id") and not (state.seen.tags if name == "tag" else state.seen.numbers):
             try:
                 await recent_listing(state)  # fills `seen`
@@ -60,6 +70,24 @@ def register_completions(server: MCPServer[Any], holder: StateHolder) -> None:
             options = [str(n) for n in sorted(state.seen.numbers, reverse=True)]
         else:
             options = list(DAY_SPANS)
-        prefix = argument.value.lower()
         matches = [value for value in options if value.lower().startswith(prefix)]
         return Completion(values=matches[:MAX_VALUES], total=len(matches), has_more=len(matches) > MAX_VALUES)
+
+
+async def _from_directory(directory: Directory, name: str, typed: str) -> list[str] | None:
+    """Values the directory knows for an argument; None when it cannot be asked (fall back to seen values)."""
+    try:
+        if name == "assignee_id":
+            return [u.email for u in await directory.users() if u.email]
+        if name == "team_id":
+            return [t.name for t in await directory.teams() if t.name]
+        if name == "state":
+            return [s.slug for s in await directory.statuses() if s.slug and not s.is_archived]
+        if name == "tag":
+            return [t.value for t in await directory.tags() if t.value]
+        if len(typed.strip()) >= 2:  # accounts: one search per two-letter start, filtered as typing goes on
+            return [a.name for a in await directory.search_accounts(typed.strip()[:2]) if a.name]
+        return [e.name for e in directory.cached_entries("account") or []]
+    except PylonError:
+        log.info("completion could not ask the directory", exc_info=True)
+        return None

@@ -67,7 +67,7 @@ def triage_issue_prompt(can_update: bool, can_read_messages: bool = False):  # t
             "3. Propose, each with a one-line reason:\n"
             f"   - state: one of {', '.join(BASE_STATES)} (or a custom status you saw in Pylon);\n"
             "   - tags to add or remove (prefer tags already in use);\n"
-            "   - an assignee or team (by ID, as shown by get_issue/search_issues), or 'leave as is'.\n"
+            "   - an assignee or team (by name or email, as shown by get_issue/search_issues), or 'leave as is'.\n"
             f"{act}\n{DATA_NOT_INSTRUCTIONS}"
         )
 

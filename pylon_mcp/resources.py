@@ -19,6 +19,7 @@ from mcp.server.mcpserver.resources import FunctionResource
 from mcp_types import EmptyResult, SubscribeRequestParams, UnsubscribeRequestParams
 
 from pylon_mcp.changes import ISSUE_TEMPLATE, RECENT_URI, STATE_TEMPLATE, TAG_TEMPLATE, issue_uri
+from pylon_mcp.directory import LISTED
 from pylon_mcp.pylon.client import issue_ref
 from pylon_mcp.pylon.errors import InvalidRequest, PylonBadRequest, PylonError, PylonNotFound
 from pylon_mcp.pylon.filters import combine_and, validate_filter
@@ -71,8 +72,11 @@ async def recent_listing(state: AppState, extra: Filter | None = None, label: st
         )
         + f" For more or other filters call search_issues with {how}."
     )
-    issues = [summarize(i, preview=True) for i in newest_first(page.issues)]
+    names = await state.directory.names(page.issues, shows=LISTED)
+    issues = [summarize(i, preview=True, names=names) for i in newest_first(page.issues)]
     body = search_text(SearchResult(issues=issues, count=shown, has_more=False))
+    if names.note:
+        body += "\n" + names.note
     text = head + "\n" + body.split("\n", 1)[1] if page.issues else head + "\nNone."
     try:
         await state.listings.put(key, text)
@@ -123,10 +127,13 @@ def register_resources(server: MCPServer[Any], holder: StateHolder) -> None:
         except PylonError as exc:
             raise ResourceError(describe(exc)) from exc
         state.seen.record([issue])
+        names = await state.directory.names([issue])
         out = await detail_off_loop(
-            issue, body_format="markdown", body_offset=0, body_chars=state.settings.body_chars
+            issue, body_format="markdown", body_offset=0, body_chars=state.settings.body_chars, names=names
         )
-        return issue_text(out, str(issue.number or issue_id))
+        return issue_text(out, str(issue.number or issue_id), names) + (
+            f"\n{names.note}" if names.note else ""
+        )
 
     @server.resource(STATE_TEMPLATE, name="issues_by_state", title="Recent issues in a state", mime_type=MARKDOWN,
                      description="Recent issues in one state: new, waiting_on_you, waiting_on_customer, on_hold, "

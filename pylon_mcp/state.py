@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pylon_mcp.changes import LegacySubscriptions
 from pylon_mcp.config import Settings
 from pylon_mcp.confirmations import ConfirmationStore, InMemoryConfirmations
+from pylon_mcp.directory import Directory
 from pylon_mcp.pylon.client import PylonClient
 from pylon_mcp.pylon.models import BASE_STATES, Issue
 from pylon_mcp.shared.base import ListingCache, SharedState
@@ -43,12 +44,16 @@ class AppState:
     settings: Settings
     shared: SharedState
     legacy: LegacySubscriptions
+    directory: Directory = field(init=False)  # names <-> IDs; the only cache of users and accounts
     seen: Seen = field(default_factory=Seen)
     confirmations: ConfirmationStore = field(default_factory=InMemoryConfirmations)
 
     @property
     def listings(self) -> ListingCache:
         return self.shared.listings
+
+    def __post_init__(self) -> None:
+        self.directory = Directory(self.pylon)
 
 
 class StateHolder:

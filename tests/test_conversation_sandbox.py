@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from pylon_mcp.pylon import message_models as mm
 from pylon_mcp.pylon.client import PylonClient
 from pylon_mcp.pylon.errors import PylonAPIError, PylonBadRequest, PylonRateLimited
+from pylon_mcp.pylon.models import Filter
 from pylon_mcp.sandbox import Fault, Sandbox
 from pylon_mcp.sandbox.seed import HOSTILE_NUMBERS
 from tests.conftest import TOKEN, RecordingSleep
@@ -79,8 +80,9 @@ def test_every_seeded_conversation_is_coherent(sandbox: Sandbox) -> None:
     for record in store._order:
         conversation = store.conversations.of(record)
         messages = conversation.messages
-        assert messages and messages[0].html == record.body_html  # the first message is the body
+        assert messages and messages[0].html == record.signed_body_html  # the first message is the body
         requester = directory.contacts[record.requester_id or ""]
+        assert requester.account_id == record.account_id  # the coherent seed: a contact of the account
         first_name = requester.name.split()[0]
         thread_ids = {t.id for t in conversation.threads}
         assert [m.timestamp for m in messages] == sorted(m.timestamp for m in messages)
@@ -92,6 +94,9 @@ def test_every_seeded_conversation_is_coherent(sandbox: Sandbox) -> None:
                         f"Thanks,<br>{first_name}</p>" in message.html
                         or f"<p>{first_name}</p>" in message.html
                     )
+                    if message.source == "email":  # the signature names the requester's own company
+                        company = directory.accounts[record.account_id or ""].name
+                        assert f"{requester.name}<br>{company}<br>{requester.email}" in message.html
             else:
                 assert message.author_id in directory.users
             if message.is_private:
@@ -110,7 +115,17 @@ def test_the_first_body_is_signed_by_the_requester(sandbox: Sandbox) -> None:
         if record.number in HOSTILE_NUMBERS:
             continue
         name = sandbox.store.directory.contacts[record.requester_id or ""].name.split()[0]
-        assert record.body_html.endswith(f"<p>Thanks,<br>{name}</p>"), record.number
+        assert record.signed_body_html.endswith(f"<p>Thanks,<br>{name}</p>"), record.number
+
+
+async def test_body_search_matches_the_sign_off_as_served(pylon: PylonClient, sandbox: Sandbox) -> None:
+    record = next(r for r in sandbox.store._order if r.signer)
+    needle = f"<p>Thanks,<br>{record.signer}</p>"  # only in the served body, not the pooled text
+    assert needle not in record.body_html
+    page = await pylon.search_issues(
+        Filter(field="body_html", operator="string_contains", value=needle), limit=100
+    )
+    assert record.id in {issue.id for issue in page.issues}
 
 
 def test_hostile_issues_get_hostile_messages(sandbox: Sandbox) -> None:

@@ -54,7 +54,20 @@ PLAUSIBLE = {
     "tags": st.lists(ODD_TEXT, max_size=60),
     "include": st.lists(st.sampled_from(["followers", "raw_html", "everything"]), max_size=3),
     "body_offset": st.integers(min_value=-10, max_value=10**12),
+    # names in: resolved through the directory (reads), refused with candidates when not exactly one
+    "assignee_id": st.sampled_from(
+        ["Sam", "Hannah Weiss", "HANNAH@sandbox-support.example", "", "Nobody", "*"]
+    ),
+    "team_id": st.sampled_from(["Billing", "billing", "Legal", "00000000-0000-4000-8000-000000000000"]),
+    "account_id": st.sampled_from(["Acme", "Northwind Traders", "hooli.example", "x@hooli.example", "Nope"]),
+    "user_ids": st.lists(st.sampled_from(["Sam Lee", "Sam", "mei@sandbox-support.example", ""]), max_size=3),
+    "contact_ids": st.lists(st.sampled_from(["nobody@nowhere.example", "Some Person", "ID"]), max_size=3),
+    "kind": st.sampled_from(["user", "team", "account", "contact", "status", "tag", "field", "person", ""]),
+    "query": st.one_of(st.sampled_from(["sam", "*", "Acme", "northwindtraders.example", "", " "]), ODD_TEXT),
 }
+# Resolving a name reads the directory before it can refuse: such reads are not the refused call reaching Pylon.
+DIRECTORY_READS = {"GET /users", "GET /teams", "GET /issue-statuses", "GET /tags", "GET /custom-fields",
+                   "POST /accounts/search", "POST /contacts/search", "POST /users/search"}  # fmt: skip
 
 
 @st.composite
@@ -121,7 +134,8 @@ def test_fuzzed_arguments_always_get_a_tool_result(tool: str, live: Any) -> None
         if result.is_error:
             assert message.rstrip() != f"Error executing tool {tool}", f"crash for {args!r}"
             if any(marker in message for marker in LOCAL_REFUSALS):
-                assert sandbox.requests() == [], (args, message, sandbox.requests())
+                sent = [r for r in sandbox.requests() if r.endpoint not in DIRECTORY_READS]
+                assert sent == [], (args, message, sent)
 
     check()
     sandbox.reset(issues=60)

@@ -153,3 +153,28 @@ def test_recent_conversions_are_reused_and_bounded() -> None:
     assert recent.get(keys[0]) is None and recent.get(keys[-1]) is not None  # oldest evicted first
     recent.put(recent.key("huge"), ("y" * 60, False))
     assert recent.get(recent.key("huge")) is None  # one body may not take over the cache
+
+
+def test_get_issue_golden_with_names() -> None:
+    """Names from the directory stand in for IDs in the text (#7 has an account, assignee, team and fields)."""
+    from pylon_mcp.directory import Entry, Names
+    from pylon_mcp.pylon.directory import CustomFieldDefinition, SelectMetadata, SelectOption
+
+    d = FIXED.store.directory
+    record = FIXED.store.find("7")
+    account = d.accounts[record.account_id or ""]
+    names = Names(
+        users={u.id: Entry("user", u.id, u.name, u.email) for u in d.users.values()},
+        teams={t.id: Entry("team", t.id, t.name) for t in d.teams.values()},
+        accounts={account.id: Entry("account", account.id, account.name, account.domain)},
+        fields={
+            f.slug: CustomFieldDefinition(slug=f.slug, label=f.label, select_metadata=SelectMetadata(
+                options=[SelectOption(slug=o, label=lbl) for o, lbl in zip(f.options, f.option_labels, strict=True)]))
+            for f in d.custom_fields.values()
+        },
+    )  # fmt: skip
+    out = detail(issue(7), body_format="markdown", body_offset=0, body_chars=4000, names=names)
+    rendered = issue_text(out, "7", names)
+    check_golden("get_issue_7_names.txt", rendered + "\n")
+    assert record.account_id not in rendered and (record.team_id or "-") not in rendered
+    assert out.account_id == record.account_id and out.team_id == record.team_id  # structured keeps IDs

@@ -117,7 +117,7 @@ async def test_enums_where_the_spec_has_them() -> None:
     schemas = {tool["name"]: tool["inputSchema"]["properties"] for tool in await tools_list()}
     assert schemas["create_issue"]["priority"]["enum"] == ["urgent", "high", "medium", "low"]
     assert schemas["manage_followers"]["operation"]["enum"] == ["add", "remove"]
-    assert "custom status slug" in schemas["update_issue"]["state"]["description"]
+    assert "custom status (slug or label)" in schemas["update_issue"]["state"]["description"]
     assert schemas["search_issues"]["limit"]["maximum"] == 100
 
 
@@ -155,7 +155,7 @@ async def test_unknown_tool_is_an_error_result(sandbox_url: str) -> None:
 
 
 def test_registry_covers_every_tool_once() -> None:
-    assert len(TOOL_NAMES) == len(set(TOOL_NAMES)) == len(TOOLS) == 10
+    assert len(TOOL_NAMES) == len(set(TOOL_NAMES)) == len(TOOLS) == 11
 
 
 def test_the_schema_cache_round_trips_and_equals_live_generation(

@@ -33,6 +33,7 @@ import httpx2
 
 from pylon_mcp import __version__, metrics
 from pylon_mcp.pylon.auth import BearerAuth, Secret
+from pylon_mcp.pylon.directory import DirectoryEndpoints
 from pylon_mcp.pylon.errors import (
     EU_BASE_URL,
     US_BASE_URL,
@@ -119,7 +120,7 @@ class Envelope:
 Sleep = Callable[[float], Awaitable[None]]
 
 
-class PylonClient(MessageEndpoints):
+class PylonClient(DirectoryEndpoints, MessageEndpoints):
     """Async client for Pylon's Issues API. Use as `async with PylonClient(...) as pylon:`."""
 
     def __init__(

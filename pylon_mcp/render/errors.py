@@ -18,7 +18,7 @@ from pylon_mcp.pylon.errors import (
 )
 from pylon_mcp.pylon.models import BASE_STATES
 
-STATES_TEXT = ", ".join(BASE_STATES) + ", or a custom status slug"
+STATES_TEXT = ", ".join(BASE_STATES) + ", or a custom status (slug or label)"
 
 
 SETUP_HINT = (

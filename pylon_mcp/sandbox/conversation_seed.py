@@ -153,11 +153,11 @@ def seed_conversation(record: IssueRecord, directory: Directory, seed: int, *, s
     if contact is None:  # an issue created from an account alone: only its body
         if record.body_html:
             fallback = Person(id="", name="Unknown", email="")
-            add(record.body_html, fallback, "customer", record.created_at)
+            add(record.signed_body_html, fallback, "customer", record.created_at)
         return conversation
 
     first = add(
-        record.body_html,
+        record.signed_body_html,
         contact,
         "customer",
         record.created_at,

@@ -14,6 +14,8 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from pylon_mcp.sandbox.directory_handlers import RATE_LIMITS as DIRECTORY_RATE_LIMITS
+
 FaultKind = Literal["status", "latency", "non_json", "truncated", "reset", "timeout"]
 FAULT_KINDS: tuple[str, ...] = ("status", "latency", "non_json", "truncated", "reset", "timeout")
 
@@ -29,6 +31,7 @@ SPEC_RATE_LIMITS: dict[str, int] = {
     "GET /issues/{id}/followers": 60,
     "POST /issues/{id}/followers": 20,
     "GET /me": 60,
+    **DIRECTORY_RATE_LIMITS,
     "GET /issues/{id}/messages": 20,
     "GET /issues/{id}/threads": 20,
     "POST /issues/{id}/note": 10,

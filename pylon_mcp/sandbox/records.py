@@ -15,6 +15,8 @@ class Account:
     id: str
     name: str
     domain: str
+    owner_id: str | None = None
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -31,6 +33,22 @@ class Person:
 class Team:
     id: str
     name: str
+    member_ids: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Status:
+    slug: str
+    label: str
+    category: str
+    is_default: bool
+
+
+@dataclass(slots=True)
+class TagDef:
+    id: str
+    value: str
+    hex_color: str
 
 
 @dataclass(slots=True)
@@ -38,6 +56,9 @@ class CustomFieldDef:
     slug: str
     kind: str  # "select" | "multiselect" | "text" | "number"
     options: tuple[str, ...] = ()
+    label: str = ""
+    option_labels: tuple[str, ...] = ()  # parallel to options
+    id: str = ""
 
 
 @dataclass(slots=True)
@@ -69,6 +90,13 @@ class IssueRecord:
     csat: tuple[tuple[int, str], ...] = ()
     external_issues: tuple[tuple[str, str, str], ...] = ()  # (source, external_id, link)
     attachment_urls: tuple[str, ...] = ()
+    # The requester's sign-off, appended to the shared body when served (bodies stay pooled).
+    signer: str | None = None
+
+    @property
+    def signed_body_html(self) -> str:
+        """The body as Pylon serves it and as the conversation's first message: signed by the requester."""
+        return self.body_html + (f"<p>Thanks,<br>{self.signer}</p>" if self.signer else "")
 
     @property
     def sort_key(self) -> tuple[float, int]:
@@ -98,7 +126,7 @@ def issue_json(
         "id": record.id,
         "number": record.number,
         "title": record.title,
-        "body_html": record.body_html,
+        "body_html": record.signed_body_html,
         "state": record.state,
         "type": record.type,
         "source": record.source,

@@ -173,6 +173,7 @@ def _tags_predicate(operator: str, value: str | None, values: list[str] | None) 
 
 def _text_predicate(attr: str, operator: str, value: str | None) -> Predicate:
     needle = _need_value(operator, value).casefold()
+    attr = "signed_body_html" if attr == "body_html" else attr  # the body as served, sign-off included
     if operator == "string_contains":
         return lambda issue: needle in getattr(issue, attr).casefold()
     return lambda issue: needle not in getattr(issue, attr).casefold()

@@ -9,17 +9,15 @@ shared pool, so memory grows with the records, not with the HTML.
 from __future__ import annotations
 
 import random
-import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
 
-from pylon_mcp.sandbox.records import Account, CustomFieldDef, IssueRecord, Person, Team
+from pylon_mcp.sandbox.records import Account, CustomFieldDef, IssueRecord, Person, Status, TagDef, Team
 
 DAY = 86400.0
 BASE_STATES = ("new", "waiting_on_you", "waiting_on_customer", "on_hold", "closed")
-CUSTOM_STATES = ("in_progress", "escalated", "pending_release")
+CUSTOM_STATES = ("in_progress", "escalated", "pending_release")  # keys of CUSTOM_STATUSES
 PRIORITIES = ("urgent", "high", "medium", "low")
 TAGS = (
     "bug",
@@ -52,6 +50,7 @@ COMPANIES = (
     "Cyberdyne Systems",
     "Wonka Confections",
     "Acme Rockets",
+    "Acme Anvils",  # two Acmes on purpose: "Acme" must ask which one
     "Pied Piper",
     "Massive Dynamic",
     "Oscorp Labs",
@@ -105,32 +104,126 @@ AGENTS = (
     ("Marcus Chen", "marcus"),
     ("Elena Petrova", "elena"),
     ("Sam Okoye", "sam"),
+    ("Sam Lee", "sam.lee"),  # two Sams on purpose: "assign to Sam" must ask which one
     ("Hannah Weiss", "hannah"),
     ("Diego Alvarez", "diego"),
     ("Mei Tanaka", "mei"),
 )
-TEAMS = ("Support", "Billing", "Engineering Escalations", "Onboarding")
+# Team name -> handles of its members.
+TEAMS = {
+    "Support": ("jordan", "priya", "sam", "hannah"),
+    "Billing": ("elena", "sam.lee"),
+    "Engineering Escalations": ("marcus", "diego"),
+    "Onboarding": ("mei", "priya"),
+}
+# Custom statuses: slug -> (label, the base category it behaves as).
+CUSTOM_STATUSES = {
+    "in_progress": ("In progress", "waiting_on_you"),
+    "escalated": ("Escalated to engineering", "waiting_on_you"),
+    "pending_release": ("Pending release", "on_hold"),
+}
+BASE_LABELS = {"new": "New", "waiting_on_you": "Waiting on you", "waiting_on_customer": "Waiting on customer",
+               "on_hold": "On hold", "closed": "Closed"}  # fmt: skip
 PRODUCT_AREAS = ("dashboard", "api", "integrations", "billing", "mobile", "auth")
 PLAN_TIERS = ("free", "pro", "enterprise")
 SOURCES = ("slack", "email", "chat_widget", "form", "manual", "microsoft_teams", "discord")
 SOURCE_WEIGHTS = (40, 25, 15, 8, 6, 4, 2)
 
+# (title, tags, product area, what the customer writes). One placeholder per topic, shared by
+# title and body, so a body always talks about what its title says.
 TOPICS = (
-    ("Cannot log in with SSO after the {thing} change", ("sso", "security"), "auth"),
-    ("Invoice for {month} shows the wrong seat count", ("billing",), "billing"),
-    ("API returns 500 on /v2/{resource}", ("api", "bug"), "api"),
-    ("Feature request: bulk {action} in the dashboard", ("feature-request",), "dashboard"),
-    ("Slack integration stopped syncing {resource}", ("integration", "bug"), "integrations"),
-    ("CSV export of {resource} times out", ("data-export", "performance"), "dashboard"),
-    ("Mobile app crashes when opening {resource}", ("mobile", "bug"), "mobile"),
-    ("How do I set up {thing} for a new workspace?", ("onboarding", "docs"), "dashboard"),
-    ("Webhook deliveries to our {thing} endpoint are delayed", ("api", "performance"), "api"),
-    ("Dashboard is very slow to load {resource}", ("performance",), "dashboard"),
-    ("Request to cancel our {plan} plan", ("billing", "churn-risk"), "billing"),
-    ("Outage? All {resource} requests failing since this morning", ("outage", "api"), "api"),
-    ("Salesforce sync duplicates {resource}", ("integration", "bug"), "integrations"),
-    ("Need an audit log of {resource} changes for compliance", ("security", "feature-request"), "auth"),
-    ("Rate limit errors when importing {resource}", ("api",), "api"),
+    (
+        "Cannot log in with SSO after the {thing} change",
+        ("sso", "security"),
+        "auth",
+        "Since we switched our {thing} settings yesterday, nobody on our team can sign in with SSO. "
+        "The login page loops back to the start.",
+    ),
+    (
+        "Invoice for {month} shows the wrong seat count",
+        ("billing",),
+        "billing",
+        "Our invoice for {month} charges for more seats than we have. We removed several users before the "
+        "billing date.",
+    ),
+    (
+        "API returns 500 on /v2/{resource}",
+        ("api", "bug"),
+        "api",
+        "Calls to /v2/{resource} started failing with HTTP 500 this morning. Other endpoints still work.",
+    ),
+    (
+        "Feature request: bulk {action} in the dashboard",
+        ("feature-request",),
+        "dashboard",
+        "We would love a way to do bulk {action} in the dashboard. Today we do it one item at a time.",
+    ),
+    (
+        "Slack integration stopped syncing {resource}",
+        ("integration", "bug"),
+        "integrations",
+        "The Slack integration stopped syncing {resource} two days ago. Reconnecting it did not help.",
+    ),
+    (
+        "CSV export of {resource} times out",
+        ("data-export", "performance"),
+        "dashboard",
+        "Exporting {resource} as CSV runs for a minute and then fails with a timeout.",
+    ),
+    (
+        "Mobile app crashes when opening {resource}",
+        ("mobile", "bug"),
+        "mobile",
+        "The mobile app closes itself as soon as we open {resource}. It happens on iOS and Android.",
+    ),
+    (
+        "How do I set up {thing} for a new workspace?",
+        ("onboarding", "docs"),
+        "dashboard",
+        "We are setting up a new workspace and cannot find how to configure {thing}. Is there a guide?",
+    ),
+    (
+        "Webhook deliveries for {resource} events are delayed",
+        ("api", "performance"),
+        "api",
+        "Webhook deliveries for {resource} events arrive 10 to 20 minutes late since Monday.",
+    ),
+    (
+        "Dashboard is very slow to load {resource}",
+        ("performance",),
+        "dashboard",
+        "The dashboard takes more than 30 seconds to load {resource}. It used to be instant.",
+    ),
+    (
+        "Request to cancel our {plan} plan",
+        ("billing", "churn-risk"),
+        "billing",
+        "We would like to cancel our {plan} plan at the end of this billing period. What do we need to do?",
+    ),
+    (
+        "Outage? All {resource} requests failing since this morning",
+        ("outage", "api"),
+        "api",
+        "Every request for {resource} has failed since this morning. Is there an outage?",
+    ),
+    (
+        "Salesforce sync duplicates {resource}",
+        ("integration", "bug"),
+        "integrations",
+        "The Salesforce sync creates a second copy of every {resource} record it touches.",
+    ),
+    (
+        "Need an audit log of {resource} changes for compliance",
+        ("security", "feature-request"),
+        "auth",
+        "Our auditors ask for a log of every change to {resource}. Can we export one?",
+    ),
+    (
+        "Rate limit errors when importing {resource}",
+        ("api",),
+        "api",
+        "Importing {resource} through the API fails with 429 errors after a few hundred records.",
+    ),
 )
 THINGS = ("Okta", "SAML", "password policy", "SCIM", "Azure AD", "staging", "webhook", "2FA")
 RESOURCES = ("contacts", "invoices", "projects", "reports", "tickets", "users", "events", "orders")
@@ -151,88 +244,92 @@ class Directory:
     teams: dict[str, Team] = field(default_factory=dict)
     custom_fields: dict[str, CustomFieldDef] = field(default_factory=dict)
     states: tuple[str, ...] = BASE_STATES + CUSTOM_STATES
+    statuses: list[Status] = field(default_factory=list)
+    tags: list[TagDef] = field(default_factory=list)
 
 
 def new_id(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
+def _domain(company: str) -> str:
+    return company.lower().replace(" ", "") + ".example"
+
+
 def build_directory(rng: random.Random) -> Directory:
     directory = Directory(org_id=new_id(rng), org_name="Sandbox Org (demo data)")
+    by_handle: dict[str, str] = {}
     for name, handle in AGENTS:
         user = Person(id=new_id(rng), name=name, email=f"{handle}@sandbox-support.example")
         directory.users[user.id] = user
-    for name in TEAMS:
-        team = Team(id=new_id(rng), name=name)
+        by_handle[handle] = user.id
+    for name, handles in TEAMS.items():
+        team = Team(id=new_id(rng), name=name, member_ids=tuple(by_handle[h] for h in handles))
         directory.teams[team.id] = team
+    users = list(directory.users)
     for company in COMPANIES:
-        domain = company.lower().replace(" ", "") + ".example"
-        account = Account(id=new_id(rng), name=company, domain=domain)
+        domain = _domain(company)
+        account = Account(id=new_id(rng), name=company, domain=domain, owner_id=rng.choice(users))
         directory.accounts[account.id] = account
-        for _ in range(rng.randint(2, 4)):
-            first, last = rng.choice(FIRST), rng.choice(LAST)
-            contact = Person(
-                id=new_id(rng),
-                name=f"{first} {last}",
-                email=f"{first.lower()}.{last.lower()}@{domain}",
-                account_id=account.id,
-            )
+        names: set[str] = set()
+        wanted = rng.randint(2, 4)
+        while len(names) < wanted:
+            names.add(f"{rng.choice(FIRST)} {rng.choice(LAST)}")
+        for full in sorted(names):
+            first, last = full.split()
+            contact = Person(id=new_id(rng), name=full, email=f"{first.lower()}.{last.lower()}@{domain}",
+                             account_id=account.id)  # fmt: skip
             directory.contacts[contact.id] = contact
     directory.custom_fields = {
-        "priority": CustomFieldDef("priority", "select", PRIORITIES),
-        "product_area": CustomFieldDef("product_area", "select", PRODUCT_AREAS),
-        "plan_tier": CustomFieldDef("plan_tier", "select", PLAN_TIERS),
-        "affected_regions": CustomFieldDef("affected_regions", "multiselect", ("us", "eu", "apac")),
-        "seats": CustomFieldDef("seats", "number"),
-    }
+        "priority": CustomFieldDef("priority", "select", PRIORITIES, "Priority", ("Urgent", "High", "Medium", "Low")),
+        "product_area": CustomFieldDef("product_area", "select", PRODUCT_AREAS, "Product area",
+                                       ("Dashboard", "API", "Integrations", "Billing", "Mobile app", "Login & SSO")),
+        "plan_tier": CustomFieldDef("plan_tier", "select", PLAN_TIERS, "Plan", ("Free", "Pro", "Enterprise")),
+        "affected_regions": CustomFieldDef("affected_regions", "multiselect", ("us", "eu", "apac"),
+                                           "Affected regions", ("US", "EU", "APAC")),
+        "seats": CustomFieldDef("seats", "number", (), "Seats"),
+    }  # fmt: skip
+    for definition in directory.custom_fields.values():
+        definition.id = new_id(rng)
+    directory.statuses = [Status(slug, BASE_LABELS[slug], slug, True) for slug in BASE_STATES] + [
+        Status(slug, label, category, False) for slug, (label, category) in CUSTOM_STATUSES.items()
+    ]
+    directory.tags = [TagDef(new_id(rng), tag, f"#{rng.getrandbits(24):06x}") for tag in TAGS]
     return directory
 
 
-def _body_pool(rng: random.Random) -> list[str]:
-    pool = []
-    for i in range(64):
-        resource = rng.choice(RESOURCES)
-        parts = [
-            f"<p>Hi team,</p><p>Since {rng.choice(MONTHS)} we are seeing problems with <b>{resource}</b>. "
-            f"It affects about {rng.randint(2, 400)} of our users.</p>",
-        ]
-        if i % 2 == 0:
-            parts.append(
-                "<p>Steps to reproduce:</p><ol>"
-                f'<li>Open <a href="https://app.example.com/{resource}">the {resource} page</a></li>'
-                f"<li>Click <em>{rng.choice(ACTIONS)}</em></li>"
-                f"<li>Wait about {rng.randint(5, 90)} seconds</li></ol>"
-            )
-        if i % 3 == 0:
-            parts.append(
-                f"<p>The API answers:</p><pre><code>HTTP/1.1 500 Internal Server Error\n"
-                f'{{"error": "upstream timeout", "trace_id": "{rng.getrandbits(48):012x}"}}</code></pre>'
-            )
-        if i % 4 == 1:
-            parts.append(
-                "<ul><li>Browser: Chrome 131</li><li>Workspace: production</li>"
-                f"<li>Plan: {rng.choice(PLAN_TIERS)}</li></ul>"
-            )
-        if i % 5 == 2:
-            parts.append(
-                "<blockquote>We need this fixed before our board meeting on Friday.</blockquote>"
-                '<p>Screenshot: <img src="https://files.example.com/s.png" alt="error dialog"></p>'
-            )
-        parts.append(f"<p>Thanks,<br>{rng.choice(FIRST)}</p>")
-        pool.append("".join(parts))
-    return pool
-
-
-_SIGN_OFF = re.compile(r"<p>Thanks,<br>[^<]*</p>$")
-
-
-@lru_cache(maxsize=4096)
-def signed_by(body: str, first_name: str) -> str:
-    """A pool body signed by the requester, so the issue body and its conversation agree.
-
-    Cached: bodies stay shared strings (64 bodies x a few dozen first names), not one per issue.
-    """
-    return _SIGN_OFF.sub(f"<p>Thanks,<br>{first_name}</p>", body)
+def _topic_body(rng: random.Random, topic: int, text: str, detail: str, variant: int) -> str:
+    """What a customer writes about `topic` (without the sign-off, which is per requester)."""
+    area, tags = TOPICS[topic][2], TOPICS[topic][1]
+    broken = any(tag in tags for tag in ("bug", "performance", "outage", "sso", "api"))
+    if broken:
+        context = (f"It affects about {rng.randint(2, 400)} of our users, and nothing changed on our side. "
+                   "Is there a workaround we can use in the meantime?")  # fmt: skip
+    elif "billing" in tags:
+        context = (
+            "Our finance team needs this settled before the next invoice run, so a quick answer would help."
+        )
+    else:
+        context = (f"We have about {rng.randint(5, 300)} people in the workspace, so this matters to us. "
+                   "Happy to jump on a call if that is easier.")  # fmt: skip
+    parts = [f"<p>Hi team,</p><p>{text}</p><p>{context}</p>"]
+    if broken and variant % 2 == 0:  # steps only where something is broken
+        parts.append(
+            "<p>Steps to reproduce:</p><ol>"
+            f'<li>Open <a href="https://app.example.com/{area}">the {area} page</a></li>'
+            f"<li>Go to {detail}</li>"
+            f"<li>Wait about {rng.randint(5, 90)} seconds: the error shows up</li></ol>"
+        )
+    if variant % 3 == 0 and TOPICS[topic][2] in ("api", "integrations"):
+        parts.append(
+            f"<p>The API answers:</p><pre><code>HTTP/1.1 500 Internal Server Error\n"
+            f'{{"error": "upstream timeout", "trace_id": "{rng.getrandbits(48):012x}"}}</code></pre>'
+        )
+    if broken and variant % 4 == 1:
+        parts.append("<ul><li>Browser: Chrome 131</li><li>Workspace: production</li></ul>")
+    if broken and variant == 2:
+        parts.append("<blockquote>We need this fixed before our board meeting on Friday.</blockquote>")
+    return "".join(parts)
 
 
 def hostile_body(kind: str) -> str:
@@ -276,8 +373,9 @@ def seed_issues(directory: Directory, rng: random.Random, count: int, anchor: fl
     contacts_by_account: dict[str, list[str]] = {}
     for contact in directory.contacts.values():
         contacts_by_account.setdefault(contact.account_id or "", []).append(contact.id)
-    all_contacts = list(directory.contacts)
-    pool = _body_pool(rng)
+    # Bodies are shared by every issue with the same topic, detail and variant: memory grows with
+    # the records, not with the HTML, at 100k issues.
+    pool: dict[tuple[int, str, int], str] = {}
     plan_by_account = {acc: rng.choice(PLAN_TIERS) for acc in accounts}
 
     offsets = sorted(rng.random() * 60 * DAY for _ in range(count))
@@ -289,31 +387,42 @@ def seed_issues(directory: Directory, rng: random.Random, count: int, anchor: fl
     issues: list[IssueRecord] = []
     for index, created in enumerate(created_times):
         number = index + 1
-        title_template, topic_tags, area = TOPICS[rng.randrange(len(TOPICS))]
-        title = title_template.format(
-            thing=rng.choice(THINGS),
-            month=rng.choice(MONTHS),
-            resource=rng.choice(RESOURCES),
-            action=rng.choice(ACTIONS),
-            plan=rng.choice(PLAN_TIERS),
-        )
+        topic = rng.randrange(len(TOPICS))
+        title_template, topic_tags, area, text_template = TOPICS[topic]
+        words = {
+            "thing": rng.choice(THINGS),
+            "month": rng.choice(MONTHS),
+            "resource": rng.choice(RESOURCES),
+            "action": rng.choice(ACTIONS),
+        }
         account_id = rng.choice(accounts)
-        requester_id = rng.choice(contacts_by_account.get(account_id) or all_contacts)
+        words["plan"] = plan_by_account[account_id]
+        title = title_template.format(**words)
+        detail = next(value for key, value in words.items() if "{" + key + "}" in title_template)
+        variant = rng.randrange(3)
+        key = (topic, detail, variant)
+        if key not in pool:
+            pool[key] = _topic_body(rng, topic, text_template.format(**words), detail, variant)
+        # A requester is always a contact of the issue's account, and signs with their own name.
+        requester_id = rng.choice(contacts_by_account[account_id])
         state = rng.choices(states, state_weights)[0]
         tags = list(topic_tags)
         if rng.random() < 0.3:
             extra = rng.choice(TAGS)
             if extra not in tags:
                 tags.append(extra)
+        # An assignee is a user; with a team, one of its members.
+        team_id = rng.choice(teams) if rng.random() < 0.7 else None
+        members = directory.teams[team_id].member_ids if team_id else tuple(users)
+        assignee_id = rng.choice(members) if state != "new" or rng.random() < 0.3 else None
         age = anchor - created
         updated = created + rng.random() * min(age, 10 * DAY)
         record = IssueRecord(
             id=new_id(rng),
             number=number,
             title=title,
-            body_html=signed_by(
-                pool[rng.randrange(len(pool))], directory.contacts[requester_id].name.split()[0]
-            ),
+            body_html=pool[key],
+            signer=directory.contacts[requester_id].name.split()[0],
             state=state,
             type="ticket" if rng.random() < 0.3 else "conversation",
             source=rng.choices(SOURCES, SOURCE_WEIGHTS)[0],
@@ -321,8 +430,8 @@ def seed_issues(directory: Directory, rng: random.Random, count: int, anchor: fl
             updated_at=round(updated),
             account_id=account_id,
             requester_id=requester_id,
-            assignee_id=rng.choice(users) if state != "new" or rng.random() < 0.3 else None,
-            team_id=rng.choice(teams) if rng.random() < 0.7 else None,
+            assignee_id=assignee_id,
+            team_id=team_id,
             tags=tags,
             custom_fields={
                 "priority": rng.choices(PRIORITIES, (1, 3, 5, 3))[0],
@@ -355,6 +464,7 @@ def seed_issues(directory: Directory, rng: random.Random, count: int, anchor: fl
                 record.followers.append(follower)
         if number in HOSTILE_NUMBERS:
             record.body_html = hostile_body(HOSTILE_NUMBERS[number])
+            record.signer = None
         issues.append(record)
     return issues
 

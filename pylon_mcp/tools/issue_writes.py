@@ -31,12 +31,13 @@ from pylon_mcp.pylon.models import (
 )
 from pylon_mcp.pylon.timefmt import format_rfc3339, parse_rfc3339, utcnow
 from pylon_mcp.render.html import NestedTooDeep, markdown_to_html, sanitize_outbound
-from pylon_mcp.render.issues import WriteResult, diff, dump, summarize, write_text
+from pylon_mcp.render.issues import WriteResult, diff, dump, write_text
 from pylon_mcp.render.text import quote
 from pylon_mcp.shared.base import SharedStateUnavailable
 from pylon_mcp.tools.args import DATE_HINT, Id, IssueId, Rfc3339, State, Tags
 from pylon_mcp.tools.context import announce_change, app
 from pylon_mcp.tools.errors import bad_argument, describe
+from pylon_mcp.tools.names import named, resolve, resolve_state
 from pylon_mcp.tools.oneline import Email, OneLine
 from pylon_mcp.tools.results import result
 
@@ -59,13 +60,13 @@ async def create_issue(
     requester_email: Annotated[
         Email | None, Field(max_length=320, description="Customer's email; Pylon creates the contact if new.")
     ] = None,
-    requester_id: Annotated[Id | None, Field(description="Existing contact ID of the customer.")] = None,
+    requester_id: Annotated[Id | None, Field(description="Existing contact: ID or email.")] = None,
     requester_name: Annotated[
         OneLine | None, Field(max_length=200, description="Name for a new contact.")
     ] = None,
-    account_id: Annotated[Id | None, Field(description="Account the issue belongs to.")] = None,
-    assignee_id: Annotated[Id | None, Field(description="User to assign.")] = None,
-    team_id: Annotated[Id | None, Field(description="Team to assign.")] = None,
+    account_id: Annotated[Id | None, Field(description="Account: ID, name or domain.")] = None,
+    assignee_id: Annotated[Id | None, Field(description="User: ID, email or name.")] = None,
+    team_id: Annotated[Id | None, Field(description="Team: ID or name.")] = None,
     priority: Annotated[Priority | None, Field(description="urgent, high, medium or low.")] = None,
     tags: Annotated[Tags | None, Field(description="Tags to set.")] = None,
     idempotency_key: Annotated[
@@ -91,6 +92,11 @@ async def create_issue(
     html = await _outbound_html(body_html, body_markdown)
     if not html.strip():
         raise bad_argument("body_html", "the body is empty once scripts and unsafe markup are removed")
+    directory = app(ctx).directory  # names to IDs before anything is written
+    account_id = await resolve(directory, "account_id", account_id)
+    requester_id = await resolve(directory, "requester_id", requester_id, account_id=account_id)
+    assignee_id = await resolve(directory, "assignee_id", assignee_id)
+    team_id = await resolve(directory, "team_id", team_id)
     request = CreateIssueRequest(
         title=title,
         body_html=html,
@@ -106,7 +112,7 @@ async def create_issue(
     if idempotency_key is None:
         issue = await _create(app(ctx).pylon, request, None)
         await announce_change(ctx, None, issue)
-        return _write(WriteResult(action="created", issue=summarize(issue)))
+        return _write(WriteResult(action="created", issue=await named(app(ctx).directory, issue)))
     return await _create_once(ctx, request, idempotency_key)
 
 
@@ -130,14 +136,18 @@ async def _create_once(ctx: Context, request: CreateIssueRequest, key: str) -> C
     async def attempt() -> dict[str, Any]:
         issue = await _create(state.pylon, request, key)
         created.append(issue)
-        return WriteResult(action="created", issue=summarize(issue)).model_dump(mode="json")
+        return WriteResult(action="created", issue=await named(state.directory, issue)).model_dump(
+            mode="json"
+        )
 
     async def recover(since: str) -> dict[str, Any] | None:
         found = await _find_created(state.pylon, request, since)
         if found is None:
             return None
         created.append(found)
-        return WriteResult(action="created", issue=summarize(found)).model_dump(mode="json")
+        return WriteResult(action="created", issue=await named(state.directory, found)).model_dump(
+            mode="json"
+        )
 
     try:
         record, how = await idempotency.run_once(
@@ -218,18 +228,18 @@ async def update_issue(
         State | None,
         Field(
             description="New state: new, waiting_on_you, waiting_on_customer, "
-            "on_hold, closed, or a custom status slug."
+            "on_hold, closed, or a custom status (slug or label)."
         ),
     ] = None,
     title: Annotated[OneLine | None, Field(min_length=1, max_length=500, description="New title.")] = None,
     assignee_id: Annotated[
-        OneLine | None, Field(max_length=128, description='User ID to assign; "" unassigns.')
+        OneLine | None, Field(max_length=128, description='User to assign (ID, email or name); "" unassigns.')
     ] = None,
     team_id: Annotated[
-        OneLine | None, Field(max_length=128, description='Team ID; "" removes the team.')
+        OneLine | None, Field(max_length=128, description='Team ID or name; "" removes the team.')
     ] = None,
-    account_id: Annotated[Id | None, Field(description="Move the issue to this account.")] = None,
-    requester_id: Annotated[Id | None, Field(description="Contact ID of the new requester.")] = None,
+    account_id: Annotated[Id | None, Field(description="Move to this account (ID, name or domain).")] = None,
+    requester_id: Annotated[Id | None, Field(description="New requester: contact ID or email.")] = None,
     tags: Annotated[Tags | None, Field(description="Replace ALL tags with exactly this list.")] = None,
     add_tags: Annotated[Tags | None, Field(description="Tags to add, keeping the others.")] = None,
     remove_tags: Annotated[Tags | None, Field(description="Tags to remove, keeping the others.")] = None,
@@ -247,6 +257,16 @@ async def update_issue(
     }
     if tags is not None and (add_tags or remove_tags):
         raise bad_argument("tags", "tags replaces the whole list; use it alone, or use add_tags/remove_tags")
+    directory = app(ctx).directory  # names to IDs before anything is written, and before comparing
+    if "state" in given:
+        given["state"] = await resolve_state(directory, "state", given["state"])
+    for name in ("assignee_id", "team_id", "account_id"):
+        if name in given:
+            given[name] = await resolve(directory, name, given[name])
+    if "requester_id" in given:
+        given["requester_id"] = await resolve(
+            directory, "requester_id", given["requester_id"], account_id=given.get("account_id")
+        )
     if not given and not add_tags and not remove_tags:
         raise bad_argument(
             "update_issue",
@@ -261,11 +281,11 @@ async def update_issue(
         given["tags"] = merged + [t for t in add_tags or [] if t not in merged]
     changes = {name: value for name, value in given.items() if current[name] != value}
     if not changes:
-        return _write(WriteResult(action="unchanged", issue=summarize(before)))
+        return _write(WriteResult(action="unchanged", issue=await named(directory, before)))
     after = await pylon.update_issue(before.id or issue_ref(issue_id), UpdateIssueRequest(**changes))
     await announce_change(ctx, before, after)
     shown = diff(before, after, changes)
-    return _write(WriteResult(action="updated", issue=summarize(after), changes=shown or None))
+    return _write(WriteResult(action="updated", issue=await named(directory, after), changes=shown or None))
 
 
 async def snooze_issue(
@@ -292,7 +312,9 @@ async def snooze_issue(
     after = await pylon.snooze_issue(before.id or issue_ref(issue_id), format_rfc3339(until))
     await announce_change(ctx, before, after)
     changes = diff(before, after, ["state", "snoozed_until_time"])
-    return _write(WriteResult(action="snoozed", issue=summarize(after), changes=changes or None))
+    return _write(
+        WriteResult(action="snoozed", issue=await named(app(ctx).directory, after), changes=changes or None)
+    )
 
 
 async def delete_issue(issue_id: IssueId, ctx: Context) -> Annotated[CallToolResult, WriteResult]:
@@ -301,4 +323,4 @@ async def delete_issue(issue_id: IssueId, ctx: Context) -> Annotated[CallToolRes
     issue = await pylon.get_issue(issue_ref(issue_id))
     await pylon.delete_issue(issue.id or issue_ref(issue_id))
     await announce_change(ctx, issue, None)
-    return _write(WriteResult(action="deleted", issue=summarize(issue)))
+    return _write(WriteResult(action="deleted", issue=await named(app(ctx).directory, issue)))

@@ -9,6 +9,7 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import Field
 
+from pylon_mcp.directory import LISTED
 from pylon_mcp.pylon.client import issue_ref
 from pylon_mcp.pylon.filters import combine_and, validate_filter
 from pylon_mcp.pylon.models import Filter
@@ -38,6 +39,7 @@ from pylon_mcp.tools.args import (
 from pylon_mcp.tools.context import app
 from pylon_mcp.tools.conversation import latest_messages_section
 from pylon_mcp.tools.errors import bad_argument
+from pylon_mcp.tools.names import names_note, resolve, resolve_state
 from pylon_mcp.tools.results import result
 
 DEFAULT_WINDOW = timedelta(days=30)
@@ -61,14 +63,17 @@ async def get_issue(
     ref = issue_ref(issue_id)
     issue = await state.pylon.get_issue(ref)
     followers = await state.pylon.get_followers(issue.id or ref) if "followers" in include else None
+    names = await state.directory.names([issue])
     out = await detail_off_loop(
         issue,
         body_format="html" if "raw_html" in include else "markdown",
         body_offset=body_offset,
         body_chars=state.settings.body_chars,
         followers=followers,
+        names=names,
     )
-    text, structured = issue_text(out, str(issue.number or ref)), dump(out)
+    text = issue_text(out, str(issue.number or ref), names) + names_note(names.note, "\n")
+    structured = dump(out)
     if "messages" in include:
         section, latest = await latest_messages_section(state.pylon, issue)
         text, structured = text + "\n" + section, {**structured, "latest_messages": latest}
@@ -153,11 +158,15 @@ async def search_issues(
     ] = None,
     tags: Annotated[Tags | None, Field(description="Match issues carrying any of these tags.")] = None,
     assignee_id: Annotated[
-        str | None, Field(max_length=128, description='User ID; "" for unassigned.')
+        str | None, Field(max_length=128, description='User ID, email or name; "" for unassigned.')
     ] = None,
-    account_id: Annotated[str | None, Field(max_length=128, description='Account ID; "" for none.')] = None,
-    requester_id: Annotated[str | None, Field(max_length=128, description='Contact ID; "" for none.')] = None,
-    team_id: Annotated[Id | None, Field(description="Team ID.")] = None,
+    account_id: Annotated[
+        str | None, Field(max_length=128, description='Account ID, name or domain; "" for none.')
+    ] = None,
+    requester_id: Annotated[
+        str | None, Field(max_length=128, description='Contact ID or email; "" for none.')
+    ] = None,
+    team_id: Annotated[Id | None, Field(description="Team ID or name.")] = None,
     issue_type: Annotated[Literal["conversation", "ticket"] | None, Field(description="Issue type.")] = None,
     created_after: Annotated[
         Rfc3339 | None, Field(description="Created after this RFC3339 time or date (00:00 UTC).")
@@ -187,13 +196,14 @@ async def search_issues(
 
     With no criteria at all, returns issues created in the last 30 days. Results say whether more exist
     and which cursor to pass."""
+    directory = app(ctx).directory
     parts = flat_filters(
-        state=state,
+        state=[await resolve_state(directory, "state", s) or s for s in state] if state else state,
         tags=tags,
-        assignee_id=assignee_id,
-        account_id=account_id,
-        requester_id=requester_id,
-        team_id=team_id,
+        assignee_id=await resolve(directory, "assignee_id", assignee_id),
+        account_id=await resolve(directory, "account_id", account_id),
+        requester_id=await resolve(directory, "requester_id", requester_id),
+        team_id=await resolve(directory, "team_id", team_id),
         issue_type=issue_type,
         created_after=created_after,
         created_before=created_before,
@@ -211,11 +221,12 @@ async def search_issues(
         note = f"No criteria given, so this lists issues created since {since}.\n"
     combined = combine_and(parts)  # each part is valid; the client checks the whole tree before sending
     page = await app(ctx).pylon.search_issues(combined, limit=limit, cursor=cursor)
+    names = await directory.names(page.issues, shows=LISTED)
     out = SearchResult(
-        issues=[summarize(issue, preview=True) for issue in newest_first(page.issues)],
+        issues=[summarize(issue, preview=True, names=names) for issue in newest_first(page.issues)],
         count=len(page.issues),
         has_more=page.has_next_page,
         next_cursor=page.cursor if page.has_next_page else None,
         filter=combined.to_body(),
     )
-    return result(note + search_text(out), dump(out))
+    return result(note + search_text(out) + names_note(names.note, "\n"), dump(out))

@@ -18,6 +18,7 @@ from pylon_mcp.tools.conversation import add_internal_note, get_issue_messages
 from pylon_mcp.tools.followers import manage_followers
 from pylon_mcp.tools.issue_writes import create_issue, delete_issue, snooze_issue, update_issue
 from pylon_mcp.tools.issues import get_issue, search_issues
+from pylon_mcp.tools.lookup import find
 from pylon_mcp.tools.replies import send_customer_reply
 
 
@@ -54,6 +55,7 @@ class ToolDef:
 TOOLS: tuple[ToolDef, ...] = (
     ToolDef(get_issue, "Get issue", read_only=True, destructive=False, idempotent=True),
     ToolDef(search_issues, "Search issues", read_only=True, destructive=False, idempotent=True),
+    ToolDef(find, "Find IDs by name", read_only=True, destructive=False, idempotent=True),
     ToolDef(create_issue, "Create issue", read_only=False, destructive=False, idempotent=False),
     ToolDef(update_issue, "Update issue", read_only=False, destructive=True, idempotent=True),
     ToolDef(snooze_issue, "Snooze issue", read_only=False, destructive=True, idempotent=True),

@@ -25,11 +25,31 @@ PATHS = (
     "/issues/{id}/reply",
     "/me",
 )
+# The directory endpoints (issue 12) go to their own extract, so each file stays small.
+DIRECTORY_PATHS = (
+    "/users",
+    "/users/{id}",
+    "/users/search",
+    "/teams",
+    "/teams/{id}",
+    "/accounts/{id}",
+    "/accounts/search",
+    "/contacts/{id}",
+    "/contacts/search",
+    "/issue-statuses",
+    "/tags",
+    "/custom-fields",
+)
 
 
 def main(source: str) -> None:
     spec = json.loads(Path(source).read_text())
-    paths = {p: spec["paths"][p] for p in PATHS}
+    extract(spec, PATHS, "pylon-issues-openapi.json")
+    extract(spec, DIRECTORY_PATHS, "pylon-directory-openapi.json")
+
+
+def extract(spec: dict, wanted_paths: tuple[str, ...], filename: str) -> None:
+    paths = {p: spec["paths"][p] for p in wanted_paths}
     schemas = spec["components"]["schemas"]
     wanted: set[str] = set()
     pending = re.findall(r"#/components/schemas/(\w+)", json.dumps(paths))
@@ -45,7 +65,7 @@ def main(source: str) -> None:
         "paths": paths,
         "components": {"schemas": {name: schemas[name] for name in sorted(wanted)}},
     }
-    target = Path(__file__).with_name("pylon-issues-openapi.json")
+    target = Path(__file__).with_name(filename)
     target.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
     print(f"wrote {target} ({len(paths)} paths, {len(wanted)} schemas)")
 
