@@ -1,4 +1,4 @@
-"""9. Hostile bodies: other clients' latency while 512 KB customer bodies of nested HTML are read.
+"""10. Hostile bodies: other clients' latency while 512 KB customer bodies of nested HTML are read.
 
 Issue 14 item 19: reading an issue whose body was 512 KB of nested `<ul><li>` or `<div>` used
 to stall every other client of an HTTP server for 30 to 48 s, because the conversion ran on the
@@ -160,7 +160,7 @@ async def run(cfg: Config) -> Outcome:
     o, b = summary(loud), summary(quiet)
     r = ratio(o["p99_ms"], b["p99_ms"])
     row = Row(
-        f"9 hostile body: others' get_issue p99, {clients} clients, while {size // 1024} KB hostile bodies are read",
+        f"10 hostile body: others' get_issue p99, {clients} clients, while {size // 1024} KB hostile bodies are read",
         f"{o['p99_ms']:.1f} ms ({o['hostile_reads']} hostile reads, median {o['hostile_read_median_ms']} ms)",
         f"{b['p99_ms']:.1f} ms (no hostile reader)",
         r,

@@ -74,6 +74,7 @@ class Target:
     errors: int = 0
     seconds: float = 0.0
     cpu: dict[str, float] = field(default_factory=lambda: {"server": 0.0, "sandbox": 0.0, "loadgen": 0.0})
+    headers: dict[str, str] = field(default_factory=lambda: HEADERS)
 
     async def drive(self, clients: int, seconds: float, sandbox: Proc, record: bool = True) -> None:
         """`clients` tasks, each POSTing tools/call back to back for `seconds`, on one connection each."""
@@ -84,7 +85,7 @@ class Target:
                 while time.perf_counter() < deadline:
                     started = time.perf_counter()
                     response = await http.post(
-                        self.url, content=self.payloads[i % len(self.payloads)], headers=HEADERS
+                        self.url, content=self.payloads[i % len(self.payloads)], headers=self.headers
                     )
                     elapsed = time.perf_counter() - started
                     i += clients

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import (
+    auth_overhead,
     call_overhead,
     cold_start,
     hostile_body,
@@ -38,7 +39,8 @@ BENCHMARKS: dict[str, tuple[str, Callable[[Config], Awaitable[Outcome]]]] = {
     "6": ("rate_limits", rate_limits.run),
     "7": ("soak", soak.run),
     "8": ("replicas", replicas.run),
-    "9": ("hostile_body", hostile_body.run),
+    "9": ("auth_overhead", auth_overhead.run),
+    "10": ("hostile_body", hostile_body.run),
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 COLUMNS = ("benchmark", "ours", "baseline", "ratio", "goal", "met?")

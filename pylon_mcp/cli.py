@@ -127,6 +127,18 @@ def start_demo(settings: Settings) -> tuple[Settings, SandboxServer]:
 def client_snippet(url: str, settings: Settings) -> str:
     headers = ', "headers": {"Authorization": "Bearer <PYLON_MCP_AUTH_TOKEN>"}' if settings.auth_token else ""
     auth_flag = ' --header "Authorization: Bearer <PYLON_MCP_AUTH_TOKEN>"' if settings.auth_token else ""
+    if settings.oauth and settings.resource_url:
+        # Clients must use the public URL tokens are issued for; they sign people in by themselves.
+        health = f"{url.removesuffix('/mcp')}/healthz"
+        url = settings.resource_url
+        return (
+            f"MCP endpoint: {url}  (listening locally; health: {health})\n"
+            f"OAuth: each person signs in with {settings.oauth_issuer} on first use\n"
+            "Add it to a client:\n"
+            f"  Claude Code:  claude mcp add --transport http pylon {url}\n"
+            f'  JSON config:  {{"mcpServers": {{"pylon": {{"type": "http", "url": "{url}"}}}}}}\n'
+            "Stop with Ctrl+C."
+        )
     return (
         f"MCP endpoint: {url}  (health: {url.removesuffix('/mcp')}/healthz)\n"
         "Add it to a client:\n"

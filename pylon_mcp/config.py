@@ -17,6 +17,10 @@ from pylon_mcp.pylon.auth import Secret
 MISSING_TOKEN = "no Pylon API token: set PYLON_API_TOKEN or run with --demo"  # noqa: S105 - a message
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off", ""}
+DEFAULT_SCOPES = ("pylon:read", "pylon:write", "pylon:reply")
+# Settings that mean nothing without an issuer; setting one alone is a mistake worth naming.
+_NEED_ISSUER = ("resource_url", "oauth_audience", "oauth_jwks_url", "oauth_introspection_url",
+                "oauth_client_id", "oauth_client_secret")  # fmt: skip
 
 
 class ConfigError(ValueError):
@@ -126,6 +130,76 @@ OPTIONS: tuple[Option, ...] = (
         "largest HTTP request body accepted (default 1048576)",
     ),
     Option(
+        "oauth_issuer",
+        "PYLON_MCP_OAUTH_ISSUER",
+        "--oauth-issuer",
+        str,
+        "OAuth issuer URL of your identity provider; turns HTTP mode into an OAuth resource server",
+    ),
+    Option(
+        "resource_url",
+        "PYLON_MCP_RESOURCE_URL",
+        "--resource-url",
+        str,
+        "this server's public MCP URL, e.g. https://mcp.example.com/mcp (OAuth)",
+    ),
+    Option(
+        "oauth_audience",
+        "PYLON_MCP_OAUTH_AUDIENCE",
+        "--oauth-audience",
+        str,
+        "audience (aud) tokens must carry (default: the resource URL)",
+    ),
+    Option(
+        "oauth_jwks_url",
+        "PYLON_MCP_OAUTH_JWKS_URL",
+        "--oauth-jwks-url",
+        str,
+        "JWKS URL for token signatures (default: jwks_uri from the issuer's discovery document)",
+    ),
+    Option(
+        "oauth_introspection_url",
+        "PYLON_MCP_OAUTH_INTROSPECTION_URL",
+        "--oauth-introspection-url",
+        str,
+        "validate tokens by RFC 7662 introspection at this URL instead of as signed JWTs",
+    ),
+    Option(
+        "oauth_client_id",
+        "PYLON_MCP_OAUTH_CLIENT_ID",
+        "--oauth-client-id",
+        str,
+        "client ID this server uses at the introspection endpoint",
+    ),
+    Option(
+        "oauth_client_secret",
+        "PYLON_MCP_OAUTH_CLIENT_SECRET",
+        "--oauth-client-secret",
+        "secret",
+        "client secret this server uses at the introspection endpoint",
+    ),
+    Option(
+        "oauth_scopes",
+        "PYLON_MCP_OAUTH_SCOPES",
+        "--oauth-scopes",
+        "list",
+        "your identity provider's names for the read,write,reply scopes (default pylon:read,pylon:write,pylon:reply)",
+    ),
+    Option(
+        "oauth_email_claim",
+        "PYLON_MCP_OAUTH_EMAIL_CLAIM",
+        "--oauth-email-claim",
+        str,
+        "token claim holding the caller's email, matched to a Pylon user (default email)",
+    ),
+    Option(
+        "oauth_writes_need_user",
+        "PYLON_MCP_OAUTH_WRITES_NEED_USER",
+        "--oauth-writes-need-user",
+        bool,
+        "refuse writes from callers with no Pylon user (default true; false: they write as the API token's user)",
+    ),
+    Option(
         "resource_ttl",
         "PYLON_RESOURCE_TTL",
         "--resource-ttl",
@@ -186,6 +260,16 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
     max_body_bytes: int = 1_048_576
+    oauth_issuer: str | None = None
+    resource_url: str | None = None
+    oauth_audience: str | None = None
+    oauth_jwks_url: str | None = None
+    oauth_introspection_url: str | None = None
+    oauth_client_id: str | None = None
+    oauth_client_secret: Secret = field(default_factory=lambda: Secret(""))
+    oauth_scopes: tuple[str, ...] = DEFAULT_SCOPES
+    oauth_email_claim: str = "email"
+    oauth_writes_need_user: bool = True
     resource_ttl: float = 30.0
     recent_days: int = 7
     redis_url: Secret = field(default_factory=lambda: Secret(""))
@@ -233,6 +317,62 @@ class Settings:
                 "PYLON_API_URL must start with https:// (plain http:// only for a loopback address such as "
                 f"http://127.0.0.1:8765, where the token never leaves the machine; got {self.api_url!r})"
             )
+        self._validate_oauth()
+
+    @property
+    def oauth(self) -> bool:
+        """OAuth resource-server mode: callers bring tokens from the identity provider."""
+        return bool(self.oauth_issuer)
+
+    def _validate_oauth(self) -> None:
+        if (
+            len(self.oauth_scopes) != 3
+            or len(set(self.oauth_scopes)) != 3
+            or any(" " in scope or '"' in scope for scope in self.oauth_scopes)
+        ):
+            raise ConfigError(
+                "PYLON_MCP_OAUTH_SCOPES takes three different scope names, for read, write and reply, "
+                f"e.g. {','.join(DEFAULT_SCOPES)}"
+            )
+        if not self.oauth:
+            needs_issuer = [
+                option.env for option in OPTIONS if option.name in _NEED_ISSUER and getattr(self, option.name)
+            ]
+            if needs_issuer:
+                raise ConfigError(
+                    f"{', '.join(needs_issuer)} only apply(ies) with PYLON_MCP_OAUTH_ISSUER (the identity "
+                    "provider's issuer URL)"
+                )
+            return
+        if self.auth_token:
+            raise ConfigError(
+                "choose one: PYLON_MCP_AUTH_TOKEN (one shared bearer token) or PYLON_MCP_OAUTH_ISSUER "
+                "(each caller signs in); a resource server must not accept tokens its issuer did not make"
+            )
+        if not self.resource_url:
+            raise ConfigError(
+                "PYLON_MCP_OAUTH_ISSUER needs PYLON_MCP_RESOURCE_URL: the URL clients use for this server, "
+                "e.g. https://mcp.example.com/mcp (tokens must be issued for it)"
+            )
+        for env, url in (
+            ("PYLON_MCP_OAUTH_ISSUER", self.oauth_issuer),
+            ("PYLON_MCP_RESOURCE_URL", self.resource_url),
+            ("PYLON_MCP_OAUTH_JWKS_URL", self.oauth_jwks_url),
+            ("PYLON_MCP_OAUTH_INTROSPECTION_URL", self.oauth_introspection_url),
+        ):
+            if url and not _secure_url(url):
+                raise ConfigError(f"{env} must be an https:// URL (http:// only on loopback); got {url!r}")
+        if self.resource_url and "#" in self.resource_url:
+            raise ConfigError("PYLON_MCP_RESOURCE_URL must not contain a #fragment (RFC 8707)")
+        if self.oauth_introspection_url and not (self.oauth_client_id and self.oauth_client_secret):
+            raise ConfigError(
+                "PYLON_MCP_OAUTH_INTROSPECTION_URL needs PYLON_MCP_OAUTH_CLIENT_ID and "
+                "PYLON_MCP_OAUTH_CLIENT_SECRET (the introspection endpoint authenticates this server)"
+            )
+        if not self.oauth_email_claim:
+            raise ConfigError("PYLON_MCP_OAUTH_EMAIL_CLAIM must name a token claim, e.g. email")
+        if self.transport != "http":
+            raise ConfigError("PYLON_MCP_OAUTH_ISSUER applies to HTTP mode: add --transport http")
 
     def require_token(self) -> None:
         """Serving real Pylon needs a token; the demo brings its own."""
@@ -249,11 +389,18 @@ class Settings:
             return False
 
     def check_http_security(self) -> None:
-        if self.transport != "http" or self.is_loopback or self.auth_token or self.insecure_no_auth:
+        if (
+            self.transport != "http"
+            or self.is_loopback
+            or self.auth_token
+            or self.oauth
+            or self.insecure_no_auth
+        ):
             return
         raise ConfigError(
             f"refusing to serve HTTP on {self.host} without authentication: set PYLON_MCP_AUTH_TOKEN "
-            "(clients then send 'Authorization: Bearer <token>'), bind to 127.0.0.1, or pass "
+            "(clients then send 'Authorization: Bearer <token>'), or PYLON_MCP_OAUTH_ISSUER and "
+            "PYLON_MCP_RESOURCE_URL (each person signs in), bind to 127.0.0.1, or pass "
             "--insecure-no-auth if something in front of this server authenticates callers"
         )
 
@@ -272,6 +419,11 @@ class Settings:
                 shown = str(value).lower() if isinstance(value, bool) else str(value)
             out[_option(item.name).env] = shown
         return out
+
+
+def _secure_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return (parts.scheme == "https" and bool(parts.hostname)) or _is_loopback_http(url)
 
 
 def _is_loopback_http(url: str) -> bool:

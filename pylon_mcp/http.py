@@ -4,6 +4,8 @@ The guard (plain ASGI, in front of `/mcp`):
 - `/healthz` answers without touching Pylon (liveness for load balancers);
 - Host and Origin checks against DNS rebinding: foreign Origin → 403, unknown Host → 421;
 - `Authorization: Bearer <PYLON_MCP_AUTH_TOKEN>`, compared in constant time → 401;
+  or, with PYLON_MCP_OAUTH_ISSUER, an OAuth resource server (pylon_mcp/auth): protected-resource
+  metadata at the well-known paths, and a verified access token on every /mcp request → 401;
 - a request body limit → 413;
 and every refusal is a JSON-RPC error body, not plain text.
 `/readyz` (readiness.py) and `/metrics` (metrics.py) answer before auth, like `/healthz`:
@@ -21,7 +23,8 @@ import json
 import logging
 import socket
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -31,6 +34,9 @@ from pylon_mcp.config import ConfigError, Settings
 from pylon_mcp.readiness import Readiness
 from pylon_mcp.server import PylonMCPServer
 
+if TYPE_CHECKING:
+    from pylon_mcp.auth.resource_server import ResourceServer
+
 log = logging.getLogger("pylon_mcp.http")
 
 MCP_PATH = "/mcp"
@@ -39,8 +45,10 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 def allowed_hosts(settings: Settings) -> list[str] | None:
     """Host header values to accept; None means "don't check" (non-loopback without a configured list)."""
-    if settings.allowed_hosts:
-        return [*settings.allowed_hosts, *(f"{h}:*" for h in LOOPBACK_HOSTS)]
+    # OAuth names the public URL already: its host is the one clients send.
+    public = [urlsplit(settings.resource_url).netloc] if settings.resource_url else []
+    if settings.allowed_hosts or public:
+        return [*settings.allowed_hosts, *public, *(f"{h}:*" for h in LOOPBACK_HOSTS)]
     if settings.is_loopback:
         return [f"{h}:*" for h in LOOPBACK_HOSTS] + list(LOOPBACK_HOSTS)
     return None
@@ -106,10 +114,13 @@ async def _json(
 
 
 class Guard:
-    def __init__(self, app: ASGIApp, settings: Settings, readiness: Readiness) -> None:
+    def __init__(
+        self, app: ASGIApp, settings: Settings, readiness: Readiness, oauth: ResourceServer | None = None
+    ) -> None:
         self.app = app
         self.readiness = readiness
         self.settings = settings
+        self.oauth = oauth
         self.hosts = allowed_hosts(settings)
         self.origins = allowed_origins(settings)
         token = settings.auth_token.reveal()
@@ -118,7 +129,8 @@ class Guard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)  # lifespan: starts the MCP session manager
+            # lifespan: starts the MCP session manager (and, on shutdown, closes the token verifier)
+            await self.app(scope, receive, _closing(send, self.oauth))
             return
         path: str = scope.get("path", "")
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
@@ -129,6 +141,10 @@ class Guard:
             return
         if path in ("/readyz", "/metrics"):
             await self._operations(path, send)
+            return
+        if self.oauth is not None and path in self.oauth.metadata_paths:
+            # Public, like /healthz: it is how clients learn where to sign in.
+            await self.oauth.metadata(scope, receive, send)
             return
         if path.rstrip("/") != MCP_PATH:
             await _json(send, 404, -32601, f"not found: the MCP endpoint is {MCP_PATH}")
@@ -160,6 +176,9 @@ class Guard:
                 await _json(send, 413, -32600, f"request body larger than {limit} bytes")
                 return
             receive = _replay(buffered, receive)
+        if self.oauth is not None:
+            await self.oauth.gate(scope, receive, send)
+            return
         await self.app(scope, receive, send)
 
     async def _operations(self, path: str, send: Send) -> None:
@@ -185,6 +204,19 @@ class Guard:
         return hmac.compare_digest(presented.strip().encode(), self._token)
 
 
+def _closing(send: Send, oauth: ResourceServer | None) -> Send:
+    """On lifespan shutdown, also close the token verifier's HTTP client."""
+    if oauth is None:
+        return send
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "lifespan.shutdown.complete":
+            await oauth.verifier.aclose()
+        await send(message)
+
+    return wrapped
+
+
 def build_http_app(server: PylonMCPServer, settings: Settings) -> ASGIApp:
     inner = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
@@ -195,8 +227,13 @@ def build_http_app(server: PylonMCPServer, settings: Settings) -> ASGIApp:
         max_request_body_size=settings.max_body_bytes,
         host=settings.host,
     )
+    oauth = None
+    if settings.oauth:
+        from pylon_mcp.auth.resource_server import ResourceServer, make_verifier
+
+        oauth = ResourceServer(inner, settings, server.access.scopes_in_use(), make_verifier(settings))
     metrics.enable()
-    return metrics.RequestMetrics(Guard(inner, settings, Readiness(server.holder)))
+    return metrics.RequestMetrics(Guard(inner, settings, Readiness(server.holder), oauth))
 
 
 def bind(settings: Settings) -> socket.socket:

@@ -25,9 +25,11 @@ from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata, func_metadata
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, CallToolResult, InputRequiredResult
+from mcp_types import Tool as MCPTool
 from pydantic import BaseModel, ValidationError
 
 from pylon_mcp import __version__, metrics
+from pylon_mcp.auth.policy import AccessPolicy, ReadScopeGate
 from pylon_mcp.changes import LegacySubscriptions
 from pylon_mcp.completions import register_completions
 from pylon_mcp.config import Settings
@@ -128,10 +130,17 @@ def build_tools(specs: list[ToolDef]) -> list[Tool]:
 
 class PylonMCPServer(MCPServer[AppState]):
     def __init__(
-        self, *, tools: list[Tool], specs: list[ToolDef], refused: dict[str, str], **kwargs: Any
+        self,
+        *,
+        tools: list[Tool],
+        specs: list[ToolDef],
+        refused: dict[str, str],
+        access: AccessPolicy,
+        **kwargs: Any,
     ) -> None:
         super().__init__(tools=tools, **kwargs)
         self.refused_tools = refused
+        self.access = access
         self.holder = StateHolder()  # the running lifespan's state, for /readyz
         self._arguments = {tool.name: set(tool.parameters.get("properties", {})) for tool in tools}
         # Tools whose argument model is still the start-up placeholder (see build_tool).
@@ -141,11 +150,23 @@ class PylonMCPServer(MCPServer[AppState]):
             if tool.fn_metadata.arg_model is ArgModelBase and tool.parameters.get("properties")
         }
 
+    async def list_tools(self) -> list[MCPTool]:
+        # Per request: an OAuth caller sees only the tools its scopes allow.
+        return self.access.visible(await super().list_tools(), lambda tool: tool.name)
+
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
         if name in self.refused_tools:
             raise ToolError(self.refused_tools[name])
+        state = context.request_context.lifespan_context if context is not None else None
+        lookup = state.pylon_user_id if isinstance(state, AppState) else None
+        async with self.access.call(name, lookup):  # scopes; writes as the caller's Pylon user
+            return await self._call_checked(name, arguments, context)
+
+    async def _call_checked(
+        self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None
+    ) -> CallToolResult | InputRequiredResult:
         pending = self._pending.pop(name, None)
         if pending is not None:
             tool, spec = pending
@@ -266,7 +287,10 @@ def cache_hints(settings: Settings) -> dict[Any, CacheHint]:
 
 
 def build_server(
-    settings: Settings, *, pylon: PylonClient | None = None, shared: SharedState | None = None
+    settings: Settings,
+    *,
+    pylon: PylonClient | None = None,
+    shared: SharedState | None = None,
 ) -> PylonMCPServer:
     """The server for these settings. `pylon` injects a client and `shared` the shared state (tests);
     otherwise the lifespan makes the client, and the settings choose the state (in-process or Redis)."""
@@ -294,10 +318,13 @@ def build_server(
             finally:
                 holder.current = None
 
+    access = AccessPolicy(settings, {spec.name: spec.access for spec in offered})
     server = PylonMCPServer(
         tools=build_tools(offered),
         specs=offered,
         refused=refused,
+        access=access,
+        middleware=[ReadScopeGate(access)] if settings.oauth else None,
         name=SERVER_NAME,
         title="Pylon",
         version=__version__,

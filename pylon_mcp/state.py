@@ -55,6 +55,11 @@ class AppState:
     def __post_init__(self) -> None:
         self.directory = Directory(self.pylon)
 
+    async def pylon_user_id(self, email: str) -> str | None:
+        """OAuth mode: the Pylon user a signed-in caller's writes go out as (None: no such user)."""
+        user = await self.directory.user_by_email(email)
+        return user.id if user is not None else None
+
 
 class StateHolder:
     """Hands the lifespan's AppState to code the SDK calls without a request context (static resources)."""

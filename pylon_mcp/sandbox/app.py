@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -103,6 +103,11 @@ class LoggedRequest:
     fault: str | None
     at: float
     user_agent: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # as sent, for tests that look for leaks
+
+
+def _public(entry: LoggedRequest) -> dict[str, Any]:
+    return {key: value for key, value in entry.__dict__.items() if key != "headers"}
 
 
 class Sandbox:
@@ -179,7 +184,7 @@ class Sandbox:
         # Logged on arrival, so a request still in flight (a slow or timed-out one) is visible;
         # `status` is filled in when it is answered (0 while pending or never answered).
         entry = LoggedRequest(request.method, path, endpoint, query, body, 0, request_id, None, time.time(),
-                              request.headers.get("user-agent"))  # fmt: skip
+                              request.headers.get("user-agent"), dict(request.headers))  # fmt: skip
         with self._log_lock:
             self._log.append(entry)
 
@@ -255,7 +260,8 @@ class Sandbox:
         if action == "requests":
             if request.method == "DELETE":
                 self.clear_log()
-            return JSONResponse({"data": [e.__dict__ for e in self.requests()]})
+            # Headers stay in-process: they carry the token, which the admin API never shows.
+            return JSONResponse({"data": [_public(e) for e in self.requests()]})
         if action == "faults":
             if request.method == "DELETE":
                 self.faults.clear()

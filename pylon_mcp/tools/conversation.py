@@ -15,6 +15,7 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult, TextContent
 from pydantic import BeforeValidator, Field
 
+from pylon_mcp.auth.caller import acting_user_id
 from pylon_mcp.pylon.client import PylonClient, issue_ref
 from pylon_mcp.pylon.models import Issue
 from pylon_mcp.render.html import NestedTooDeep, html_to_markdown, markdown_to_html, sanitize_outbound
@@ -223,7 +224,12 @@ async def add_internal_note(
             )
     from pylon_mcp.pylon.message_models import CreateIssueNoteRequest  # first use: see pylon/messages.py
 
-    request = CreateIssueNoteRequest(body_html=html, thread_id=thread_id, message_id=message_id)
+    request = CreateIssueNoteRequest(
+        body_html=html,
+        thread_id=thread_id,
+        message_id=message_id,
+        user_id=acting_user_id(),  # hosted for a team: the note shows the signed-in person
+    )
     created_id, note = await post_once(
         ctx,
         kind="note",

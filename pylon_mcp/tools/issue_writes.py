@@ -19,6 +19,7 @@ from mcp_types import CallToolResult
 from pydantic import Field
 
 from pylon_mcp import idempotency
+from pylon_mcp.auth.caller import acting_user_id
 from pylon_mcp.pylon.client import PylonClient, issue_ref
 from pylon_mcp.pylon.errors import PylonError
 from pylon_mcp.pylon.models import (
@@ -108,6 +109,7 @@ async def create_issue(
         team_id=team_id,
         priority=priority,
         tags=tags,
+        user_id=acting_user_id(),  # hosted for a team: the first message shows the signed-in person
     )
     if idempotency_key is None:
         issue = await _create(app(ctx).pylon, request, None)

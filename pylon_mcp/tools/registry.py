@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from mcp_types import ToolAnnotations
 
@@ -34,10 +34,19 @@ class ToolDef:
     default: bool = True  # offered unless excluded; delete_issue must be switched on
     # A Settings flag of its own that must be on (customer replies); read-only mode still wins.
     switch: str | None = None
+    # Sends something the customer sees (a reply), beyond an internal change: OAuth scope "reply".
+    customer_facing: bool = False
 
     @property
     def name(self) -> str:
         return self.fn.__name__
+
+    @property
+    def access(self) -> Literal["read", "write", "reply"]:
+        """What a caller's OAuth scopes must allow (pylon_mcp/auth/policy.py)."""
+        if self.customer_facing:
+            return "reply"
+        return "read" if self.read_only else "write"
 
     @property
     def annotations(self) -> ToolAnnotations:
@@ -71,6 +80,7 @@ TOOLS: tuple[ToolDef, ...] = (
         idempotent=False,
         default=False,
         switch="allow_customer_replies",
+        customer_facing=True,
     ),
 )
 SWITCHED_OFF = {

@@ -22,6 +22,7 @@ from mcp_types import CallToolResult
 from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, Field
 
+from pylon_mcp.auth.caller import acting_user_id
 from pylon_mcp.confirmations import TOKEN_TTL, Redeem, content_digest
 from pylon_mcp.pylon.client import issue_ref
 from pylon_mcp.pylon.errors import PylonError
@@ -95,7 +96,12 @@ async def plan_reply(
     to, cc = _recipients(target, issue)
     from pylon_mcp.pylon.message_models import CreateIssueReplyRequest  # first use: see pylon/messages.py
 
-    request = CreateIssueReplyRequest(body_html=html, message_id=target.id or "", attachment_urls=attachments)
+    request = CreateIssueReplyRequest(
+        body_html=html,
+        message_id=target.id or "",
+        attachment_urls=attachments,
+        user_id=acting_user_id(),  # hosted for a team: the reply shows the signed-in person
+    )
     out = MessageWriteResult(
         action="reply_preview",
         issue_number=issue.number,
