@@ -9,8 +9,10 @@ replaces the whole list, and the read gives the "before" for the change line.
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from typing import Annotated, Any, Literal
 
+import anyio
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
@@ -29,7 +31,7 @@ from pylon_mcp.pylon.models import (
     UpdateIssueRequest,
 )
 from pylon_mcp.pylon.timefmt import format_rfc3339, parse_rfc3339, utcnow
-from pylon_mcp.render.html import markdown_to_html, sanitize_html
+from pylon_mcp.render.html import NestedTooDeep, markdown_to_html, sanitize_outbound
 from pylon_mcp.render.issues import WriteResult, diff, dump, write_text
 from pylon_mcp.render.text import quote
 from pylon_mcp.shared.base import SharedStateUnavailable
@@ -37,6 +39,7 @@ from pylon_mcp.tools.args import DATE_HINT, Id, IssueId, Rfc3339, State, Tags
 from pylon_mcp.tools.context import announce_change, app
 from pylon_mcp.tools.errors import bad_argument, describe
 from pylon_mcp.tools.names import named, resolve, resolve_state
+from pylon_mcp.tools.oneline import Email, OneLine
 from pylon_mcp.tools.results import result
 
 
@@ -45,7 +48,9 @@ def _write(out: WriteResult, note: str = "") -> CallToolResult:
 
 
 async def create_issue(
-    title: Annotated[str, Field(min_length=1, max_length=500, description="Short summary of the problem.")],
+    title: Annotated[
+        OneLine, Field(min_length=1, max_length=500, description="Short summary of the problem.")
+    ],
     ctx: Context,
     body_html: Annotated[
         str | None, Field(max_length=200_000, description="Body as HTML. Give this or body_markdown.")
@@ -54,11 +59,11 @@ async def create_issue(
         str | None, Field(max_length=200_000, description="Body as Markdown (converted to HTML).")
     ] = None,
     requester_email: Annotated[
-        str | None, Field(max_length=320, description="Customer's email; Pylon creates the contact if new.")
+        Email | None, Field(max_length=320, description="Customer's email; Pylon creates the contact if new.")
     ] = None,
     requester_id: Annotated[Id | None, Field(description="Existing contact: ID or email.")] = None,
     requester_name: Annotated[
-        str | None, Field(max_length=200, description="Name for a new contact.")
+        OneLine | None, Field(max_length=200, description="Name for a new contact.")
     ] = None,
     account_id: Annotated[Id | None, Field(description="Account: ID, name or domain.")] = None,
     assignee_id: Annotated[Id | None, Field(description="User: ID, email or name.")] = None,
@@ -85,9 +90,7 @@ async def create_issue(
         raise bad_argument(
             "account_id", "Pylon needs account_id or a requester: give requester_email or requester_id"
         )
-    if requester_email is not None and "@" not in requester_email:
-        raise bad_argument("requester_email", f"{requester_email!r} is not an email address")
-    html = sanitize_html(body_html) if body_html is not None else markdown_to_html(body_markdown or "")
+    html = await _outbound_html(body_html, body_markdown)
     if not html.strip():
         raise bad_argument("body_html", "the body is empty once scripts and unsafe markup are removed")
     directory = app(ctx).directory  # names to IDs before anything is written
@@ -113,6 +116,18 @@ async def create_issue(
         await announce_change(ctx, None, issue)
         return _write(WriteResult(action="created", issue=await named(app(ctx).directory, issue)))
     return await _create_once(ctx, request, idempotency_key)
+
+
+async def _outbound_html(body_html: str | None, body_markdown: str | None) -> str:
+    """The body under the outbound policy, converted in a worker thread (200 KB of HTML is CPU work)."""
+    if body_html is not None:
+        field, convert = "body_html", partial(sanitize_outbound, body_html)
+    else:
+        field, convert = "body_markdown", partial(markdown_to_html, body_markdown or "")
+    try:
+        return await anyio.to_thread.run_sync(convert)
+    except NestedTooDeep as exc:
+        raise bad_argument(field, str(exc)) from None
 
 
 async def _create_once(ctx: Context, request: CreateIssueRequest, key: str) -> CallToolResult:
@@ -218,12 +233,12 @@ async def update_issue(
             "on_hold, closed, or a custom status (slug or label)."
         ),
     ] = None,
-    title: Annotated[str | None, Field(min_length=1, max_length=500, description="New title.")] = None,
+    title: Annotated[OneLine | None, Field(min_length=1, max_length=500, description="New title.")] = None,
     assignee_id: Annotated[
-        str | None, Field(max_length=128, description='User to assign (ID, email or name); "" unassigns.')
+        OneLine | None, Field(max_length=128, description='User to assign (ID, email or name); "" unassigns.')
     ] = None,
     team_id: Annotated[
-        str | None, Field(max_length=128, description='Team ID or name; "" removes the team.')
+        OneLine | None, Field(max_length=128, description='Team ID or name; "" removes the team.')
     ] = None,
     account_id: Annotated[Id | None, Field(description="Move to this account (ID, name or domain).")] = None,
     requester_id: Annotated[Id | None, Field(description="New requester: contact ID or email.")] = None,

@@ -17,9 +17,10 @@ from pylon_mcp.pylon.timefmt import format_rfc3339, parse_rfc3339, utcnow
 from pylon_mcp.render.issues import (
     IssueDetail,
     SearchResult,
-    detail,
+    detail_off_loop,
     dump,
     issue_text,
+    newest_first,
     search_text,
     summarize,
 )
@@ -63,7 +64,7 @@ async def get_issue(
     issue = await state.pylon.get_issue(ref)
     followers = await state.pylon.get_followers(issue.id or ref) if "followers" in include else None
     names = await state.directory.names([issue])
-    out = detail(
+    out = await detail_off_loop(
         issue,
         body_format="html" if "raw_html" in include else "markdown",
         body_offset=body_offset,
@@ -191,7 +192,7 @@ async def search_issues(
         str | None, Field(max_length=2000, description="From a previous result, for the next page.")
     ] = None,
 ) -> Annotated[CallToolResult, SearchResult]:
-    """Search Pylon issues, newest first. Flat arguments are ANDed with each other and with `filter`.
+    """Search Pylon issues; each page is shown newest first. Flat arguments are ANDed with each other and with `filter`.
 
     With no criteria at all, returns issues created in the last 30 days. Results say whether more exist
     and which cursor to pass."""
@@ -222,7 +223,7 @@ async def search_issues(
     page = await app(ctx).pylon.search_issues(combined, limit=limit, cursor=cursor)
     names = await directory.names(page.issues, shows=LISTED)
     out = SearchResult(
-        issues=[summarize(issue, preview=True, names=names) for issue in page.issues],
+        issues=[summarize(issue, preview=True, names=names) for issue in newest_first(page.issues)],
         count=len(page.issues),
         has_more=page.has_next_page,
         next_cursor=page.cursor if page.has_next_page else None,
