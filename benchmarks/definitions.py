@@ -1,4 +1,4 @@
-"""10. Context and rate-limit budget: tool-definition bytes and upstream requests per call, vs the previous commit.
+"""11. Context and rate-limit budget: tool-definition bytes and upstream requests per call, vs the previous commit.
 
 - Definitions: what a model is shown on every turn (name + description + inputSchema, compact
   JSON) for the default tool set with writes on, and the whole tools/list; per toolset too.
@@ -162,7 +162,7 @@ async def run(cfg: Config) -> Outcome:
     o, b = ours["definitions"]["default"], base["definitions"]["default"]
     rows = [
         Row(
-            "10 definitions (name+description+inputSchema), default set, writes on",
+            "11 definitions (name+description+inputSchema), default set, writes on",
             f"{o['model_facing']} B, {o['tools']} tools",
             f"{b['model_facing']} B @ {commit}",
             ratio(o["model_facing"], b["model_facing"]),
@@ -170,7 +170,7 @@ async def run(cfg: Config) -> Outcome:
             o["model_facing"] <= BUDGET - reserved,
         ),
         Row(
-            "10 tools/list, whole result",
+            "11 tools/list, whole result",
             f"{o['tools_list']} B",
             f"{b['tools_list']} B @ {commit}",
             ratio(o["tools_list"], b["tools_list"]),
@@ -182,7 +182,7 @@ async def run(cfg: Config) -> Outcome:
         s = per_toolset[toolset]
         rows.append(
             Row(
-                f"10 toolset {toolset}",
+                f"11 toolset {toolset}",
                 f"{s['model_facing']} B model-facing, {s['tools_list']} B tools/list, {s['tools']} tools",
                 "",
                 None,
@@ -195,7 +195,7 @@ async def run(cfg: Config) -> Outcome:
         names = ours.get("lookups", {}).get(label, 0)
         rows.append(
             Row(
-                f"10 requests: {label}",
+                f"11 requests: {label}",
                 str(mine) + (f" (+{names} directory)" if names else ""),
                 f"{theirs} @ {commit}",
                 ratio(mine, theirs),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
+import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp_types import Completion, CompletionContext
@@ -42,9 +44,10 @@ def register_message_resources(server: MCPServer[Any]) -> None:
         state.seen.record([issue])
         ref = str(issue.number or issue_id)
         budget = state.settings.body_chars * 3
-        return conversation_text(
-            conversation(messages, ref=ref, start=0, budget=budget, incomplete=incomplete)
+        shaped = await anyio.to_thread.run_sync(  # converting customer HTML is CPU work
+            partial(conversation, messages, ref=ref, start=0, budget=budget, incomplete=incomplete)
         )
+        return conversation_text(shaped)
 
 
 async def complete_message_argument(

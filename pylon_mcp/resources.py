@@ -8,6 +8,7 @@ pylon_mcp/changes.py, which drops cached listings and tells subscribers.
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 from typing import Any
@@ -25,8 +26,15 @@ from pylon_mcp.pylon.filters import combine_and, validate_filter
 from pylon_mcp.pylon.models import Filter
 from pylon_mcp.pylon.timefmt import format_rfc3339, utcnow
 from pylon_mcp.render.errors import describe
-from pylon_mcp.render.issues import SearchResult, detail, issue_text, search_text, summarize
-from pylon_mcp.render.text import quote
+from pylon_mcp.render.issues import (
+    SearchResult,
+    detail_off_loop,
+    issue_text,
+    newest_first,
+    search_text,
+    summarize,
+)
+from pylon_mcp.render.text import inline
 from pylon_mcp.state import AppState, StateHolder
 
 log = logging.getLogger("pylon_mcp.resources")
@@ -36,7 +44,7 @@ MARKDOWN = "text/markdown"
 
 
 async def recent_listing(state: AppState, extra: Filter | None = None, label: str = "") -> str:
-    """Issues created in the last PYLON_RECENT_DAYS days, newest first, cached briefly."""
+    """Issues created in the last PYLON_RECENT_DAYS days, shown newest first, cached briefly."""
     days = state.settings.recent_days
     key = f"{days}:{extra.model_dump_json() if extra else ''}"
     cached = await _cached(state, key)
@@ -49,20 +57,25 @@ async def recent_listing(state: AppState, extra: Filter | None = None, label: st
     state.seen.record(page.issues)
     state.recent.remember(page.issues)
     shown = len(page.issues)
-    flat = {"created_after": since}
+    # The hint is the exact arguments of a search_issues call that works (tests run it).
+    flat: dict[str, str | list[str]] = {"created_after": since}
     if extra is not None and extra.field == "state":
-        flat["state"] = extra.value or ""
+        flat["state"] = [extra.value or ""]
     if extra is not None and extra.field == "tags":
-        flat["tags"] = extra.value or ""
-    how = ", ".join(f"{k}={quote(v)}" for k, v in flat.items())
+        flat["tags"] = [extra.value or ""]
+    how = json.dumps(flat, ensure_ascii=False)
     head = (
-        f"Issues{label} created in the last {days} days (since {since}), newest first: "
-        + (f"the first {shown}; more exist." if page.has_next_page else f"all {shown}.")
-        + f" For more or other filters use the search_issues tool ({how})."
+        f"Issues{label} created in the last {days} days (since {since}), shown newest first: "
+        + (
+            f"{shown} of them; more exist, and Pylon promises no order, so these need not be the newest."
+            if page.has_next_page
+            else f"all {shown}."
+        )
+        + f" For more or other filters call search_issues with {how}."
     )
     names = await state.directory.names(page.issues, shows=LISTED)
-    body = search_text(SearchResult(issues=[summarize(i, preview=True, names=names) for i in page.issues],
-                                    count=shown, has_more=False))  # fmt: skip
+    issues = [summarize(i, preview=True, names=names) for i in newest_first(page.issues)]
+    body = search_text(SearchResult(issues=issues, count=shown, has_more=False))
     if names.note:
         body += "\n" + names.note
     text = head + "\n" + body.split("\n", 1)[1] if page.issues else head + "\nNone."
@@ -98,7 +111,7 @@ def register_resources(server: MCPServer[Any], holder: StateHolder) -> None:
             uri=RECENT_URI,
             name="recent_issues",
             title="Recent issues",
-            description="Issues created in the last few days (PYLON_RECENT_DAYS, default 7), newest first.",
+            description="Issues created in the last few days (PYLON_RECENT_DAYS, default 7), shown newest first.",
             mime_type=MARKDOWN,
         )
     )
@@ -117,8 +130,9 @@ def register_resources(server: MCPServer[Any], holder: StateHolder) -> None:
         state.seen.record([issue])
         state.recent.remember([issue])
         names = await state.directory.names([issue])
-        out = detail(issue, body_format="markdown", body_offset=0, body_chars=state.settings.body_chars,
-                     names=names)  # fmt: skip
+        out = await detail_off_loop(
+            issue, body_format="markdown", body_offset=0, body_chars=state.settings.body_chars, names=names
+        )
         return issue_text(out, str(issue.number or issue_id), names) + (
             f"\n{names.note}" if names.note else ""
         )
@@ -128,13 +142,13 @@ def register_resources(server: MCPServer[Any], holder: StateHolder) -> None:
                      "closed, or a custom status slug.")  # fmt: skip
     async def by_state(state: str, ctx: Context) -> str:
         where = {"field": "state", "operator": "equals", "value": state}
-        return await _listing(ctx, STATE_TEMPLATE.format(state=state), where, f" in state {state}")
+        return await _listing(ctx, STATE_TEMPLATE.format(state=state), where, f" in state {inline(state)}")
 
     @server.resource(TAG_TEMPLATE, name="issues_by_tag", title="Recent issues with a tag", mime_type=MARKDOWN,
                      description="Recent issues carrying one tag.")  # fmt: skip
     async def by_tag(tag: str, ctx: Context) -> str:
         where = {"field": "tags", "operator": "contains", "value": tag}
-        return await _listing(ctx, TAG_TEMPLATE.format(tag=tag), where, f" tagged {tag}")
+        return await _listing(ctx, TAG_TEMPLATE.format(tag=tag), where, f" tagged {inline(tag)}")
 
 
 async def _listing(ctx: Context, uri: str, raw: dict[str, str], label: str) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pylon_mcp.pylon.models import Issue
-from pylon_mcp.render.html import MAX_HTML_CHARS, html_to_markdown, markdown_to_html, sanitize_html
+from pylon_mcp.render.html import MAX_HTML_CHARS, html_to_markdown, markdown_to_html, sanitize_outbound
 from pylon_mcp.render.issues import SearchResult, detail, issue_text, search_text, summarize
 from pylon_mcp.render.text import fence, quote, strip_invisible, window
 from pylon_mcp.sandbox import Sandbox
@@ -114,7 +114,7 @@ def test_deeply_nested_tags_keep_their_text_or_say_why_not() -> None:
     markdown, _ = html_to_markdown("<div>" * 1000 + "core" + "</div>" * 1000)
     assert markdown == "core"
     markdown, _ = html_to_markdown("<div>" * 20_000 + "core" + "</div>" * 20_000)
-    assert "nests HTML more than 1000 levels deep" in markdown and "raw_html" in markdown
+    assert "nested more than 1000 levels deep are left out" in markdown and "raw_html" in markdown
     hidden, _ = html_to_markdown('<div style="display:none">secret</div>')
     assert hidden == ""
 
@@ -134,7 +134,7 @@ def test_window_ends_on_a_break_and_covers_everything() -> None:
 
 
 def test_outgoing_html_is_sanitised() -> None:
-    assert sanitize_html('<p onclick="x">a</p><script>b</script>') == "<p>a</p>"
+    assert sanitize_outbound('<p onclick="x">a</p><script>b</script>') == "<p>a</p>"
     assert (
         markdown_to_html("# Title\n\n<script>x</script>")
         == "<h1>Title</h1>\n<p>&lt;script&gt;x&lt;/script&gt;</p>"

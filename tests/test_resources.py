@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,7 +16,7 @@ from mcp_types import PromptReference, ResourceTemplateReference
 from pylon_mcp.resources import RECENT_URI
 from pylon_mcp.sandbox import Sandbox
 from pylon_mcp.tools.registry import TOOL_NAMES
-from tests.mcp_helpers import connect, ok
+from tests.mcp_helpers import connect, ok, text
 
 pytestmark = pytest.mark.anyio
 
@@ -57,14 +58,48 @@ async def test_recent_states_window_count_and_next_step(client: Client, sandbox:
     body = await read(client, RECENT_URI)
     head = body.splitlines()[0]
     assert head.startswith("Issues created in the last 7 days (since ")
-    assert "newest first" in head and "search_issues" in head and "created_after=" in head
+    assert "newest first" in head and 'call search_issues with {"created_after": "' in head
     (entry,) = sandbox.requests("POST /issues/search")
     assert (
         entry.body["filter"]["field"] == "created_at" and entry.body["filter"]["operator"] == "time_is_after"
     )
     numbers = [int(line.split(" ")[1][1:]) for line in body.splitlines() if line.startswith("- #")]
     assert numbers == sorted(numbers, reverse=True) and numbers
-    assert f"all {len(numbers)}." in head or f"the first {len(numbers)}; more exist." in head
+    assert f"all {len(numbers)}." in head or f"{len(numbers)} of them; more exist" in head
+
+
+def hinted_call(listing: str) -> dict[str, Any]:
+    """The search_issues arguments a listing's first line tells the model to use."""
+    head = listing.splitlines()[0]
+    assert "call search_issues with " in head, head
+    return json.loads(head.split("call search_issues with ", 1)[1].removesuffix("."))
+
+
+@pytest.mark.parametrize("uri", [RECENT_URI, "pylon://issues/tag/bug", "pylon://issues/state/waiting_on_you"])
+async def test_the_listing_hint_is_a_call_that_works(client: Client, uri: str) -> None:
+    listing = await read(client, uri)
+    arguments = hinted_call(listing)
+    result = await ok(client, "search_issues", arguments)  # fails if the hint is not a valid call
+    listed = {line.split(" ")[1] for line in listing.splitlines() if line.startswith("- #")}
+    found = {line.split(" ")[1] for line in text(result).splitlines() if line.startswith("- #")}
+    assert found and found <= listed  # the newest of the same issues come back
+    if "tag/" in uri:
+        assert arguments["tags"] == ["bug"]
+
+
+async def test_listings_and_search_are_newest_first_whatever_order_pylon_sends(
+    client: Client, sandbox: Sandbox
+) -> None:
+    sandbox.store.page_order = "shuffled"  # the spec promises no order; the sandbox now scrambles pages
+    raw = sandbox.store.search(lambda record: True, 20, None)[0]
+    assert [r.number for r in raw] != sorted((r.number for r in raw), reverse=True)  # really unsorted
+    listing = await read(client, RECENT_URI)
+    listed = [int(line.split(" ")[1][1:]) for line in listing.splitlines() if line.startswith("- #")]
+    assert len(listed) > 5 and listed == sorted(listed, reverse=True)
+    result = await ok(client, "search_issues", {"limit": 20})
+    shown = [int(line.split(" ")[1][1:]) for line in text(result).splitlines() if line.startswith("- #")]
+    structured = [issue["number"] for issue in (result.structured_content or {})["issues"]]
+    assert len(shown) == 20 and shown == sorted(shown, reverse=True) and structured == shown
 
 
 async def test_single_issue_by_number_and_id(client: Client, sandbox: Sandbox) -> None:

@@ -125,7 +125,7 @@ async def test_search_lines_are_compact_and_quote_customer_text(client: Client, 
     result = await ok(client, "search_issues", {"state": ["new"], "limit": 5})
     body = text(result)
     lines = body.splitlines()
-    assert lines[0].startswith("5 issues, newest first. More exist: call search_issues")
+    assert lines[0].startswith("5 issues, newest first on this page. More exist: call search_issues")
     assert "customer-written" in lines[1]
     assert all(line.startswith(("- #", '  "')) for line in lines[2:])
     data = result.structured_content or {}

@@ -1,13 +1,16 @@
-"""HTML in both directions: Pylon's issue HTML → safe Markdown, and Markdown → HTML for new issues.
+"""HTML in both directions, under two named policies that never share an allowlist.
 
-Libraries, imported on first use so start-up does not pay for them:
-- nh3 (Rust `ammonia`) sanitises: drops scripts, styles, comments, forms, and any
-  URL scheme but http(s)/mailto. It keeps `style`/`hidden` only so the converter
-  can still see which elements are invisible.
-- html-to-markdown (Rust) converts, dropping hidden elements.
-- mistune turns a model's Markdown into HTML for `create_issue`.
-Conversion time grows faster than linearly on a single giant paragraph, so input
-is capped at MAX_HTML_CHARS; the rest stays reachable through raw-HTML paging.
+- INBOUND (Pylon's issue HTML → Markdown for a model): hide what a person would not see.
+  nh3 (Rust `ammonia`) keeps a text allowlist and drops the *contents* of script, style,
+  noscript, textarea, title, object, iframe, option and other never-shown containers; it
+  keeps `style`/`hidden`/`aria-hidden`/colours only so `hiding.remove_hidden` can drop
+  invisible elements; html-to-markdown (Rust) converts what is left.
+- OUTBOUND (our HTML → Pylon, for `create_issue`): no `style`, no attribute that loads
+  anything remote (images are dropped; Markdown images become links), and only http(s)
+  and mailto URLs.
+
+Both parse HTML only after `nesting.limit_nesting`, because parse time explodes on very deep
+trees. Libraries are imported on first use, off the start-up path.
 """
 
 from __future__ import annotations
@@ -16,35 +19,154 @@ import hashlib
 import re
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from pylon_mcp.render.text import tidy
+# hiding and nesting compile their patterns on import: loaded on first use, off the start-up path.
+from pylon_mcp.render.text import strip_invisible, tidy
 
-MAX_HTML_CHARS = 512_000
+MAX_HTML_CHARS = 512_000  # of HTML converted; the rest stays reachable through include=["raw_html"]
+MAX_MARKDOWN_CHARS = 512_000  # of Markdown kept (deep lists indent every line)
 
-_TAGS = {
+_TEXT_TAGS = frozenset({
     "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "details", "div", "dl", "dt",
-    "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre",
+    "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "ins", "kbd", "li", "mark", "ol", "p", "pre",
     "q", "s", "small", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th",
     "thead", "tr", "u", "ul",
-}  # fmt: skip
-_ATTRIBUTES = {
-    "*": {"style", "hidden"},
-    "a": {"href"},
-    "img": {"src", "alt"},
-    "td": {"colspan"},
-    "th": {"colspan"},
-}
-_SCHEMES = {"http", "https", "mailto"}
-# Images become plain links: a model echoing `![](url)` would make the client fetch it.
-_IMAGE = re.compile(r"!\[([^\]\n]*)\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+})  # fmt: skip
+# Containers whose text a reader never sees on the page (or that only a script shows).
+_NEVER_SHOWN = frozenset({
+    "script", "style", "noscript", "textarea", "title", "object", "iframe", "option", "select", "datalist",
+    "template", "svg", "math", "head", "applet", "frame", "frameset", "noembed", "noframes", "xmp",
+    "canvas", "audio", "video", "dialog",
+})  # fmt: skip
+_SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
+# Other elements that carry readable text: the inbound policy keeps them (with their style)
+# so that hiding them hides their text. Any element name outside every list is renamed to
+# span first, as a browser would still apply its inline style (see _known_elements).
+_MORE_TEXT_TAGS = frozenset({
+    "section", "article", "header", "footer", "main", "nav", "aside", "figure", "figcaption", "address",
+    "center", "font", "big", "tt", "strike", "label", "legend", "fieldset", "form", "time", "bdi", "bdo",
+    "data", "dfn", "var", "samp", "output", "ruby", "rt", "rp", "menu", "marquee", "blink", "nobr",
+    "acronym", "hgroup", "search", "picture", "map", "colgroup", "col", "optgroup",
+})  # fmt: skip
+_VOID_AND_META = frozenset({"br", "hr", "img", "wbr", "input", "meta", "link", "base", "area", "source",
+                            "track", "embed", "param", "keygen", "image"})  # fmt: skip
+_START_OR_END_TAG = re.compile(r"<(/?)([a-zA-Z][^\s/>]*)")
+_AS_DIV = frozenset({"html", "body"})
+
+
+@dataclass(frozen=True)
+class Policy:
+    """One sanitising policy: the tags, attributes and URLs nh3 keeps, and the tags it empties."""
+
+    name: str
+    tags: frozenset[str]
+    attributes: dict[str, set[str]]
+    drop_contents: frozenset[str] = _NEVER_SHOWN
+    url_schemes: frozenset[str] = _SAFE_SCHEMES
+    link_rel: str | None = None
+    # Absolute URLs only: a relative or scheme-relative link has no scheme to check.
+    absolute_urls_only: bool = False
+
+    def apply(self, html: str) -> str:
+        return str(
+            _nh3().clean(
+                html,
+                tags=set(self.tags),
+                clean_content_tags=set(self.drop_contents),
+                attributes=self.attributes,
+                url_schemes=set(self.url_schemes),
+                link_rel=self.link_rel,
+                strip_comments=True,
+                attribute_filter=_absolute_urls if self.absolute_urls_only else None,
+            )
+        )
+
+
+INBOUND = Policy(
+    name="inbound",
+    tags=_TEXT_TAGS | _MORE_TEXT_TAGS | {"img"},
+    # style, class, id, hidden, aria-hidden and colours are read by remove_hidden, which drops them.
+    attributes={
+        "*": {"style", "class", "id", "hidden", "aria-hidden", "bgcolor"},
+        "font": {"color"},
+        "a": {"href"},
+        "img": {"src", "alt"},
+        "td": {"colspan", "rowspan"},
+        "th": {"colspan", "rowspan"},
+    },
+)
+
+OUTBOUND = Policy(
+    name="outbound",
+    tags=_TEXT_TAGS,
+    attributes={"a": {"href"}, "td": {"colspan"}, "th": {"colspan"}},
+    absolute_urls_only=True,
+)
+
+
+def _absolute_urls(tag: str, attribute: str, value: str) -> str | None:
+    if attribute != "href":
+        return value
+    scheme = value.strip().lower()
+    return value if scheme.startswith(("https://", "http://", "mailto:")) else None
 
 
 @cache
-def _converter() -> tuple[Any, Callable[[str], str]]:
-    import html_to_markdown
+def _nh3() -> Any:
     import nh3
+
+    return nh3
+
+
+def sanitize_inbound(html: str) -> str:
+    """Pylon's HTML as the model may read it: safe tags, nothing hidden, depth-limited."""
+    from pylon_mcp.render.nesting import limit_nesting
+
+    return _inbound(limit_nesting(html).html)
+
+
+def _inbound(guarded_html: str) -> str:
+    from pylon_mcp.render.hiding import remove_hidden, stylesheet
+
+    # The stylesheet is read from the input: the policy drops <style> blocks.
+    return remove_hidden(INBOUND.apply(_known_elements(guarded_html)), stylesheet(guarded_html))
+
+
+_KNOWN = _TEXT_TAGS | _MORE_TEXT_TAGS | _NEVER_SHOWN | _VOID_AND_META
+
+
+def _known_elements(html: str) -> str:
+    """Unknown element names (`<x-note>`, `<a<div>`) become span, html/body div: the sanitiser would
+    drop the tag but keep its text, and with the tag its inline style, so hidden text would show."""
+
+    def rename(m: re.Match[str]) -> str:
+        name = m.group(2).lower()
+        if name in _KNOWN:
+            return m.group(0)
+        return f"<{m.group(1)}{'div' if name in _AS_DIV else 'span'}"
+
+    return _START_OR_END_TAG.sub(rename, html)
+
+
+class NestedTooDeep(ValueError):
+    """Outbound HTML nests deeper than we parse; the caller should send flatter HTML."""
+
+
+def sanitize_outbound(html: str) -> str:
+    """HTML we send to Pylon: no style, nothing that loads remotely, safe URL schemes only."""
+    from pylon_mcp.render.nesting import MAX_DEPTH, limit_nesting
+
+    if limit_nesting(html).removed_chars:
+        raise NestedTooDeep(f"the HTML nests more than {MAX_DEPTH} elements deep; send flatter HTML")
+    return OUTBOUND.apply(html)
+
+
+@cache
+def _converter() -> Callable[[str], str]:
+    import html_to_markdown
 
     options = html_to_markdown.ConversionOptions(
         hidden_content="drop",
@@ -69,28 +191,11 @@ def _converter() -> tuple[Any, Callable[[str], str]]:
         def convert(html: str) -> str:
             return str(html_to_markdown.convert(html, options).content)
 
-    return nh3, convert
+    return convert
 
 
-@cache
-def _sanitizer() -> Callable[[str], str]:
-    nh3, _ = _converter()
-    options: dict[str, Any] = {
-        "tags": _TAGS,
-        "attributes": _ATTRIBUTES,
-        "url_schemes": _SCHEMES,
-        "link_rel": None,
-        "strip_comments": True,
-    }
-    cleaner = getattr(nh3, "Cleaner", None)  # nh3 >= 0.3: the allowlists are converted once, not per call
-    if cleaner is not None:
-        return cleaner(**options).clean  # type: ignore[no-any-return]
-    return lambda html: str(nh3.clean(html, **options))
-
-
-def sanitize_html(html: str) -> str:
-    """Allowlisted HTML: what we send to Pylon and what we convert for models."""
-    return _sanitizer()(html)
+# Images become plain links: a model echoing `![](url)` would make the client fetch it.
+_IMAGE = re.compile(r"!\[([^\]\n]*)\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 
 
 class _RecentConversions:
@@ -129,7 +234,11 @@ _recent = _RecentConversions()
 
 
 def html_to_markdown(html: str) -> tuple[str, bool]:
-    """Markdown for a model, and whether the input was cut at MAX_HTML_CHARS first."""
+    """Markdown for a model under the inbound policy, and whether the HTML was cut for size.
+
+    CPU-bound (up to a few hundred ms for the largest bodies): async callers run it in a
+    worker thread (see render.issues.detail_off_loop).
+    """
     key = _recent.key(html)
     cached = _recent.get(key)
     if cached is not None:
@@ -141,35 +250,28 @@ def html_to_markdown(html: str) -> tuple[str, bool]:
 
 def _convert_body(html: str) -> tuple[str, bool]:
     capped = len(html) > MAX_HTML_CHARS
-    source = html[:MAX_HTML_CHARS] if capped else html
-    _, convert = _converter()
-    clean = sanitize_html(source)
-    markdown = convert(clean)
+    from pylon_mcp.render.nesting import MAX_DEPTH, limit_nesting
+
+    guarded = limit_nesting(html[:MAX_HTML_CHARS] if capped else html)
+    markdown = _converter()(_inbound(guarded.html))
     markdown = _IMAGE.sub(lambda m: f"[image: {m.group(1) or 'untitled'}]({m.group(2)})", markdown)
-    if not markdown.strip() and nesting_depth(clean) > MAX_DEPTH:
-        # The converter gives up on absurdly deep trees. Plain text would also show
-        # elements hidden with display:none, so say what happened instead.
-        markdown = (
-            f"[This body nests HTML more than {MAX_DEPTH} levels deep and cannot be converted safely. "
-            "Ask for include=['raw_html'] to see the HTML.]"
+    if len(markdown) > MAX_MARKDOWN_CHARS:
+        markdown, capped = markdown[:MAX_MARKDOWN_CHARS], True
+    markdown = tidy(markdown)
+    if guarded.removed_chars:
+        markdown += (
+            f"\n\n[{guarded.removed_chars:,} characters of HTML nested more than {MAX_DEPTH} levels deep are "
+            "left out. include=['raw_html'] shows the HTML itself, with invisible characters and active "
+            "links and handlers removed.]"
         )
-    return tidy(markdown), capped
+    return markdown.strip(), capped
 
 
-MAX_DEPTH = 1000
-_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)[^>]*?(/?)>")
-_VOID = {"br", "hr", "img", "wbr", "input", "meta", "link", "col", "source", "area", "base", "embed", "track"}
+async def html_to_markdown_off_loop(html: str) -> tuple[str, bool]:
+    """`html_to_markdown` in a worker thread, for async callers (tools, resources, messages)."""
+    import anyio
 
-
-def nesting_depth(html: str) -> int:
-    """The deepest element nesting in (sanitised, well-formed) HTML, by a linear tag scan."""
-    depth = deepest = 0
-    for closing, name, self_closing in _TAG.findall(html):
-        if name.lower() in _VOID or self_closing:
-            continue
-        depth = max(0, depth - 1) if closing else depth + 1
-        deepest = max(deepest, depth)
-    return deepest
+    return await anyio.to_thread.run_sync(html_to_markdown, html)
 
 
 def html_to_text(html: str, limit: int) -> str:
@@ -184,9 +286,78 @@ def html_to_text(html: str, limit: int) -> str:
 def _markdown_renderer() -> Any:
     import mistune
 
+    class LinkImages(mistune.HTMLRenderer):
+        # The outbound policy loads nothing remote: an image is sent as a link to it.
+        def image(self, text: str, url: str, title: str | None = None) -> str:
+            return f'<a href="{self.safe_url(url)}">{text or "image"}</a>'
+
     # escape=True: raw HTML in a model's Markdown is shown as text, never passed through.
-    return mistune.create_markdown(escape=True, plugins=["strikethrough", "table"])
+    return mistune.create_markdown(
+        escape=True, renderer=LinkImages(escape=True), plugins=["strikethrough", "table"]
+    )
 
 
 def markdown_to_html(markdown: str) -> str:
-    return sanitize_html(str(_markdown_renderer()(markdown))).strip()
+    return sanitize_outbound(str(_markdown_renderer()(markdown))).strip()
+
+
+# --- include=["raw_html"]: the HTML itself, as a view for the model ------------------
+
+# An attribute inside a tag: `/` separates attributes too (`<img/onerror=…>`).
+_RAW_ATTR = re.compile(r"([\s/])([^\s=>/\"']++)(\s*+=\s*+(?:\"[^\"]*+\"|'[^']*+'|[^\s>]++))?+")
+_URL_ATTRS = frozenset({"href", "src", "action", "formaction", "xlink:href", "data", "background", "poster",
+                        "lowsrc", "dynsrc", "codebase", "cite", "ping", "srcset", "content", "style"})  # fmt: skip
+_ACTIVE = re.compile(r"(?:java|vb|live)script\s*:|data\s*:|expression\s*\(", re.IGNORECASE)
+_ENTITY_OR_SPACE = re.compile(r"&#(x[0-9a-f]+|\d+);?|&(tab|newline|colon);|[\x00-\x20]", re.IGNORECASE)
+BLOCKED_URL = "#blocked-unsafe-url"
+
+
+def _decoded(value: str) -> str:
+    named = {"tab": "", "newline": "", "colon": ":"}
+
+    def sub(m: re.Match[str]) -> str:
+        if m.group(1):
+            text = m.group(1)
+            try:
+                code = int(text[1:], 16) if text[0] in "xX" else int(text)
+                char = chr(code) if 0 < code <= 0x10FFFF else ""
+            except (ValueError, OverflowError):
+                return ""
+            return "" if char <= " " else char
+        if m.group(2):
+            return named[m.group(2).lower()]
+        return ""
+
+    return _ENTITY_OR_SPACE.sub(sub, strip_invisible(value))
+
+
+def _neutralise_tag(m: re.Match[str]) -> str:
+    if m.group(2) is None or m.group(1):  # a comment or an end tag
+        return m.group(0)
+
+    def attribute(a: re.Match[str]) -> str:
+        space, name, assignment = a.group(1), a.group(2).lower(), a.group(3) or ""
+        if name.startswith("on") or name == "srcdoc":
+            return f"{space}data-blocked-{name}"  # shows what was there, runs nothing
+        if name in _URL_ATTRS and assignment and _ACTIVE.search(_decoded(assignment)):
+            return f'{space}{a.group(2)}="{BLOCKED_URL}"'
+        return a.group(0)
+
+    tag = m.group(0)
+    head = re.match(r"<[^\s/>]+", tag)
+    end = head.end() if head else 1
+    return tag[:end] + _RAW_ATTR.sub(attribute, tag[end:])
+
+
+def raw_html_view(html: str) -> str:
+    """The body's HTML for a model: invisible and control characters removed, active URLs and
+    event handlers neutralised; everything else as Pylon sent it."""
+    text = tidy_raw(html)
+    from pylon_mcp.render.nesting import TAG_TOKEN, tag_region
+
+    end = tag_region(text)
+    return TAG_TOKEN.sub(_neutralise_tag, text[:end]) + text[end:]
+
+
+def tidy_raw(html: str) -> str:
+    return strip_invisible(html).replace("\r\n", "\n").replace("\r", "\n")

@@ -26,12 +26,43 @@ def strip_invisible(text: str) -> str:
 def tidy(text: str) -> str:
     """No invisible characters, no runs of blank lines, no trailing space."""
     text = strip_invisible(text).replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\u2028", "\n").replace("\u2029", "\n")
     return _BLANK_LINES.sub("\n\n", text).strip()
 
 
 def quote(text: str) -> str:
     """A single-line, JSON-quoted string: customer text that cannot break out of its line."""
-    return json.dumps(strip_invisible(text), ensure_ascii=False)
+    quoted = json.dumps(strip_invisible(text), ensure_ascii=False)
+    # JSON leaves the Unicode line and paragraph separators raw; many readers break lines there.
+    return quoted.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+# A value shown bare must look like one token of data: no quotes, separators or brackets
+# that could fake structure, and nothing that could end the line (escaped by quote()).
+_BARE = re.compile(r"[^\s\"'`,;()\[\]{}<>|\\]+|[^\s\"'`,;:()\[\]{}<>|\\]+(?: [^\s\"'`,;:()\[\]{}<>|\\]+)+")
+# Characters that break a line or reorder text: refused in one-line arguments.
+_LINE_BREAKING = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def inline(value: object) -> str:
+    """A customer- or model-controlled value for a line of server text.
+
+    Plain tokens (an email, a tag, an ID, a URL, or words with single spaces and no colon)
+    stay bare; anything else is JSON-quoted, so no value can start a line of its own or
+    pass for server text ("SYSTEM: …").
+    """
+    text = strip_invisible(str(value))
+    return text if text and _BARE.fullmatch(text) else quote(text)
+
+
+def inline_list(values: list[str]) -> str:
+    return ", ".join(inline(v) for v in values)
+
+
+def line_breaking_character(text: str) -> str | None:
+    """The first character that has no place in a one-line value (as U+XXXX), or None."""
+    m = _LINE_BREAKING.search(text)
+    return f"U+{ord(m.group()):04X}" if m else None
 
 
 def one_line(text: str, limit: int) -> str:

@@ -40,6 +40,9 @@ class Store:
             self._order.append(record)
             self._keys.append(record.sort_key)
         self._next_number = issues + 1
+        # Pylon's spec states no order for search results; "shuffled" serves each page in a
+        # (reproducible) scrambled order, so tests can check we sort what we show.
+        self.page_order: str = "newest"
         # IDs minted at runtime come from their own stream, so seeded data never shifts.
         self._id_rng = random.Random(seed ^ 0x5EED)
         self.conversations = ConversationBook(seed=seed, seeded_issues=issues, directory=self.directory)
@@ -100,9 +103,14 @@ class Store:
                     if len(found) == limit:
                         break
             else:
-                return found, None
+                return self._arranged(found), None
             more = any(predicate(r) for r in self._order[position + 1 :])
-            return found, encode_cursor(found[-1].sort_key) if more else None
+            return self._arranged(found), encode_cursor(found[-1].sort_key) if more else None
+
+    def _arranged(self, page: list[IssueRecord]) -> list[IssueRecord]:
+        if self.page_order == "shuffled":
+            random.Random(len(page)).shuffle(page)
+        return page
 
     # --- writes ---------------------------------------------------------------
 

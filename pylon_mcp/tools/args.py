@@ -14,6 +14,7 @@ from pydantic_core import PydanticCustomError
 
 from pylon_mcp.pylon.filters import ALL_OPERATORS, COMPOUND_OPERATORS, FIELD_OPERATORS
 from pylon_mcp.render.errors import STATES_TEXT
+from pylon_mcp.tools.oneline import OneLine
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -76,11 +77,11 @@ Rfc3339 = Annotated[
     BeforeValidator(_date_to_start_of_day),
 ]
 
-State = Annotated[str, Field(min_length=1, max_length=64, description=f"Issue state: {STATES_TEXT}.")]
+State = Annotated[OneLine, Field(min_length=1, max_length=64, description=f"Issue state: {STATES_TEXT}.")]
 
-Tag = Annotated[str, Field(min_length=1, max_length=100)]
+Tag = Annotated[OneLine, Field(min_length=1, max_length=100)]
 Tags = listed(Tag, max_length=50)
-Id = Annotated[str, Field(min_length=1, max_length=128)]
+Id = Annotated[OneLine, Field(min_length=1, max_length=128)]
 Ids = listed(Id, min_length=1, max_length=50)
 
 _LEAF_OPERATORS = [op for op in ALL_OPERATORS if op not in COMPOUND_OPERATORS]

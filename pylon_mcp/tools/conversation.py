@@ -7,8 +7,10 @@ the team; it is never repeated once Pylon may have seen it (tools/posting.py).
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
 
+import anyio
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult, TextContent
 from pydantic import BeforeValidator, Field
@@ -16,7 +18,7 @@ from pydantic import BeforeValidator, Field
 from pylon_mcp.auth.caller import acting_user_id
 from pylon_mcp.pylon.client import PylonClient, issue_ref
 from pylon_mcp.pylon.models import Issue
-from pylon_mcp.render.html import html_to_markdown, markdown_to_html, sanitize_html
+from pylon_mcp.render.html import NestedTooDeep, html_to_markdown, markdown_to_html, sanitize_outbound
 from pylon_mcp.render.messages import (
     ConversationResult,
     MessageWriteResult,
@@ -86,7 +88,12 @@ def outbound_html(body_markdown: str | None, body_html: str | None) -> str:
     if (body_markdown is None) == (body_html is None):
         raise bad_argument("body_markdown", "give exactly one of body_markdown or body_html")
     name = "body_html" if body_html is not None else "body_markdown"
-    html = sanitize_html(body_html) if body_html is not None else markdown_to_html(body_markdown or "")
+    try:
+        html = (
+            sanitize_outbound(body_html) if body_html is not None else markdown_to_html(body_markdown or "")
+        )
+    except NestedTooDeep as exc:
+        raise bad_argument(name, str(exc)) from None
     if not html.strip() or not html_to_markdown(html)[0].strip():
         raise bad_argument(name, "is empty (once unsafe markup is removed); write the text to send")
     return html
@@ -141,7 +148,10 @@ async def get_issue_messages(
     budget = state.settings.body_chars * 3
     if message_id is not None:
         found = find_message(messages, message_id, ref)
-        out = message_out(found, full=True, offset=offset, limit=budget)
+        # Converting customer HTML is CPU work: off the event loop, like get_issue's body.
+        out = await anyio.to_thread.run_sync(
+            partial(message_out, found, full=True, offset=offset, limit=budget)
+        )
         index = messages.index(found) + 1
         shaped = ConversationResult(issue=ref, messages=[out], total=len(messages), first=index)
         return result(
@@ -150,7 +160,9 @@ async def get_issue_messages(
         )
     if start > len(messages):
         raise refused("cursor", f"the conversation has {len(messages)} messages; start again without cursor")
-    shaped = conversation(messages, ref=ref, start=start, budget=budget, incomplete=incomplete)
+    shaped = await anyio.to_thread.run_sync(
+        partial(conversation, messages, ref=ref, start=start, budget=budget, incomplete=incomplete)
+    )
     return result(conversation_text(shaped), shaped.model_dump(mode="json", exclude_none=True))
 
 
@@ -161,7 +173,7 @@ async def latest_messages_section(pylon: PylonClient, issue: Issue) -> tuple[str
     messages = page.messages
     if page.has_next_page:  # the latest are on the last page
         messages, _ = await pylon.all_messages(issue.id or ref)
-    outs = latest_messages(messages, LATEST_COUNT, LATEST_CHARS)
+    outs = await anyio.to_thread.run_sync(latest_messages, messages, LATEST_COUNT, LATEST_CHARS)
     return latest_section(outs, len(messages), ref), [
         m.model_dump(mode="json", exclude_none=True) for m in outs
     ]

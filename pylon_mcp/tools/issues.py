@@ -19,9 +19,10 @@ from pylon_mcp.pylon.timefmt import format_rfc3339, parse_rfc3339, utcnow
 from pylon_mcp.render.issues import (
     IssueDetail,
     SearchResult,
-    detail,
+    detail_off_loop,
     dump,
     issue_text,
+    newest_first,
     search_text,
     summarize,
 )
@@ -90,7 +91,7 @@ async def get_issue(
     if followers is not None and issue.id:
         state.recent.remember_followers(issue.id, followers)
     names = await state.directory.names([issue])
-    out = detail(
+    out = await detail_off_loop(
         issue,
         body_format="html" if "raw_html" in include else "markdown",
         body_offset=body_offset,
@@ -202,7 +203,7 @@ async def search_issues(
     limit: count(ge=1, le=100, description="Default 20") = 20,
     cursor: Annotated[str | None, Field(max_length=2000, description="next_cursor of the last page")] = None,
 ) -> Annotated[CallToolResult, SearchResult]:
-    """Search Pylon issues, newest first. All arguments are ANDed; times are RFC3339 or a date (00:00 UTC).
+    """Search Pylon issues; each page newest first. All arguments are ANDed; times are RFC3339 or a date.
 
     With none, lists issues created in the last 30 days. More pages come with a cursor."""
     directory = app(ctx).directory
@@ -244,7 +245,7 @@ async def search_issues(
     server.recent.remember(page.issues)
     names = await directory.names(page.issues, shows=LISTED)
     out = SearchResult(
-        issues=[summarize(issue, preview=True, names=names) for issue in page.issues],
+        issues=[summarize(issue, preview=True, names=names) for issue in newest_first(page.issues)],
         count=len(page.issues),
         has_more=page.has_next_page,
         next_cursor=page.cursor if page.has_next_page else None,

@@ -1,0 +1,98 @@
+"""Hostile bodies under load (issue 14, item 19): conversion is bounded and runs off the event loop.
+
+Speed itself is measured in benchmarks/hostile_body.py (benchmark 8), not asserted here.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+
+import pytest
+from mcp import Client
+
+from pylon_mcp.render import html as html_module
+from pylon_mcp.sandbox import Sandbox
+from tests.mcp_helpers import connect, fails, ok, text
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def client(sandbox_url: str) -> AsyncIterator[Client]:
+    async with connect(sandbox_url) as c:
+        yield c
+
+
+@pytest.fixture
+def conversion_threads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Records the thread every body conversion runs on (with an empty conversion cache)."""
+    seen: list[int] = []
+    original = html_module._convert_body
+
+    def recording(html: str) -> tuple[str, bool]:
+        seen.append(threading.get_ident())
+        return original(html)
+
+    monkeypatch.setattr(html_module, "_convert_body", recording)
+    monkeypatch.setattr(html_module, "_recent", html_module._RecentConversions())
+    return seen
+
+
+async def test_get_issue_converts_the_body_off_the_event_loop(
+    client: Client, conversion_threads: list[int]
+) -> None:
+    loop_thread = threading.get_ident()  # the in-memory server runs its event loop on this thread
+    await ok(client, "get_issue", {"issue_id": "144"})
+    (content,) = (await client.read_resource("pylon://issues/21")).contents
+    assert content.text  # type: ignore[union-attr]
+    assert len(conversion_threads) == 2 and loop_thread not in conversion_threads
+
+
+def nested(kind: str, size: int) -> str:
+    opener, closer = ("<ul><li>x", "</li></ul>") if kind == "ul" else ("<div>x", "</div>")
+    depth = size // (len(opener) + len(closer))
+    return "<p>head</p>" + opener * depth + closer * depth + "<p>tail</p>"
+
+
+@pytest.mark.parametrize("kind", ["ul", "div"])
+async def test_a_500_kb_nested_body_is_cut_at_the_depth_limit(
+    client: Client, sandbox: Sandbox, kind: str
+) -> None:
+    created = await ok(
+        client,
+        "create_issue",
+        {"title": "hostile", "requester_email": "h@hostile.example", "body_html": "<p>placeholder</p>"},
+    )
+    number = (created.structured_content or {})["issue"]["number"]
+    sandbox.store.find(str(number)).body_html = nested(kind, 500_000)
+    first = await ok(client, "get_issue", {"issue_id": str(number)})
+    total = (first.structured_content or {})["body"]["total_chars"]
+    last = text(await ok(client, "get_issue", {"issue_id": str(number), "body_offset": max(0, total - 3000)}))
+    assert "head" in text(first) and "tail" in last
+    assert "levels deep are left out" in last and "include=['raw_html']" in last
+
+
+async def test_create_refuses_html_nested_deeper_than_it_parses(client: Client, sandbox: Sandbox) -> None:
+    message = await fails(
+        client,
+        "create_issue",
+        {"title": "t", "requester_email": "a@b.example", "body_html": "<div>" * 5000 + "x" + "</div>" * 5000},
+    )
+    assert "body_html" in message and "nests more than 1000" in message
+    assert not sandbox.requests("POST /issues")
+
+
+async def test_the_shared_off_loop_helper_converts_in_a_worker_thread(conversion_threads: list[int]) -> None:
+    markdown, cut = await html_module.html_to_markdown_off_loop("<p>hello</p><p hidden>SECRET</p>")
+    assert (markdown, cut) == ("hello", False)
+    assert len(conversion_threads) == 1 and threading.get_ident() not in conversion_threads
+
+
+async def test_messages_are_converted_off_the_event_loop(
+    client: Client, conversion_threads: list[int]
+) -> None:
+    await ok(client, "get_issue_messages", {"issue_id": "7"})
+    (content,) = (await client.read_resource("pylon://issues/8/messages")).contents
+    assert content.text  # type: ignore[union-attr]
+    assert conversion_threads and threading.get_ident() not in conversion_threads
