@@ -224,10 +224,22 @@ def validation_message(tool: str, error: ValidationError) -> str:
         loc = [str(part) for part in item["loc"]]
         where = ".".join(loc) or "arguments"
         got = item.get("input")
-        message = _filter_message(loc, item["type"]) or item["msg"]
+        message = _filter_message(loc, item["type"]) or _length_message(item) or item["msg"]
         shown = "" if item["type"] == "missing" or isinstance(got, dict) else f" (got {str(got)[:60]!r})"
         lines.append(f"- {where}: {message}{shown}")
     return f"Invalid arguments for {tool}; nothing was sent to Pylon:\n" + "\n".join(lines)
+
+
+def _length_message(item: Any) -> str | None:
+    """A text's length in characters: a length limit checked after a validator reads as "items" otherwise."""
+    got, context = item.get("input"), item.get("ctx") or {}
+    if not isinstance(got, str) or item["type"] not in ("too_long", "too_short"):
+        return None
+    bound = context.get("max_length") if item["type"] == "too_long" else context.get("min_length")
+    if bound is None:
+        return None
+    limit = "at most" if item["type"] == "too_long" else "at least"
+    return f"must be {limit} {bound} characters long (it has {len(got)})"
 
 
 def _filter_message(loc: list[str], kind: str) -> str | None:

@@ -195,7 +195,11 @@ async def client(sandbox_url: str) -> Any:
          ["filter.op: unknown filter key 'op'; a filter has field, operator, value, values, subfilters"]),
         # Bounds dropped from the schema come back in the error.
         ("search_issues", {"limit": 500}, ["limit", "less than or equal to 100"]),
-        ("create_issue", {"title": "x" * 501, "body_html": "b", "account_id": "a"}, ["title", "at most 500"]),
+        (
+            "create_issue",
+            {"title": "x" * 501, "body_html": "b", "account_id": "a"},
+            ["title", "at most 500 characters"],
+        ),
         ("update_issue", {"issue_id": "7", "tags": ["t"] * 51}, ["at most 50 items"]),
         ("update_issue", {"issue_id": "7", "type": "conversation"}, ["'ticket'"]),
         ("manage_followers", {"issue_id": "7", "operation": "toggle", "user_ids": ["u"]}, ["'add' or 'remove'"]),

