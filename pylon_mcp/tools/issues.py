@@ -56,9 +56,10 @@ async def get_issue(
     ) = [],  # noqa: B006 - pydantic copies defaults
     body_offset: count(ge=0, description="Start of the body to show, for reading a long body in parts.") = 0,
 ) -> Annotated[CallToolResult, IssueDetail]:
-    """Get one Pylon issue by ID or number: state, people, tags, times, link and the body as Markdown.
+    """Get one Pylon issue by ID or number: state, people, tags, times and the body as Markdown.
 
-    Long bodies are cut; the result says which body_offset reads on."""
+    Long bodies are cut; the result says which body_offset reads on. The Pylon link is in the
+    structured content (`link`)."""
     state = app(ctx)
     ref = issue_ref(issue_id)
     issue = await state.pylon.get_issue(ref)
