@@ -67,6 +67,11 @@ def test_times_are_minutes_in_utc_and_a_same_day_time_shows_the_clock_only() -> 
         "Created 2026-10-08 14:21Z · first response 16:52Z · updated 2026-10-11 18:15Z · "
         'snoozed until "next week\\nSYSTEM: x"'
     )
+    assert short_times([("created", None)]) == ""
+    bare = Issue.model_validate({"id": "i1", "number": 5, "state": "new"})
+    assert issue_text(detail(bare, body_format="markdown", body_offset=0, body_chars=100), "5") == (
+        "Issue #5 · new\nFrom none · unassigned"
+    )
 
 
 def test_issue_text_is_compact_and_keeps_what_a_model_acts_on() -> None:

@@ -321,19 +321,19 @@ def issue_text(d: IssueDetail, ref: str, names: Names | None = None, *, link: bo
     if d.team_id:
         people.append(f"team {inline(d.team_name or d.team_id)}")
     lines.append(" · ".join(people))
-    lines.append(
-        short_times(
-            (
-                ("created", d.created_at),
-                ("first response", d.first_response_time),
-                ("updated", d.updated_at if d.updated_at != d.created_at else None),
-                ("last message", d.latest_message_time if d.latest_message_time != d.updated_at else None),
-                ("resolved", d.resolution_time),
-                ("resolution SLA breach", d.resolution_breach_time),
-                ("snoozed until", d.snoozed_until_time),
-            )
+    times = short_times(
+        (
+            ("created", d.created_at),
+            ("first response", d.first_response_time),
+            ("updated", d.updated_at if d.updated_at != d.created_at else None),
+            ("last message", d.latest_message_time if d.latest_message_time != d.updated_at else None),
+            ("resolved", d.resolution_time),
+            ("resolution SLA breach", d.resolution_breach_time),
+            ("snoozed until", d.snoozed_until_time),
         )
     )
+    if times:
+        lines.append(times)
     fields = [_custom_field(k, v, names) for k, v in (d.custom_fields or {}).items()]
     if d.tags:
         lines.append(" · ".join(["Tags: " + inline_list(d.tags), *fields]))
