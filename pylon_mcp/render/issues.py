@@ -1,7 +1,8 @@
 """Issues as a model should read them: compact text plus matching structured content.
 
-Rules (after getsentry/sentry-mcp): no raw API dumps, nulls and empty sections
-dropped, the Pylon link kept, and everything a customer wrote either JSON-quoted
+Rules (after getsentry/sentry-mcp): no raw API dumps, nulls, empty sections and defaults
+dropped, and the text on a byte budget (issue 16: IDs, the Pylon link and full times live in
+the structured content; names, minutes in UTC in the text), and everything a customer wrote either JSON-quoted
 (single-line fields) or fenced (bodies), under a note that it is data, not
 instructions. Every other value that a customer or a model can set (emails, tags,
 custom fields, attachment URLs, states…) goes through `inline`: a plain token stays
