@@ -133,6 +133,12 @@ def base_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (from /proc; clock-tick resolution)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 OURS_ARGV = [PYTHON, "-m", "pylon_mcp"]
 BASELINE_ARGV = [PYTHON, str(ROOT / "benchmarks" / "baseline_server.py")]
 
@@ -155,8 +161,7 @@ class Proc:
 
     def cpu_seconds(self) -> float:
         """User + system CPU time used so far (from /proc)."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.pid)
 
     def check(self) -> None:
         if self.popen.poll() is not None:
@@ -239,8 +244,9 @@ class StdioPeer:
     CPU stays out of what is measured; the same client drives ours and the baseline.
     """
 
-    def __init__(self, argv: list[str], env: dict[str, str], name: str) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str], name: str, cwd: Path | None = None) -> None:
         self.argv, self.env, self.name = argv, env, name
+        self.cwd = cwd or SRC  # `python -m` imports from the working directory first
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._reader: asyncio.Task[None] | None = None
@@ -250,7 +256,7 @@ class StdioPeer:
         self._log = log_file(self.name)
         self.proc = await asyncio.create_subprocess_exec(
             *self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
-            env=self.env, cwd=SRC, limit=1 << 24,
+            env=self.env, cwd=self.cwd, limit=1 << 24,
         )  # fmt: skip
         self._reader = asyncio.create_task(self._read())
 

@@ -20,6 +20,7 @@ from benchmarks import (
     auth_overhead,
     call_overhead,
     cold_start,
+    definitions,
     hostile_body,
     http_throughput,
     output_size,
@@ -41,6 +42,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[Config], Awaitable[Outcome]]]] = {
     "8": ("replicas", replicas.run),
     "9": ("auth_overhead", auth_overhead.run),
     "10": ("hostile_body", hostile_body.run),
+    "11": ("definitions", definitions.run),
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 COLUMNS = ("benchmark", "ours", "baseline", "ratio", "goal", "met?")
@@ -62,9 +64,7 @@ def table(rows: Sequence[Row]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="benchmarks/run", description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--smoke", action="store_true", help="tiny sizes (CI): all of them in well under 60 s"
-    )
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes (CI): all of them in about a minute")
     parser.add_argument("--only", default="", help="comma-separated benchmark numbers, e.g. 1,4")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json", help="where to write JSON")
     args = parser.parse_args(argv)

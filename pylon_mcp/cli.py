@@ -191,7 +191,9 @@ def run_check(settings: Settings) -> int:
     from pylon_mcp.pylon.client import PylonClient
     from pylon_mcp.pylon.errors import PylonError
     from pylon_mcp.tools.errors import describe
+    from pylon_mcp.tools.registry import select_tools
 
+    offered, _ = select_tools(settings)  # a wrong toolset or tool name fails here, as it would at start-up
     demo = None
     if settings.demo:
         settings, demo = start_demo(settings)
@@ -216,6 +218,7 @@ def run_check(settings: Settings) -> int:
         print("Effective configuration:")
         for env, value in settings.describe().items():
             print(f"  {env}={value}")
+        print(f"Tools offered ({len(offered)}): {', '.join(tool.name for tool in offered) or 'none'}")
         return 0
     finally:
         if demo is not None:

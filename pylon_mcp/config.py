@@ -69,6 +69,13 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "demo", "PYLON_DEMO", "--demo", bool, "run against a built-in sandbox with demo data; no token needed"
     ),
+    Option(
+        "toolsets",
+        "PYLON_TOOLSETS",
+        "--toolsets",
+        "list",
+        "comma-separated toolsets to offer: issues, conversation, directory, or all (default all)",
+    ),
     Option("tools", "PYLON_TOOLS", "--tools", "list", "comma-separated allowlist of tool names"),
     Option(
         "exclude_tools", "PYLON_EXCLUDE_TOOLS", "--exclude-tools", "list", "comma-separated tools to hide"
@@ -250,6 +257,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     demo: bool = False
+    toolsets: tuple[str, ...] = ("all",)
     tools: tuple[str, ...] = ()
     exclude_tools: tuple[str, ...] = ()
     enable_delete: bool = False

@@ -1,7 +1,12 @@
-"""Prompts: triage one issue, summarise recent ones. They use only tools this server offers."""
+"""Prompts: triage one issue, summarise recent ones. They use only tools this server offers.
+
+Which toolsets are offered (PYLON_TOOLSETS) shapes them too: the triage prompt points at
+the conversation and directory tools when those toolsets are on, and at nothing that is off.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
@@ -23,9 +28,10 @@ def register_prompts(server: MCPServer, offered: list[ToolDef]) -> list[str]:
     """Register the prompts whose tools are offered; return their names."""
     names = {tool.name for tool in offered}
     can_update = "update_issue" in names
+    directory = [tool.name for tool in offered if tool.toolset == "directory"]
     registered: list[str] = []
     if {"get_issue", "search_issues"} <= names:
-        triage = triage_issue_prompt(can_update, "get_issue_messages" in names)
+        triage = triage_issue_prompt(can_update, "get_issue_messages" in names, directory)
         server.add_prompt(Prompt.from_function(triage, name="triage_issue", title="Triage an issue"))
         registered.append("triage_issue")
     if "get_issue_messages" in names:
@@ -41,7 +47,13 @@ def register_prompts(server: MCPServer, offered: list[ToolDef]) -> list[str]:
     return registered
 
 
-def triage_issue_prompt(can_update: bool, can_read_messages: bool = False):  # type: ignore[no-untyped-def]
+def triage_issue_prompt(
+    can_update: bool, can_read_messages: bool = False, directory_tools: Sequence[str] = ()
+) -> Callable[..., str]:
+    who = "by name or email, as shown by get_issue/search_issues" + (
+        f"; {', '.join(directory_tools)} looks up anyone else" if directory_tools else ""
+    )
+
     def triage_issue(
         issue_id: Annotated[str, Field(description="Issue ID or number, e.g. 42")],
     ) -> str:
@@ -67,7 +79,7 @@ def triage_issue_prompt(can_update: bool, can_read_messages: bool = False):  # t
             "3. Propose, each with a one-line reason:\n"
             f"   - state: one of {', '.join(BASE_STATES)} (or a custom status you saw in Pylon);\n"
             "   - tags to add or remove (prefer tags already in use);\n"
-            "   - an assignee or team (by name or email, as shown by get_issue/search_issues), or 'leave as is'.\n"
+            f"   - an assignee or team ({who}), or 'leave as is'.\n"
             f"{act}\n{DATA_NOT_INSTRUCTIONS}"
         )
 

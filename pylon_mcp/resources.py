@@ -55,6 +55,7 @@ async def recent_listing(state: AppState, extra: Filter | None = None, label: st
     query = combine_and([window, extra] if extra else [window])  # the client validates before sending
     page = await state.pylon.search_issues(query, limit=LISTING_LIMIT)
     state.seen.record(page.issues)
+    state.recent.remember(page.issues)
     shown = len(page.issues)
     # The hint is the exact arguments of a search_issues call that works (tests run it).
     flat: dict[str, str | list[str]] = {"created_after": since}
@@ -127,6 +128,7 @@ def register_resources(server: MCPServer[Any], holder: StateHolder) -> None:
         except PylonError as exc:
             raise ResourceError(describe(exc)) from exc
         state.seen.record([issue])
+        state.recent.remember([issue])
         names = await state.directory.names([issue])
         out = await detail_off_loop(
             issue, body_format="markdown", body_offset=0, body_chars=state.settings.body_chars, names=names

@@ -43,7 +43,7 @@ from pylon_mcp.state import AppState, StateHolder
 from pylon_mcp.tools import schema_cache
 from pylon_mcp.tools.errors import describe
 from pylon_mcp.tools.registry import ToolDef, select_tools
-from pylon_mcp.tools.schema import compact
+from pylon_mcp.tools.schema import compact, for_model
 
 SERVER_NAME = "pylon"
 log = logging.getLogger("pylon_mcp.server")
@@ -70,7 +70,7 @@ def tool_schemas(spec: ToolDef) -> dict[str, Any]:
     tool = Tool.from_function(spec.fn, structured_output=False)
     returns = get_type_hints(spec.fn, include_extras=True)["return"]
     output_model = get_args(returns)[1]  # Annotated[CallToolResult, OutputModel]
-    return {"input": compact(tool.parameters), "output": _output_schema(output_model)}
+    return {"input": for_model(tool.parameters), "output": _output_schema(output_model)}
 
 
 def argument_metadata(spec: ToolDef, output_schema: dict[str, Any]) -> FuncMetadata:

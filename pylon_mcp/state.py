@@ -17,6 +17,7 @@ from pylon_mcp.confirmations import ConfirmationStore, InMemoryConfirmations
 from pylon_mcp.directory import Directory
 from pylon_mcp.pylon.client import PylonClient
 from pylon_mcp.pylon.models import BASE_STATES, Issue
+from pylon_mcp.recent_issues import RecentIssues
 from pylon_mcp.shared.base import ListingCache, SharedState
 
 
@@ -47,6 +48,7 @@ class AppState:
     directory: Directory = field(init=False)  # names <-> IDs; the only cache of users and accounts
     seen: Seen = field(default_factory=Seen)
     confirmations: ConfirmationStore = field(default_factory=InMemoryConfirmations)
+    recent: RecentIssues = field(default_factory=RecentIssues)  # number -> ID and "before" for writes
 
     @property
     def listings(self) -> ListingCache:

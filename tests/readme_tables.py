@@ -13,8 +13,9 @@ def _yes(flag: bool) -> str:
 
 def tools_table() -> str:
     rows = [
-        "| Tool | What it does | Reads or writes | Offered | readOnly | destructive | idempotent | openWorld |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| Tool | What it does | Toolset | Reads or writes | Offered "
+        "| readOnly | destructive | idempotent | openWorld |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for spec in TOOLS:
         tool = build_tool(spec)
@@ -24,7 +25,8 @@ def tools_table() -> str:
         switch = next(o.env for o in OPTIONS if o.name == (spec.switch or "enable_delete"))
         offered = "by default" if spec.default else f"with `{switch}=true`"
         rows.append(
-            f"| `{tool.name}` | {first_sentence} | {'read' if spec.read_only else 'write'} | {offered} | "
+            f"| `{tool.name}` | {first_sentence} | {spec.toolset} | "
+            f"{'read' if spec.read_only else 'write'} | {offered} | "
             f"{_yes(bool(hints.read_only_hint))} | {_yes(bool(hints.destructive_hint))} | "
             f"{_yes(bool(hints.idempotent_hint))} | {_yes(bool(hints.open_world_hint))} |"
         )

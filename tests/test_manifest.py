@@ -40,7 +40,14 @@ PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
 BUNDLE_DIR = "/opt/claude/extensions/pylon-mcp"  # what ${__dirname} becomes: any absolute path will do
 OPTION_BY_ENV = {option.env: option for option in OPTIONS}
 # The manifest's user_config type for each kind of server option (config.OPTIONS).
-CONFIG_TYPE = {bool: "boolean", int: "number", float: "number", str: "string", "secret": "string"}
+CONFIG_TYPE = {
+    bool: "boolean",
+    int: "number",
+    float: "number",
+    str: "string",
+    "secret": "string",
+    "list": "string",
+}
 
 MCPB_VERSION = "2.1"  # the version .ci/run validates the manifest with
 

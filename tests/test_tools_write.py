@@ -228,8 +228,9 @@ async def test_manage_followers(client: Client, sandbox: Sandbox) -> None:
     user = next(u for u in sandbox.store.directory.users if ("user", u) not in following)
     added = await ok(client, "manage_followers", {"issue_id": "7", "operation": "add", "user_ids": [user]})
     assert ("user", user) in sandbox.store.find("7").followers
-    assert text(added).startswith("Updated followers of issue #7: followers: +user ")
-    assert f"+user {user} " in text(added)
+    # No followers seen before this call: it confirms the list after, without a request for "before".
+    assert f"user {user}" in text(added).split("Followers: ")[1]
+    assert [r.endpoint for r in sandbox.requests()] == ["GET /issues/{id}", "POST /issues/{id}/followers"]
     removed = await ok(
         client, "manage_followers", {"issue_id": "7", "operation": "remove", "user_ids": [user]}
     )

@@ -96,7 +96,21 @@ _VALUES_OPS = frozenset({"in", "not_in", "time_range"})
 _NO_OPERAND_OPS = frozenset({"is_set", "is_unset"})
 _NUMERIC_OPS = frozenset({"greater_than", "less_than", "greater_than_or_equals", "less_than_or_equals"})
 
-_FIELDS_HINT = f"Fields: {', '.join(FIELD_OPERATORS)}, or a custom field slug"
+
+def _operator_guide() -> str:
+    """Fields grouped by their operator set, straight from the spec table."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for field, ops in FIELD_OPERATORS.items():
+        groups.setdefault(ops, []).append(field)
+    return "; ".join(f"{', '.join(fields)}: {'|'.join(ops)}" for ops, fields in groups.items())
+
+
+# The tool schema leaves this table out (it would cost 2 KB on every turn): a wrong field
+# gets it here, once, when it is needed.
+FIELDS_HINT = (
+    f"Fields and their operators: {_operator_guide()}; a custom field slug: any but and/or. "
+    "in, not_in, time_range take values; is_set, is_unset take neither; the rest take value"
+)
 _CUSTOM_SLUG = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
 _STATE_SLUG = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
 
@@ -165,7 +179,7 @@ def _validate_leaf(data: Mapping[str, Any], operator: str, path: str) -> Filter:
     if not isinstance(field, str) or not field:
         raise _fail(
             f"{path}.field",
-            f"required for operator '{operator}'. {_FIELDS_HINT}",
+            f"required for operator '{operator}'. {FIELDS_HINT}",
         )
     if data.get("subfilters"):
         raise _fail(f"{path}.subfilters", "only 'and'/'or' filters take subfilters")
@@ -173,7 +187,7 @@ def _validate_leaf(data: Mapping[str, Any], operator: str, path: str) -> Filter:
     if not known and not _CUSTOM_SLUG.match(field):
         raise _fail(
             f"{path}.field",
-            f"{field!r} is not a filterable field. {_FIELDS_HINT}",
+            f"{field!r} is not a filterable field. {FIELDS_HINT}",
         )
     allowed = allowed_operators(field)
     if operator not in allowed:
@@ -244,6 +258,12 @@ def _check_value(field: str, value: str, path: str) -> None:
         return  # a custom status slug; only Pylon knows which exist
     extra = " or a custom status slug" if field == "state" else ""
     raise _fail(path, f"{value!r} is not a valid {field}. Allowed: {', '.join(closed)}{extra}")
+
+
+def custom_fields(tree: Filter) -> list[str]:
+    """Fields in a tree that are not in the spec's table: custom field slugs, or a model's guess."""
+    own = [tree.field] if tree.field and tree.field not in FIELD_OPERATORS else []
+    return own + [name for child in tree.subfilters or [] for name in custom_fields(child)]
 
 
 def depth(tree: Filter) -> int:

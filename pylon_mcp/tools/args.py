@@ -63,7 +63,7 @@ def count(**field: Any) -> Any:
 
 IssueId = Annotated[
     str,
-    Field(min_length=1, max_length=128, description='The issue ID or its number, e.g. "42".'),
+    Field(min_length=1, max_length=128, description="ID or number"),
     BeforeValidator(_issue_id),
 ]
 

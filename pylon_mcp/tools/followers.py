@@ -12,38 +12,37 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import Field
 
-from pylon_mcp.pylon.client import issue_ref
-from pylon_mcp.pylon.models import FollowersRequest
-from pylon_mcp.render.issues import Change, FollowerRef, WriteResult, dump, write_text
+from pylon_mcp.pylon.models import FollowersRequest, Issue
+from pylon_mcp.render.issues import Change, FollowerRef, WriteResult, change_line, dump, write_text
 from pylon_mcp.tools.args import Ids, IssueId
 from pylon_mcp.tools.context import announce_change, app
 from pylon_mcp.tools.errors import bad_argument
+from pylon_mcp.tools.issue_writes import write_target
 from pylon_mcp.tools.names import named, resolve_many
 from pylon_mcp.tools.results import result
 
 
 async def manage_followers(
     issue_id: IssueId,
-    operation: Annotated[
-        Literal["add", "remove"], Field(description="'add' or 'remove' the given followers.")
-    ],
+    operation: Literal["add", "remove"],
     ctx: Context,
-    user_ids: Annotated[Ids | None, Field(description="Users (your team): IDs, emails or names.")] = None,
-    contact_ids: Annotated[Ids | None, Field(description="Contacts (customers): IDs or emails.")] = None,
+    user_ids: Annotated[Ids | None, Field(description="Your team: IDs, emails or names")] = None,
+    contact_ids: Annotated[Ids | None, Field(description="Customers: IDs or emails")] = None,
 ) -> Annotated[CallToolResult, WriteResult]:
-    """Add or remove followers (users and/or contacts) of a Pylon issue. Returns the follower list after."""
+    """Add or remove followers (users, contacts) of a Pylon issue."""
     if not user_ids and not contact_ids:
         raise bad_argument("user_ids", "give user_ids and/or contact_ids")
-    directory = app(ctx).directory  # names to IDs before anything is written
-    user_ids = await resolve_many(directory, "user_ids", user_ids)
-    contact_ids = await resolve_many(directory, "contact_ids", contact_ids)
-    pylon = app(ctx).pylon
-    issue = await pylon.get_issue(issue_ref(issue_id))
-    ref = issue.id or issue_ref(issue_id)
-    before = {(f.type, f.id) for f in await pylon.get_followers(ref)}
-    after_list = await pylon.update_followers(
-        ref, FollowersRequest(user_ids=user_ids, contact_ids=contact_ids, operation=operation)
+    server = app(ctx)
+    user_ids = await resolve_many(server.directory, "user_ids", user_ids)  # names to IDs before any write
+    contact_ids = await resolve_many(server.directory, "contact_ids", contact_ids)
+    target = await write_target(server, issue_id)
+    before_list = server.recent.followers(target.id)  # None: not seen recently, so only "after" is known
+    after_list = await server.pylon.update_followers(
+        target.id, FollowersRequest(user_ids=user_ids, contact_ids=contact_ids, operation=operation)
     )
+    server.recent.remember_followers(target.id, after_list)
+    issue = target.before or Issue(id=target.id)
+    before = {(f.type, f.id) for f in before_list} if before_list is not None else None
     after = {(f.type, f.id) for f in after_list}
     if after != before:
         await announce_change(ctx, issue, None)
@@ -55,13 +54,18 @@ async def manage_followers(
                 after=sorted(f"{k} {i}" for k, i in after),
             )
         ]
-        if before != after
+        if before is not None and before != after
         else []
     )
     out = WriteResult(
-        action="followers_updated" if changes else "unchanged",
-        issue=await named(app(ctx).directory, issue),
+        action="unchanged" if before == after else "followers_updated",
+        issue=await named(server.directory, issue),
         changes=changes or None,
         followers=[FollowerRef(id=f.id or "", type=f.type or "user") for f in after_list],
     )
+    if issue.number is None:  # an ID not seen recently: no summary to show, only the followers now
+        verb = "No change to followers of" if out.action == "unchanged" else "Updated followers of"
+        what = ": " + change_line(changes[0]) if changes else "."
+        listed = ", ".join(f"{f.type} {f.id}" for f in out.followers or []) or "none"
+        return result(f"{verb} issue {target.id}{what}\nFollowers: {listed}", dump(out))
     return result(write_text(out), dump(out))

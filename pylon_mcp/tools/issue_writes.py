@@ -1,13 +1,20 @@
 """Write tools: create_issue, update_issue, snooze_issue, delete_issue.
 
 Each confirms what changed in a line (`state: new → closed`) plus the issue's
-key fields. Updates read the issue first: PATCH needs the ID (the spec does not
-promise it accepts a number), tag edits are read-modify-write because PATCH
-replaces the whole list, and the read gives the "before" for the change line.
+key fields. Pylon's rate limit is shared by the whole organisation, so a write
+spends one request when it can: PATCH and snooze need the ID (the spec does not
+promise they accept a number), which is either given or remembered from an answer
+seen in the last few minutes (pylon_mcp/recent_issues.py); only another number is
+read first. The "before" of the change line, and which given fields are already
+so, come from the issue as last seen; without one the confirmation shows the state
+after, and "no change" is only said after a fresh read. Tag edits (add_tags,
+remove_tags) always read first, because PATCH replaces the whole list.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from typing import Annotated, Any, Literal
@@ -20,6 +27,7 @@ from pydantic import Field
 
 from pylon_mcp import idempotency
 from pylon_mcp.auth.caller import acting_user_id
+from pylon_mcp.directory import Directory
 from pylon_mcp.pylon.client import PylonClient, issue_ref
 from pylon_mcp.pylon.errors import PylonError
 from pylon_mcp.pylon.models import (
@@ -35,7 +43,8 @@ from pylon_mcp.render.html import NestedTooDeep, markdown_to_html, sanitize_outb
 from pylon_mcp.render.issues import WriteResult, diff, dump, write_text
 from pylon_mcp.render.text import quote
 from pylon_mcp.shared.base import SharedStateUnavailable
-from pylon_mcp.tools.args import DATE_HINT, Id, IssueId, Rfc3339, State, Tags
+from pylon_mcp.state import AppState
+from pylon_mcp.tools.args import DATE_HINT, STATES_TEXT, Id, IssueId, Rfc3339, State, Tags
 from pylon_mcp.tools.context import announce_change, app
 from pylon_mcp.tools.errors import bad_argument, describe
 from pylon_mcp.tools.names import named, resolve, resolve_state
@@ -48,42 +57,29 @@ def _write(out: WriteResult, note: str = "") -> CallToolResult:
 
 
 async def create_issue(
-    title: Annotated[
-        OneLine, Field(min_length=1, max_length=500, description="Short summary of the problem.")
-    ],
+    title: Annotated[OneLine, Field(min_length=1, max_length=500)],
     ctx: Context,
-    body_html: Annotated[
-        str | None, Field(max_length=200_000, description="Body as HTML. Give this or body_markdown.")
-    ] = None,
-    body_markdown: Annotated[
-        str | None, Field(max_length=200_000, description="Body as Markdown (converted to HTML).")
-    ] = None,
+    body_html: Annotated[str | None, Field(max_length=200_000, description="Or body_markdown")] = None,
+    body_markdown: Annotated[str | None, Field(max_length=200_000)] = None,
     requester_email: Annotated[
-        Email | None, Field(max_length=320, description="Customer's email; Pylon creates the contact if new.")
+        Email | None, Field(max_length=320, description="Customer; a new email makes a contact")
     ] = None,
-    requester_id: Annotated[Id | None, Field(description="Existing contact: ID or email.")] = None,
-    requester_name: Annotated[
-        OneLine | None, Field(max_length=200, description="Name for a new contact.")
-    ] = None,
-    account_id: Annotated[Id | None, Field(description="Account: ID, name or domain.")] = None,
-    assignee_id: Annotated[Id | None, Field(description="User: ID, email or name.")] = None,
-    team_id: Annotated[Id | None, Field(description="Team: ID or name.")] = None,
-    priority: Annotated[Priority | None, Field(description="urgent, high, medium or low.")] = None,
-    tags: Annotated[Tags | None, Field(description="Tags to set.")] = None,
+    requester_id: Annotated[Id | None, Field(description="Contact ID or email")] = None,
+    requester_name: Annotated[OneLine | None, Field(max_length=200, description="For a new contact")] = None,
+    account_id: Annotated[Id | None, Field(description="ID, name or domain")] = None,
+    assignee_id: Annotated[Id | None, Field(description="User ID, email or name")] = None,
+    team_id: Annotated[Id | None, Field(description="ID or name")] = None,
+    priority: Priority | None = None,
+    tags: Tags | None = None,
     idempotency_key: Annotated[
         str | None,
         Field(
-            min_length=1,
-            max_length=200,
-            description="Any unique string. Repeating a create with the same key within 10 minutes returns "
-            "the first issue instead of creating a second.",
+            min_length=1, max_length=200, description="Unique string; a repeat within 10 min is not created"
         ),
     ] = None,
 ) -> Annotated[CallToolResult, WriteResult]:
-    """Create a Pylon issue. Needs title, a body, and account_id or a requester (requester_email/requester_id).
-
-    The issue stays internal: this does not message the customer. Calling twice creates two issues unless both
-    calls pass the same idempotency_key."""
+    """Create a Pylon issue (internal: the customer gets no message). Needs title, a body, and account_id
+    or a requester. Pass an idempotency_key to make a retry safe."""
     if (body_html is None) == (body_markdown is None):
         raise bad_argument("body_html", "give exactly one of body_html or body_markdown")
     if not (account_id or requester_id or requester_email):
@@ -113,6 +109,7 @@ async def create_issue(
     )
     if idempotency_key is None:
         issue = await _create(app(ctx).pylon, request, None)
+        app(ctx).recent.remember([issue])
         await announce_change(ctx, None, issue)
         return _write(WriteResult(action="created", issue=await named(app(ctx).directory, issue)))
     return await _create_once(ctx, request, idempotency_key)
@@ -177,6 +174,7 @@ async def _create_once(ctx: Context, request: CreateIssueRequest, key: str) -> C
         ) from exc
     out = WriteResult.model_validate(record)
     if created:
+        state.recent.remember(created[:1])
         await announce_change(ctx, None, created[0])
     if how == "repeat":
         return _write(out, note="Already created by an earlier call with this idempotency_key.")
@@ -226,33 +224,23 @@ async def _find_created(pylon: PylonClient, request: CreateIssueRequest, since: 
 async def update_issue(
     issue_id: IssueId,
     ctx: Context,
-    state: Annotated[
-        State | None,
-        Field(
-            description="New state: new, waiting_on_you, waiting_on_customer, "
-            "on_hold, closed, or a custom status (slug or label)."
-        ),
-    ] = None,
-    title: Annotated[OneLine | None, Field(min_length=1, max_length=500, description="New title.")] = None,
+    state: Annotated[State | None, Field(description=STATES_TEXT + " (slug or label)")] = None,
+    title: Annotated[OneLine | None, Field(min_length=1, max_length=500)] = None,
     assignee_id: Annotated[
-        OneLine | None, Field(max_length=128, description='User to assign (ID, email or name); "" unassigns.')
+        OneLine | None, Field(max_length=128, description='User ID, email or name; "" unassigns')
     ] = None,
     team_id: Annotated[
-        OneLine | None, Field(max_length=128, description='Team ID or name; "" removes the team.')
+        OneLine | None, Field(max_length=128, description='ID or name; "" removes the team')
     ] = None,
-    account_id: Annotated[Id | None, Field(description="Move to this account (ID, name or domain).")] = None,
-    requester_id: Annotated[Id | None, Field(description="New requester: contact ID or email.")] = None,
-    tags: Annotated[Tags | None, Field(description="Replace ALL tags with exactly this list.")] = None,
-    add_tags: Annotated[Tags | None, Field(description="Tags to add, keeping the others.")] = None,
-    remove_tags: Annotated[Tags | None, Field(description="Tags to remove, keeping the others.")] = None,
-    type: Annotated[
-        Literal["ticket"] | None, Field(description="'ticket' upgrades a conversation (no way back).")
-    ] = None,
-    customer_portal_visible: Annotated[bool | None, Field(description="Show in the customer portal.")] = None,
+    account_id: Annotated[Id | None, Field(description="ID, name or domain")] = None,
+    requester_id: Annotated[Id | None, Field(description="Contact ID or email")] = None,
+    tags: Annotated[Tags | None, Field(description="Replaces ALL tags")] = None,
+    add_tags: Tags | None = None,
+    remove_tags: Tags | None = None,
+    type: Annotated[Literal["ticket"] | None, Field(description="Upgrades a conversation; one-way")] = None,
+    customer_portal_visible: bool | None = None,
 ) -> Annotated[CallToolResult, WriteResult]:
-    """Change a Pylon issue's state, title, assignee, team, account, requester, tags or type.
-
-    Sends only the fields given. Priority cannot be changed here: Pylon's update API has no priority field."""
+    """Change a Pylon issue; sends only the fields given. Priority cannot change: Pylon's update has none."""
     # First statement: the arguments named like UpdateIssueRequest's fields, and nothing else.
     given = {
         name: value for name, value in locals().items() if name in UPDATABLE_FIELDS and value is not None
@@ -275,30 +263,79 @@ async def update_issue(
             "nothing to change; give at least one of "
             + ", ".join((*UPDATABLE_FIELDS, "add_tags", "remove_tags")),
         )
-    pylon = app(ctx).pylon
-    before = await pylon.get_issue(issue_ref(issue_id))
-    current = before.current_values()
+    server = app(ctx)
+    # add_tags/remove_tags merge into the current list (PATCH replaces it), so they need a fresh read.
+    target = await write_target(server, issue_id, fresh=bool(add_tags or remove_tags))
+    before = target.before
+    current = before.current_values() if before is not None else None
     if add_tags or remove_tags:
+        assert current is not None  # fresh=True always reads
         merged = [t for t in current["tags"] if t not in (remove_tags or [])]
         given["tags"] = merged + [t for t in add_tags or [] if t not in merged]
-    changes = {name: value for name, value in given.items() if current[name] != value}
-    if not changes:
-        return _write(WriteResult(action="unchanged", issue=await named(directory, before)))
-    after = await pylon.update_issue(before.id or issue_ref(issue_id), UpdateIssueRequest(**changes))
+    if current is not None and not target.fresh and all(current[name] == v for name, v in given.items()):
+        # "No change" is only ever said from a fresh read: a remembered copy may be minutes old.
+        target = await write_target(server, issue_id, fresh=True)
+        before, current = target.before, target.before.current_values() if target.before else None
+    if current is not None:
+        # Send only real changes (a repeated assignee_id could notify the assignee again). Against a
+        # remembered copy this may leave out a field someone changed back since; never all of them.
+        given = {name: value for name, value in given.items() if current[name] != value}
+    if not given:
+        return _write(
+            WriteResult(action="unchanged", issue=await named(directory, before or Issue(id=target.id)))
+        )
+    after = await server.pylon.update_issue(target.id, UpdateIssueRequest(**given))
+    server.recent.remember([after])
     await announce_change(ctx, before, after)
-    shown = diff(before, after, changes)
-    return _write(WriteResult(action="updated", issue=await named(directory, after), changes=shown or None))
+    return _write(await _written(directory, "updated", before, after, given))
+
+
+@dataclass(frozen=True)
+class WriteTarget:
+    id: str
+    before: Issue | None  # the issue as read just now (fresh) or as last seen; None when unknown
+    fresh: bool
+
+
+async def write_target(server: AppState, issue_id: str, *, fresh: bool = False) -> WriteTarget:
+    """The ID to write to, reading the issue only when the write needs it.
+
+    Pylon's writes take IDs. An ID, or a number seen in the last few minutes, costs no
+    request; another number is read first (which also gives a fresh "before").
+    """
+    ref = issue_ref(issue_id)
+    known = None if fresh else server.recent.issue_id(ref)
+    if known is not None:
+        return WriteTarget(known, server.recent.last_seen(known), fresh=False)
+    issue = await server.pylon.get_issue(ref)
+    server.recent.remember([issue])
+    return WriteTarget(issue.id or ref, issue, fresh=True)
+
+
+async def _written(
+    directory: Directory,
+    action: Literal["updated", "snoozed"],
+    before: Issue | None,
+    after: Issue,
+    fields: Iterable[str],
+) -> WriteResult:
+    """The confirmation: `before → after` when the before state is known, else the state after alone."""
+    if before is None:
+        return WriteResult(action=action, issue=await named(directory, after))
+    changes = diff(before, after, fields)
+    return WriteResult(
+        action=action if changes or action == "snoozed" else "unchanged",
+        issue=await named(directory, after),
+        changes=changes or None,
+    )
 
 
 async def snooze_issue(
     issue_id: IssueId,
-    snooze_until: Annotated[
-        Rfc3339,
-        Field(description="When to wake the issue up: RFC3339 time or date (00:00 UTC), in the future."),
-    ],
+    snooze_until: Annotated[Rfc3339, Field(description="RFC3339 or a date (00:00 UTC), in the future")],
     ctx: Context,
 ) -> Annotated[CallToolResult, WriteResult]:
-    """Snooze a Pylon issue until a time: Pylon sets it on_hold and wakes it up then."""
+    """Snooze a Pylon issue: on_hold until the given time."""
     try:
         until = parse_rfc3339(snooze_until)
     except ValueError as exc:
@@ -309,20 +346,22 @@ async def snooze_issue(
             "snooze_until",
             f"{snooze_until} is not in the future (now is {format_rfc3339(now.replace(microsecond=0))})",
         )
-    pylon = app(ctx).pylon
-    before = await pylon.get_issue(issue_ref(issue_id))
-    after = await pylon.snooze_issue(before.id or issue_ref(issue_id), format_rfc3339(until))
-    await announce_change(ctx, before, after)
-    changes = diff(before, after, ["state", "snoozed_until_time"])
+    server = app(ctx)
+    target = await write_target(server, issue_id)
+    after = await server.pylon.snooze_issue(target.id, format_rfc3339(until))
+    server.recent.remember([after])
+    await announce_change(ctx, target.before, after)
     return _write(
-        WriteResult(action="snoozed", issue=await named(app(ctx).directory, after), changes=changes or None)
+        await _written(server.directory, "snoozed", target.before, after, ["state", "snoozed_until_time"])
     )
 
 
 async def delete_issue(issue_id: IssueId, ctx: Context) -> Annotated[CallToolResult, WriteResult]:
-    """Permanently delete a Pylon issue. Cannot be undone; prefer update_issue with state closed."""
-    pylon = app(ctx).pylon
-    issue = await pylon.get_issue(issue_ref(issue_id))
-    await pylon.delete_issue(issue.id or issue_ref(issue_id))
+    """Permanently delete a Pylon issue; no undo. Prefer update_issue state closed."""
+    server = app(ctx)
+    # A fresh read first, always: the confirmation of a permanent delete names what was deleted.
+    issue = await server.pylon.get_issue(issue_ref(issue_id))
+    await server.pylon.delete_issue(issue.id or issue_ref(issue_id))
+    server.recent.forget(issue)
     await announce_change(ctx, issue, None)
     return _write(WriteResult(action="deleted", issue=await named(app(ctx).directory, issue)))

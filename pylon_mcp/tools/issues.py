@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
 from pylon_mcp.directory import LISTED
 from pylon_mcp.pylon.client import issue_ref
-from pylon_mcp.pylon.filters import combine_and, validate_filter
+from pylon_mcp.pylon.errors import PylonBadRequest
+from pylon_mcp.pylon.filters import FIELDS_HINT, combine_and, custom_fields, validate_filter
 from pylon_mcp.pylon.models import Filter
 from pylon_mcp.pylon.timefmt import format_rfc3339, parse_rfc3339, utcnow
 from pylon_mcp.render.issues import (
@@ -26,7 +28,7 @@ from pylon_mcp.render.issues import (
 )
 from pylon_mcp.tools.args import (
     DATE_HINT,
-    FILTER_GUIDE,
+    STATES_TEXT,
     Id,
     IssueId,
     Rfc3339,
@@ -38,11 +40,34 @@ from pylon_mcp.tools.args import (
 )
 from pylon_mcp.tools.context import app
 from pylon_mcp.tools.conversation import latest_messages_section
-from pylon_mcp.tools.errors import bad_argument
+from pylon_mcp.tools.errors import bad_argument, describe
 from pylon_mcp.tools.names import names_note, resolve, resolve_state
 from pylon_mcp.tools.results import result
 
 DEFAULT_WINDOW = timedelta(days=30)
+
+
+def _filter_level(subfilters: dict[str, Any] | None) -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "field": {"type": "string"},
+        "operator": {"type": "string"},
+        "value": {"type": "string"},
+        "values": {"type": "array", "items": {"type": "string"}},
+    }
+    if subfilters is not None:
+        properties["subfilters"] = {"type": "array", "items": subfilters}
+    return {"type": "object", "properties": properties, "required": ["operator"]}
+
+
+# The published filter is the grammar's shape only. Which operators each field takes (a
+# 2 KB table) is taught by the error a wrong one gets (pylon/filters.py), not on every turn.
+FILTER_SCHEMA: dict[str, Any] = {
+    **_filter_level(_filter_level(_filter_level(None))),
+    "description": "Pylon filter, 3 levels max: {field, operator, value}; in/not_in/time_range take values; "
+    "and/or take subfilters. E.g. {field: tags, operator: not_in, values: [spam]}. Operators include equals, "
+    "contains, string_contains, time_is_after, time_is_before, is_set, is_unset. "
+    "A wrong field or operator gets the allowed ones.",
+}
 
 
 async def get_issue(
@@ -51,19 +76,20 @@ async def get_issue(
     include: listed(
         Literal["followers", "raw_html", "messages"],
         max_length=3,
-        description="Extras: 'followers' lists followers; 'raw_html' shows the body as HTML; "
-        "'messages' adds the latest messages.",
+        description="raw_html: body as HTML; messages: the latest ones",
     ) = [],  # noqa: B006 - pydantic copies defaults
-    body_offset: count(ge=0, description="Start of the body to show, for reading a long body in parts.") = 0,
+    body_offset: count(ge=0, description="Where a long body's next part starts") = 0,
 ) -> Annotated[CallToolResult, IssueDetail]:
-    """Get one Pylon issue by ID or number: state, people, tags, times and the body as Markdown.
+    """Get a Pylon issue by ID or number: state, people, tags, times and body as Markdown.
 
-    Long bodies are cut; the result says which body_offset reads on. The Pylon link is in the
-    structured content (`link`)."""
+    A cut body says which body_offset reads on. The Pylon link is in structured content."""
     state = app(ctx)
     ref = issue_ref(issue_id)
     issue = await state.pylon.get_issue(ref)
+    state.recent.remember([issue])
     followers = await state.pylon.get_followers(issue.id or ref) if "followers" in include else None
+    if followers is not None and issue.id:
+        state.recent.remember_followers(issue.id, followers)
     names = await state.directory.names([issue])
     out = await detail_off_loop(
         issue,
@@ -154,49 +180,32 @@ def flat_filters(
 
 async def search_issues(
     ctx: Context,
-    state: Annotated[
-        StateList | None, Field(description="Match any of these states (base or custom).")
-    ] = None,
-    tags: Annotated[Tags | None, Field(description="Match issues carrying any of these tags.")] = None,
+    state: Annotated[StateList | None, Field(description=f"Any of: {STATES_TEXT}")] = None,
+    tags: Annotated[Tags | None, Field(description="Any of these tags")] = None,
     assignee_id: Annotated[
-        str | None, Field(max_length=128, description='User ID, email or name; "" for unassigned.')
+        str | None, Field(max_length=128, description='User ID, email or name; "" = unassigned')
     ] = None,
     account_id: Annotated[
-        str | None, Field(max_length=128, description='Account ID, name or domain; "" for none.')
+        str | None, Field(max_length=128, description='ID, name or domain; "" = none')
     ] = None,
     requester_id: Annotated[
-        str | None, Field(max_length=128, description='Contact ID or email; "" for none.')
+        str | None, Field(max_length=128, description='Contact ID or email; "" = none')
     ] = None,
-    team_id: Annotated[Id | None, Field(description="Team ID or name.")] = None,
-    issue_type: Annotated[Literal["conversation", "ticket"] | None, Field(description="Issue type.")] = None,
-    created_after: Annotated[
-        Rfc3339 | None, Field(description="Created after this RFC3339 time or date (00:00 UTC).")
-    ] = None,
-    created_before: Annotated[
-        Rfc3339 | None, Field(description="Created before this RFC3339 time or date (00:00 UTC).")
-    ] = None,
-    updated_after: Annotated[
-        Rfc3339 | None, Field(description="Updated after this RFC3339 time or date (00:00 UTC).")
-    ] = None,
-    updated_before: Annotated[
-        Rfc3339 | None, Field(description="Updated before this RFC3339 time or date (00:00 UTC).")
-    ] = None,
-    title_contains: Annotated[
-        str | None, Field(min_length=1, max_length=200, description="Text in the title.")
-    ] = None,
-    body_contains: Annotated[
-        str | None, Field(min_length=1, max_length=200, description="Text in the body.")
-    ] = None,
-    filter: Annotated[SearchFilter | None, Field(description=FILTER_GUIDE)] = None,
-    limit: count(ge=1, le=100, description="Issues per page (1-100).") = 20,
-    cursor: Annotated[
-        str | None, Field(max_length=2000, description="From a previous result, for the next page.")
-    ] = None,
+    team_id: Annotated[Id | None, Field(description="ID or name")] = None,
+    issue_type: Literal["conversation", "ticket"] | None = None,
+    created_after: Annotated[Rfc3339 | None, Field(description="")] = None,
+    created_before: Annotated[Rfc3339 | None, Field(description="")] = None,
+    updated_after: Annotated[Rfc3339 | None, Field(description="")] = None,
+    updated_before: Annotated[Rfc3339 | None, Field(description="")] = None,
+    title_contains: Annotated[str | None, Field(min_length=1, max_length=200)] = None,
+    body_contains: Annotated[str | None, Field(min_length=1, max_length=200)] = None,
+    filter: Annotated[SearchFilter | None, WithJsonSchema(FILTER_SCHEMA)] = None,
+    limit: count(ge=1, le=100, description="Default 20") = 20,
+    cursor: Annotated[str | None, Field(max_length=2000, description="next_cursor of the last page")] = None,
 ) -> Annotated[CallToolResult, SearchResult]:
-    """Search Pylon issues; each page is shown newest first. Flat arguments are ANDed with each other and with `filter`.
+    """Search Pylon issues; each page newest first. All arguments are ANDed; times are RFC3339 or a date.
 
-    With no criteria at all, returns issues created in the last 30 days. Results say whether more exist
-    and which cursor to pass."""
+    With none, lists issues created in the last 30 days. More pages come with a cursor."""
     directory = app(ctx).directory
     parts = flat_filters(
         state=[await resolve_state(directory, "state", s) or s for s in state] if state else state,
@@ -221,7 +230,19 @@ async def search_issues(
         parts.append(Filter(field="created_at", operator="time_is_after", value=since))
         note = f"No criteria given, so this lists issues created since {since}.\n"
     combined = combine_and(parts)  # each part is valid; the client checks the whole tree before sending
-    page = await app(ctx).pylon.search_issues(combined, limit=limit, cursor=cursor)
+    server = app(ctx)  # not `state`: that is an argument here
+    try:
+        page = await server.pylon.search_issues(combined, limit=limit, cursor=cursor)
+    except PylonBadRequest as exc:
+        guessed = custom_fields(combined)
+        if not guessed:
+            raise
+        # Any slug passes our check as a custom field, so a guessed name ("status") is Pylon's to
+        # refuse; the refusal then teaches the fields the schema no longer lists.
+        raise ToolError(
+            f"{describe(exc)} If {', '.join(map(repr, guessed))} is not one of your custom fields: {FIELDS_HINT}."
+        ) from exc
+    server.recent.remember(page.issues)
     names = await directory.names(page.issues, shows=LISTED)
     out = SearchResult(
         issues=[summarize(issue, preview=True, names=names) for issue in newest_first(page.issues)],

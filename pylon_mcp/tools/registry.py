@@ -1,8 +1,9 @@
-"""The tool catalogue: each tool's function, annotations, and whether it is offered by default.
+"""The tool catalogue: each tool's function, annotations, toolset, and whether it is offered by default.
 
-`select_tools` applies read-only mode, PYLON_TOOLS / PYLON_EXCLUDE_TOOLS and the
-delete switch, and remembers *why* each missing tool is missing, so a call to it
-is refused with a reason rather than "unknown tool".
+`select_tools` applies, in this order, the toolsets (PYLON_TOOLSETS), read-only mode,
+the delete switch and PYLON_TOOLS / PYLON_EXCLUDE_TOOLS, and remembers *why* each
+missing tool is missing, so a call to it is refused with a reason rather than
+"unknown tool". A new tool joins a toolset by naming it in its ToolDef.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class ToolDef:
     default: bool = True  # offered unless excluded; delete_issue must be switched on
     # A Settings flag of its own that must be on (customer replies); read-only mode still wins.
     switch: str | None = None
+    toolset: str = "issues"  # one of TOOLSETS; PYLON_TOOLSETS picks which toolsets are offered
     # Sends something the customer sees (a reply), beyond an internal change: OAuth scope "reply".
     customer_facing: bool = False
 
@@ -61,17 +63,42 @@ class ToolDef:
         )
 
 
+# Toolsets, as github-mcp-server has them: a user who only triages issues can leave out the
+# conversation tools, and every tool left out is tool-definition context saved on every turn.
+TOOLSETS: dict[str, str] = {
+    "issues": "find, read, create and change issues; followers",
+    "conversation": "an issue's messages, internal notes, and customer replies (switched on separately)",
+    "directory": "users, contacts, accounts and teams: names and emails to IDs and back",
+}
+ALL_TOOLSETS = "all"
+
 TOOLS: tuple[ToolDef, ...] = (
     ToolDef(get_issue, "Get issue", read_only=True, destructive=False, idempotent=True),
     ToolDef(search_issues, "Search issues", read_only=True, destructive=False, idempotent=True),
-    ToolDef(find, "Find IDs by name", read_only=True, destructive=False, idempotent=True),
+    ToolDef(
+        find, "Find IDs by name", read_only=True, destructive=False, idempotent=True, toolset="directory"
+    ),
     ToolDef(create_issue, "Create issue", read_only=False, destructive=False, idempotent=False),
     ToolDef(update_issue, "Update issue", read_only=False, destructive=True, idempotent=True),
     ToolDef(snooze_issue, "Snooze issue", read_only=False, destructive=True, idempotent=True),
     ToolDef(manage_followers, "Add or remove followers", read_only=False, destructive=True, idempotent=True),
     ToolDef(delete_issue, "Delete issue", read_only=False, destructive=True, idempotent=True, default=False),
-    ToolDef(get_issue_messages, "Read conversation", read_only=True, destructive=False, idempotent=True),
-    ToolDef(add_internal_note, "Add internal note", read_only=False, destructive=False, idempotent=False),
+    ToolDef(
+        get_issue_messages,
+        "Read conversation",
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        toolset="conversation",
+    ),
+    ToolDef(
+        add_internal_note,
+        "Add internal note",
+        read_only=False,
+        destructive=False,
+        idempotent=False,
+        toolset="conversation",
+    ),
     ToolDef(
         send_customer_reply,
         "Send customer reply",
@@ -80,6 +107,7 @@ TOOLS: tuple[ToolDef, ...] = (
         idempotent=False,
         default=False,
         switch="allow_customer_replies",
+        toolset="conversation",
         customer_facing=True,
     ),
 )
@@ -94,8 +122,23 @@ TOOL_NAMES: tuple[str, ...] = tuple(tool.name for tool in TOOLS)
 DEFAULT_TOOL_NAMES: tuple[str, ...] = tuple(tool.name for tool in TOOLS if tool.default)
 
 
+def chosen_toolsets(settings: Settings) -> tuple[str, ...]:
+    """The toolsets PYLON_TOOLSETS names ("all", or nothing, means every toolset)."""
+    names = [name.lower() for name in settings.toolsets]
+    unknown = [name for name in names if name not in TOOLSETS and name != ALL_TOOLSETS]
+    if unknown:
+        raise ConfigError(
+            f"PYLON_TOOLSETS: unknown toolset(s) {', '.join(unknown)}; "
+            f"known: {', '.join((*TOOLSETS, ALL_TOOLSETS))}"
+        )
+    if not names or ALL_TOOLSETS in names:
+        return tuple(TOOLSETS)
+    return tuple(name for name in TOOLSETS if name in names)
+
+
 def select_tools(settings: Settings) -> tuple[list[ToolDef], dict[str, str]]:
     """The tools to offer, and for every other known tool the reason it is not offered."""
+    toolsets = chosen_toolsets(settings)
     for option, names in (("PYLON_TOOLS", settings.tools), ("PYLON_EXCLUDE_TOOLS", settings.exclude_tools)):
         unknown = [name for name in names if name not in TOOL_NAMES]
         if unknown:
@@ -105,7 +148,12 @@ def select_tools(settings: Settings) -> tuple[list[ToolDef], dict[str, str]]:
     offered: list[ToolDef] = []
     refused: dict[str, str] = {}
     for tool in TOOLS:
-        if settings.read_only and not tool.read_only:
+        if tool.toolset not in toolsets:
+            refused[tool.name] = (
+                f"{tool.name} is in the '{tool.toolset}' toolset, which this server does not offer "
+                f"(PYLON_TOOLSETS={','.join(toolsets)})."
+            )
+        elif settings.read_only and not tool.read_only:
             refused[tool.name] = (
                 f"{tool.name} is unavailable: this server runs in read-only mode (PYLON_READ_ONLY), "
                 "so it makes no changes in Pylon. Tell the user what you would change instead."

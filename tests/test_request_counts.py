@@ -1,0 +1,167 @@
+"""Upstream requests per tool call, counted in the sandbox's request log.
+
+Every request spends the organisation's per-minute Pylon budget, which all its tools and
+people share. These pin the counts (issue 16), so a change that adds a request fails here:
+- get_issue 1, search_issues 1, create_issue 1;
+- update_issue / snooze_issue / manage_followers: 1 with an ID or a number seen in the last
+  few minutes, 2 with another number (read for its ID); add_tags/remove_tags always 2;
+- the "before → after" line comes from what the server saw; without it, the state after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from mcp import Client
+
+from pylon_mcp.pylon.timefmt import format_rfc3339, utcnow
+from pylon_mcp.sandbox import Sandbox
+from tests.mcp_helpers import connect, ok, text
+
+pytestmark = pytest.mark.anyio
+
+GET = "GET /issues/{id}"
+PATCH = "PATCH /issues/{id}"
+SNOOZE = "POST /issues/{id}/snooze"
+FOLLOW = "POST /issues/{id}/followers"
+GET_FOLLOWERS = "GET /issues/{id}/followers"
+
+
+@pytest.fixture
+async def client(sandbox_url: str) -> AsyncIterator[Client]:
+    async with connect(sandbox_url) as c:
+        yield c
+
+
+def sent(sandbox: Sandbox) -> list[str | None]:
+    """Issue endpoints requested since the last call, then a clean log for the next step.
+
+    Directory lookups (names for IDs, pylon_mcp/directory.py) are counted apart: the issue allows
+    at most one per call while the directory is cold, and they are cached after.
+    """
+    logged = [r.endpoint for r in sandbox.requests()]
+    sandbox.clear_log()
+    lookups = [e for e in logged if not (e or "").split(" ", 1)[-1].startswith("/issues")]
+    assert len(lookups) <= 1, lookups
+    return [e for e in logged if e not in lookups]
+
+
+def later(days: int = 2) -> str:
+    return format_rfc3339((utcnow() + timedelta(days=days)).replace(microsecond=0))
+
+
+async def test_reads_cost_one_request(client: Client, sandbox: Sandbox) -> None:
+    await ok(client, "get_issue", {"issue_id": "7"})
+    assert sent(sandbox) == [GET]
+    await ok(
+        client, "search_issues", {"state": ["new"], "tags": ["bug"], "created_after": "2020-01-01T00:00:00Z"}
+    )
+    assert sent(sandbox) == ["POST /issues/search"]
+    await ok(client, "get_issue", {"issue_id": "7", "include": ["followers"]})
+    assert sent(sandbox) == [GET, GET_FOLLOWERS]
+
+
+async def test_create_costs_one_request(client: Client, sandbox: Sandbox) -> None:
+    account = next(iter(sandbox.store.directory.accounts))
+    await ok(client, "create_issue", {"title": "t", "body_markdown": "b", "account_id": account})
+    assert sent(sandbox) == ["POST /issues"]
+
+
+async def test_update_by_id_is_one_request_and_confirms_the_state_after(
+    client: Client, sandbox: Sandbox
+) -> None:
+    record = sandbox.store.find("7")
+    result = await ok(client, "update_issue", {"issue_id": record.id, "state": "closed"})
+    assert sent(sandbox) == [PATCH]
+    first, now = text(result).splitlines()[:2]
+    assert first == "Updated issue #7." and now.startswith("Now: #7 · closed")  # no made-up "before"
+    assert "changes" not in (result.structured_content or {})
+
+
+async def test_update_by_unseen_number_reads_it_first(client: Client, sandbox: Sandbox) -> None:
+    before = sandbox.store.find("7").state
+    result = await ok(client, "update_issue", {"issue_id": "7", "state": "closed"})
+    assert sent(sandbox) == [GET, PATCH]
+    assert text(result).splitlines()[0] == f"Updated issue #7: state: {before} → closed"
+
+
+@pytest.mark.parametrize("seen_by", ["get_issue", "search_issues"])
+async def test_writes_to_a_number_seen_recently_are_one_request_each(
+    client: Client, sandbox: Sandbox, seen_by: str
+) -> None:
+    record = sandbox.store.find("7")
+    before = record.state
+    look = (
+        {"issue_id": "7"} if seen_by == "get_issue" else {"title_contains": record.title[:200], "limit": 100}
+    )
+    seen = await ok(client, seen_by, look)
+    assert "#7 " in text(seen)
+    sandbox.clear_log()
+    updated = await ok(client, "update_issue", {"issue_id": "7", "state": "closed"})
+    assert sent(sandbox) == [PATCH]
+    assert text(updated).splitlines()[0] == f"Updated issue #7: state: {before} → closed"
+    snoozed = await ok(client, "snooze_issue", {"issue_id": "#7", "snooze_until": later()})
+    assert sent(sandbox) == [SNOOZE]
+    assert "state: closed → on_hold" in text(snoozed)  # "before" is what the update answered
+    user = next(iter(sandbox.store.directory.users))
+    await ok(client, "manage_followers", {"issue_id": 7, "operation": "add", "user_ids": [user]})
+    assert sent(sandbox) == [FOLLOW]
+
+
+async def test_snooze_counts(client: Client, sandbox: Sandbox) -> None:
+    record = sandbox.store.find("9")
+    result = await ok(client, "snooze_issue", {"issue_id": record.id, "snooze_until": later()})
+    assert sent(sandbox) == [SNOOZE]
+    assert text(result).startswith("Snoozed issue #9.") and "snoozed until" in text(result)
+    await ok(client, "snooze_issue", {"issue_id": "11", "snooze_until": later()})
+    assert sent(sandbox) == [GET, SNOOZE]
+
+
+async def test_followers_counts_and_before_from_what_was_seen(client: Client, sandbox: Sandbox) -> None:
+    record = sandbox.store.find("7")
+    user = next(iter(sandbox.store.directory.users))
+    cold = await ok(
+        client, "manage_followers", {"issue_id": record.id, "operation": "add", "user_ids": [user]}
+    )
+    assert sent(sandbox) == [FOLLOW]
+    assert text(cold).startswith(f"Updated followers of issue {record.id}.") and f"user {user}" in text(cold)
+    # The list this call answered is the "before" of the next one.
+    removed = await ok(
+        client, "manage_followers", {"issue_id": record.id, "operation": "remove", "user_ids": [user]}
+    )
+    assert sent(sandbox) == [FOLLOW]
+    assert f"−user {user}" in text(removed)
+    await ok(client, "manage_followers", {"issue_id": "12", "operation": "add", "user_ids": [user]})
+    assert sent(sandbox) == [GET, FOLLOW]
+
+
+async def test_tag_edits_always_read_first(client: Client, sandbox: Sandbox) -> None:
+    record = sandbox.store.find("7")
+    await ok(client, "get_issue", {"issue_id": "7"})
+    sandbox.clear_log()
+    await ok(client, "update_issue", {"issue_id": record.id, "add_tags": ["vip"]})
+    assert sent(sandbox) == [GET, PATCH]
+
+
+async def test_a_stale_copy_never_says_no_change(client: Client, sandbox: Sandbox) -> None:
+    await ok(client, "get_issue", {"issue_id": "7"})
+    record = sandbox.store.find("7")
+    seen_state = record.state
+    record.state = "closed" if seen_state != "closed" else "new"  # someone changed it in Pylon since
+    sandbox.clear_log()
+    # The remembered copy says "already so": a fresh read checks before nothing is sent.
+    result = await ok(client, "update_issue", {"issue_id": "7", "state": seen_state})
+    assert sent(sandbox) == [GET, PATCH]
+    assert sandbox.store.find("7").state == seen_state and "→" in text(result)
+
+
+async def test_only_real_changes_are_sent_against_a_remembered_copy(client: Client, sandbox: Sandbox) -> None:
+    record = sandbox.store.find("7")
+    await ok(client, "get_issue", {"issue_id": "7"})
+    sandbox.clear_log()
+    await ok(client, "update_issue", {"issue_id": "7", "state": record.state, "title": "Renamed"})
+    (patch,) = sandbox.requests(PATCH)
+    assert patch.body == {"title": "Renamed"}  # the state it already had is left out
+    assert sent(sandbox) == [PATCH]
