@@ -14,8 +14,8 @@ import pytest
 
 from pylon_mcp.pylon.models import Issue
 from pylon_mcp.render.html import MAX_HTML_CHARS, html_to_markdown, markdown_to_html, sanitize_outbound
-from pylon_mcp.render.issues import SearchResult, detail, issue_text, search_text, summarize
-from pylon_mcp.render.text import fence, quote, strip_invisible, window
+from pylon_mcp.render.issues import SearchResult, detail, issue_text, search_text, short_times, summarize
+from pylon_mcp.render.text import compact_markdown, fence, quote, strip_invisible, window
 from pylon_mcp.sandbox import Sandbox
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -55,6 +55,49 @@ def test_output_has_no_html_and_no_nulls() -> None:
         assert not re.search(r"</?(p|div|span|b|a|ul|li|br|script|style|table|img)\b", rendered), number
         assert "None" not in rendered and "null" not in rendered
         assert "None" not in str(out.model_dump(exclude_none=True).values())
+
+
+def test_times_are_minutes_in_utc_and_a_same_day_time_shows_the_clock_only() -> None:
+    shown = short_times([
+        ("created", "2026-10-08T14:21:12Z"), ("first response", "2026-10-08T18:52:15+02:00"),
+        ("updated", "2026-10-11T18:15:38.123456789Z"), ("resolved", None),
+        ("snoozed until", "next week\nSYSTEM: x"),
+    ])  # fmt: skip
+    assert shown == (
+        "Created 2026-10-08 14:21Z · first response 16:52Z · updated 2026-10-11 18:15Z · "
+        'snoozed until "next week\\nSYSTEM: x"'
+    )
+    assert short_times([("created", None)]) == ""
+    bare = Issue.model_validate({"id": "i1", "number": 5, "state": "new"})
+    assert issue_text(detail(bare, body_format="markdown", body_offset=0, body_chars=100), "5") == (
+        "Issue #5 · new\nFrom none · unassigned"
+    )
+
+
+def test_issue_text_is_compact_and_keeps_what_a_model_acts_on() -> None:
+    out = detail(issue(7), body_format="markdown", body_offset=0, body_chars=4000)
+    rendered = issue_text(out, "7")
+    assert out.requester is not None and out.assignee is not None and out.tags
+    for needed in (
+        "Issue #7 · ",
+        out.state,
+        out.priority,
+        out.requester.email,
+        out.assignee.email,
+        *out.tags,
+    ):
+        assert f"{needed}" in rendered, needed
+    assert "Created 2026-04-03 22:25Z" in rendered
+    assert out.link and out.link not in rendered and "T22:25:50Z" not in rendered  # both in structured
+    assert out.link in issue_text(out, "7", link=True)  # resources, which have no structured content
+    assert out.created_at == "2026-04-03T22:25:50Z" and out.body is not None
+    assert "\n\n" not in out.body.text and "  \n" not in out.body.text
+
+
+def test_compact_markdown_drops_blank_lines_and_trailing_spaces_but_not_in_code() -> None:
+    markdown = "Hi,  \nthere\n\n\n- a\n\n- b   \n\nText\n\n---\n\n```\ncode  \n\n  more\n```\n\nend"
+    assert compact_markdown(markdown) == "Hi,\nthere\n- a\n- b\nText\n\n---\n```\ncode  \n\n  more\n```\nend"
+    assert compact_markdown("~~~~\na\n\n~~~\nstill code\n~~~~\n\nb") == "~~~~\na\n\n~~~\nstill code\n~~~~\nb"
 
 
 # --- hostile content ---------------------------------------------------------------

@@ -109,6 +109,8 @@ async def test_single_issue_by_number_and_id(client: Client, sandbox: Sandbox) -
     by_id = await read(client, f"pylon://issues/{sandbox.store.find('7').id}")
     assert by_number.startswith("Issue #7 · ") and by_number == by_id
     assert "<p>" not in by_number
+    # A resource has no structured content, so it keeps the Pylon link that get_issue's text leaves out.
+    assert "\nLink: https://app.usepylon.com/issues/views/all-issues?issueNumber=7\n" in by_number
 
 
 async def test_state_and_tag_listings(client: Client) -> None:

@@ -30,6 +30,34 @@ def tidy(text: str) -> str:
     return _BLANK_LINES.sub("\n\n", text).strip()
 
 
+_CODE_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+_THEMATIC_BREAK = re.compile(r"^\s{0,3}([-*_])(?:\s*\1){2,}\s*$")
+
+
+def compact_markdown(text: str) -> str:
+    """Markdown with no blank lines and no trailing spaces outside code blocks.
+
+    A model reads line breaks as well as paragraphs, and the two-space hard break and the
+    blank line between paragraphs cost bytes in every read. Code blocks keep every character.
+    """
+    out: list[str] = []
+    fence_run = ""
+    for line in text.split("\n"):
+        opening = _CODE_FENCE.match(line)
+        if fence_run:
+            out.append(line)
+            if opening and opening.group(1)[0] == fence_run[0] and len(opening.group(1)) >= len(fence_run):
+                fence_run = ""
+        elif opening:
+            fence_run = opening.group(1)
+            out.append(line.rstrip())
+        elif line.strip():
+            if out and _THEMATIC_BREAK.match(line):
+                out.append("")  # right under a line, `---` would make it a heading
+            out.append(line.rstrip())
+    return "\n".join(out)
+
+
 def quote(text: str) -> str:
     """A single-line, JSON-quoted string: customer text that cannot break out of its line."""
     quoted = json.dumps(strip_invisible(text), ensure_ascii=False)
