@@ -133,7 +133,7 @@ def register_resources(server: MCPServer[Any], holder: StateHolder) -> None:
         out = await detail_off_loop(
             issue, body_format="markdown", body_offset=0, body_chars=state.settings.body_chars, names=names
         )
-        return issue_text(out, str(issue.number or issue_id), names, link=True) + (
+        return issue_text(out, str(issue.number or issue_id), names) + (
             f"\n{names.note}" if names.note else ""
         )
 

@@ -1,7 +1,7 @@
 """Issues as a model should read them: compact text plus matching structured content.
 
 Rules (after getsentry/sentry-mcp): no raw API dumps, nulls, empty sections and defaults
-dropped, and the text on a byte budget (issue 16: IDs, the Pylon link and full times live in
+dropped, and the text on a byte budget (issue 16: IDs and full times live in
 the structured content; names, minutes in UTC in the text), and everything a customer wrote either JSON-quoted
 (single-line fields) or fenced (bodies), under a note that it is data, not
 instructions. Every other value that a customer or a model can set (emails, tags,
@@ -301,10 +301,10 @@ def short_times(times: Iterable[tuple[str, str | None]]) -> str:
     return text[:1].upper() + text[1:]
 
 
-def issue_text(d: IssueDetail, ref: str, names: Names | None = None, *, link: bool = False) -> str:
+def issue_text(d: IssueDetail, ref: str, names: Names | None = None) -> str:
     """One issue for a model. Compact on purpose: every byte is paid in the model's context on every
-    read. The tool's structured content carries the Pylon link, the IDs and the full times; `link`
-    adds the link to the text, for readers that get no structured content (resources)."""
+    read. The tool's structured content carries the IDs and the full times. The Pylon link stays in
+    the text: many clients show a model the text alone, and "send me the link" is a common ask."""
     head = [f"#{d.number}", inline(d.state) if d.state else "unknown state"]
     if d.priority:
         head.append(inline(d.priority))  # urgent/high/medium/low need no label
@@ -352,7 +352,7 @@ def issue_text(d: IssueDetail, ref: str, names: Names | None = None, *, link: bo
         lines.append(
             "Followers: " + (", ".join(f"{inline(f.type)} {inline(f.id)}" for f in d.followers) or "none")
         )
-    if link and d.link:
+    if d.link:
         lines.append(f"Link: {inline(d.link)}")
     if d.body is not None:
         lines.append(f"{TITLE_BODY_NOTE}:")

@@ -80,9 +80,9 @@ async def get_issue(
     ) = [],  # noqa: B006 - pydantic copies defaults
     body_offset: count(ge=0, description="Where a long body's next part starts") = 0,
 ) -> Annotated[CallToolResult, IssueDetail]:
-    """Get a Pylon issue by ID or number: state, people, tags, times and body as Markdown.
+    """Get a Pylon issue by ID or number: state, people, tags, times, link and body as Markdown.
 
-    A cut body says which body_offset reads on. The Pylon link is in structured content."""
+    A cut body says which body_offset reads on."""
     state = app(ctx)
     ref = issue_ref(issue_id)
     issue = await state.pylon.get_issue(ref)
