@@ -275,6 +275,21 @@ async def test_a_429_holds_back_later_calls_to_the_same_endpoint(
     assert (await pylon.get_followers(1)) is not None  # other endpoints are not held back
 
 
+async def test_a_429_holds_back_the_whole_endpoint_not_one_id_of_it(
+    pylon: PylonClient, sandbox: Sandbox, sleeps: RecordingSleep
+) -> None:
+    # Pylon counts GET /users/{id} as one endpoint, whichever user is asked for.
+    first, second = list(sandbox.store.directory.users)[:2]
+    sandbox.add_fault(endpoint="GET /users/{id}", status=429, retry_after="45")
+    with pytest.raises(PylonRateLimited):
+        await pylon.get_user(first)
+    with pytest.raises(PylonRateLimited) as caught:
+        await pylon.get_user(second)
+    assert "GET /users/{id}" in str(caught.value) and "was not sent" in str(caught.value)
+    assert len(sandbox.requests("GET /users/{id}")) == 1
+    assert await pylon.list_teams()  # another endpoint is not held back
+
+
 async def test_a_short_429_makes_the_next_caller_wait_instead_of_hitting_pylon(
     pylon: PylonClient, sandbox: Sandbox, sleeps: RecordingSleep
 ) -> None:

@@ -95,12 +95,19 @@ def test_search_limit_bounds_match() -> None:
     assert bounds["Ge"].ge == 1 and bounds["Le"].le == 999
 
 
-def test_spec_rate_limits_table_matches_descriptions() -> None:
+@pytest.mark.parametrize("table", ["sandbox", "client"])
+def test_spec_rate_limits_table_matches_descriptions(table: str) -> None:
+    # Two tables on purpose: the sandbox stands in for Pylon on its own terms, and the client's
+    # shared budget (pylon/gate.py) must cover every endpoint it calls. Both must agree with the spec.
+    from pylon_mcp.pylon.gate import PUBLISHED_LIMITS
     from pylon_mcp.sandbox.faults import SPEC_RATE_LIMITS
 
+    limits = SPEC_RATE_LIMITS if table == "sandbox" else PUBLISHED_LIMITS
+    if table == "client":
+        assert set(PUBLISHED_LIMITS) == set(SPEC_RATE_LIMITS), "the client budget must cover every endpoint"
     directory = json.loads((Path(__file__).parent / "spec" / "pylon-directory-openapi.json").read_text())
     paths = {**SPEC["paths"], **directory["paths"]}  # the directory endpoints have their own extract
-    for key, per_minute in SPEC_RATE_LIMITS.items():
+    for key, per_minute in limits.items():
         method, path = key.split(" ")
         description = paths[path][method.lower()]["description"]
         assert f"**Rate limit:** {per_minute} requests per minute" in description, key

@@ -467,9 +467,9 @@ def _wall_clock(seconds_from_now: float) -> str:
 
 
 def _route(method: str, path: str) -> str:
-    """The endpoint a request belongs to, as Pylon counts rate limits: `GET /issues/{id}`."""
-    parts = path.split("/")
-    if len(parts) >= 3 and parts[1] == "issues" and parts[2] != "search":
+    """The endpoint a request belongs to, as Pylon counts rate limits: `GET /issues/{id}`, `GET /users/{id}`."""
+    parts = path.split("?", 1)[0].split("/")
+    if len(parts) >= 3 and parts[2] != "search":
         parts[2] = "{id}"
     return f"{method} {'/'.join(parts)}"
 

@@ -13,7 +13,8 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
-# Pylon's published per-endpoint limits (requests per minute), from the API reference.
+# Pylon's published per-endpoint limits (requests per minute), from the API reference: every
+# endpoint the client calls (tests/test_spec_conformance.py checks each against the spec text).
 PUBLISHED_LIMITS: dict[str, int] = {
     "GET /issues": 10,
     "POST /issues": 10,
@@ -24,7 +25,23 @@ PUBLISHED_LIMITS: dict[str, int] = {
     "POST /issues/{id}/snooze": 20,
     "GET /issues/{id}/followers": 60,
     "POST /issues/{id}/followers": 20,
+    "GET /issues/{id}/messages": 20,
+    "GET /issues/{id}/threads": 20,
+    "POST /issues/{id}/note": 10,
+    "POST /issues/{id}/reply": 10,
     "GET /me": 60,
+    "GET /users": 60,
+    "GET /users/{id}": 60,
+    "POST /users/search": 20,
+    "GET /teams": 60,
+    "GET /teams/{id}": 60,
+    "GET /accounts/{id}": 60,
+    "POST /accounts/search": 20,
+    "GET /contacts/{id}": 60,
+    "POST /contacts/search": 20,
+    "GET /issue-statuses": 10,
+    "GET /tags": 60,
+    "GET /custom-fields": 60,
 }
 
 
