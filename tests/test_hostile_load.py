@@ -39,9 +39,15 @@ def conversion_threads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return seen
 
 
-async def test_get_issue_converts_the_body_off_the_event_loop(
-    client: Client, conversion_threads: list[int]
+LARGE = "<p>" + "a long customer body " * 1000 + "</p>"  # over INLINE_HTML_CHARS
+
+
+async def test_get_issue_converts_a_large_body_off_the_event_loop(
+    client: Client, sandbox: Sandbox, conversion_threads: list[int]
 ) -> None:
+    assert len(LARGE) > html_module.INLINE_HTML_CHARS
+    sandbox.store.find("144").body_html = LARGE
+    sandbox.store.find("21").body_html = LARGE + "<p>another</p>"
     loop_thread = threading.get_ident()  # the in-memory server runs its event loop on this thread
     await ok(client, "get_issue", {"issue_id": "144"})
     (content,) = (await client.read_resource("pylon://issues/21")).contents
@@ -83,10 +89,20 @@ async def test_create_refuses_html_nested_deeper_than_it_parses(client: Client, 
     assert not sandbox.requests("POST /issues")
 
 
-async def test_the_shared_off_loop_helper_converts_in_a_worker_thread(conversion_threads: list[int]) -> None:
+async def test_the_shared_off_loop_helper_converts_large_bodies_in_a_worker_thread(
+    conversion_threads: list[int],
+) -> None:
+    markdown, cut = await html_module.html_to_markdown_off_loop(LARGE + "<p hidden>SECRET</p>")
+    assert "SECRET" not in markdown and not cut
+    assert len(conversion_threads) == 1 and threading.get_ident() not in conversion_threads
+
+
+async def test_small_bodies_convert_inline(client: Client, conversion_threads: list[int]) -> None:
+    # A small body converts in well under a millisecond, less than a thread hop costs per call.
     markdown, cut = await html_module.html_to_markdown_off_loop("<p>hello</p><p hidden>SECRET</p>")
     assert (markdown, cut) == ("hello", False)
-    assert len(conversion_threads) == 1 and threading.get_ident() not in conversion_threads
+    await ok(client, "get_issue", {"issue_id": "144"})
+    assert conversion_threads == [threading.get_ident()] * 2
 
 
 async def test_messages_are_converted_off_the_event_loop(

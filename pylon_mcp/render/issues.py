@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from pylon_mcp.directory import Names
 from pylon_mcp.pylon.models import Follower, Issue
 from pylon_mcp.pylon.timefmt import parse_rfc3339
-from pylon_mcp.render.html import html_to_markdown, html_to_text, raw_html_view
+from pylon_mcp.render.html import converts_off_loop, html_to_markdown, html_to_text, raw_html_view
 from pylon_mcp.render.text import (
     Window,
     compact_markdown,
@@ -209,8 +209,11 @@ def detail(
 
 
 async def detail_off_loop(issue: Issue, **options: Any) -> IssueDetail:
-    """`detail` in a worker thread: converting a large or hostile body is CPU-bound and must
-    not stall the event loop that serves every other client."""
+    """`detail` in a worker thread when its body is large: converting a large or hostile body is
+    CPU-bound and must not stall the event loop that serves every other client. A small body
+    converts in well under a millisecond, less than the thread hop costs, so it stays inline."""
+    if not converts_off_loop(issue.body_html or ""):
+        return detail(issue, **options)
     return await anyio.to_thread.run_sync(partial(detail, issue, **options))
 
 
