@@ -3,20 +3,17 @@ that are never duplicated under "commit, then fail"."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
 from mcp import Client
 
-from pylon_mcp.pylon.client import PylonClient
-from pylon_mcp.pylon.retry import RetryPolicy
 from pylon_mcp.sandbox import Fault, Sandbox
-from pylon_mcp.server import build_server
+from tests import test_fault_matrix as fault_matrix
 from tests.conftest import TOKEN, RecordingSleep
-from tests.mcp_helpers import settings_for, text
-from tests.test_fault_matrix import AFTER_COMMIT, CLIENT_TIMEOUT, FAULTS, MAX_ATTEMPTS
+from tests.mcp_helpers import text
+from tests.test_fault_matrix import AFTER_COMMIT, FAULTS, MAX_ATTEMPTS
 
 pytestmark = pytest.mark.anyio
 
@@ -28,14 +25,8 @@ ENDPOINTS = {
 WRITES = {"add_internal_note", "send_customer_reply"}
 
 
-@asynccontextmanager
-async def connect_fast(url: str, sleeps: RecordingSleep) -> AsyncIterator[Client]:
-    pylon = PylonClient(TOKEN, base_url=url, timeout=CLIENT_TIMEOUT, sleep=sleeps,
-                        retry=RetryPolicy(max_attempts=MAX_ATTEMPTS))  # fmt: skip
-    async with pylon:
-        server = build_server(settings_for(url, allow_customer_replies=True), pylon=pylon)
-        async with Client(server, cache=None) as client:
-            yield client
+def connect_fast(url: str, sleeps: RecordingSleep) -> AbstractAsyncContextManager[Client]:
+    return fault_matrix.connect_fast(url, sleeps, allow_customer_replies=True)
 
 
 async def call(client: Client, tool: str, issue: str, text_: str = "Checked the logs.") -> Any:

@@ -26,12 +26,12 @@ CLIENT_TIMEOUT = 0.4
 
 
 @asynccontextmanager
-async def connect_fast(url: str, sleeps: RecordingSleep) -> AsyncIterator[Client]:
+async def connect_fast(url: str, sleeps: RecordingSleep, **settings: Any) -> AsyncIterator[Client]:
     """Retries recorded instead of slept, and a short timeout, so the matrix runs quickly."""
     pylon = PylonClient(TOKEN, base_url=url, timeout=CLIENT_TIMEOUT, sleep=sleeps,
                         retry=RetryPolicy(max_attempts=MAX_ATTEMPTS))  # fmt: skip
     async with pylon:
-        server = build_server(settings_for(url, enable_delete=True), pylon=pylon)
+        server = build_server(settings_for(url, **{"enable_delete": True, **settings}), pylon=pylon)
         async with Client(server, cache=None) as client:
             yield client
 
