@@ -33,7 +33,7 @@ from benchmarks.common import (
     sched_cpus,
     server_env,
 )
-from benchmarks.http_throughput import HEADERS, Target, bodies
+from benchmarks.http_throughput import HEADERS, Target, bodies, drive_interleaved
 
 BEARER = "bench-static-bearer-4c1d9e"
 GOAL_MS = 1.0  # added latency per request from token validation
@@ -203,11 +203,7 @@ async def run(cfg: Config) -> Outcome:
                            headers={**HEADERS, "authorization": f"Bearer {tokens[name]}"})
                     for name, proc in zip(ports, procs, strict=True)
                 ]  # fmt: skip
-                for target in targets:
-                    await target.drive(clients, min(1.0, seconds / 5), sandbox, record=False)
-                for _ in range(slices):
-                    for target in targets:
-                        await target.drive(clients, seconds / slices, sandbox)
+                await drive_interleaved(targets, clients, seconds, slices, sandbox)
                 results.update({f"{t.name}_{clients}": t.summary() for t in targets})
     finally:
         os.sched_setaffinity(0, mine)

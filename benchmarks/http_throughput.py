@@ -22,6 +22,7 @@ import asyncio
 import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,6 +125,18 @@ class Target:
         }
 
 
+async def drive_interleaved(
+    targets: Sequence[Target], clients: int, seconds: float, slices: int, sandbox: Proc
+) -> None:
+    """A short unrecorded warm-up of each target, then `slices` alternating slices of load, so
+    background load on a shared machine hits every side alike."""
+    for target in targets:
+        await target.drive(clients, min(1.0, seconds / 5), sandbox, record=False)
+    for _ in range(slices):
+        for target in targets:
+            await target.drive(clients, seconds / slices, sandbox)
+
+
 def start_server(name: str, argv: list[str], env: dict[str, str], cpus: set[int] | None) -> tuple[Proc, str]:
     port = free_port()
     proc = Proc(name, [*argv, "--transport", "http", "--port", str(port)], env, cpus)
@@ -168,11 +181,7 @@ async def run(cfg: Config) -> Outcome:
                 ]
                 if not cfg.smoke:
                     targets.append(Target("echo", base, base_url, bodies("echo", "text")))
-                for target in targets:
-                    await target.drive(clients, min(1.0, seconds / 5), sandbox, record=False)
-                for _ in range(slices):  # interleaved, so background load hits every side alike
-                    for target in targets:
-                        await target.drive(clients, seconds / slices, sandbox)
+                await drive_interleaved(targets, clients, seconds, slices, sandbox)
                 results.update({f"{t.name}_{clients}": t.summary() for t in targets})
     finally:
         os.sched_setaffinity(0, mine)

@@ -35,7 +35,7 @@ from benchmarks.common import (
     sandbox_proc,
     server_env,
 )
-from benchmarks.http_throughput import HEADERS, Target, bodies, start_server
+from benchmarks.http_throughput import HEADERS, Target, bodies, drive_interleaved, start_server
 
 
 class Redis:
@@ -151,11 +151,7 @@ async def run(cfg: Config) -> Outcome:
                     Spread("two_redis", [a, b], [a_url, b_url], bodies("get_issue", "issue_id")),
                     Spread("one_local", [one], [one_url], bodies("get_issue", "issue_id")),
                 ]
-                for target in targets:
-                    await target.drive(clients, min(1.0, seconds / 5), sandbox, record=False)
-                for _ in range(slices):
-                    for target in targets:
-                        await target.drive(clients, seconds / slices, sandbox)
+                await drive_interleaved(targets, clients, seconds, slices, sandbox)
                 for target in targets:
                     results[f"{target.name}_{clients}"] = {
                         "calls_per_s": round(len(target.latencies) / target.seconds, 1),
