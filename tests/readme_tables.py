@@ -1,4 +1,4 @@
-"""Tables in the README and docs/ generated from the code and manifest.json (tests/test_readme.py keeps them in step)."""
+"""Tables in the README and docs/, generated from the code and manifest.json (tests/test_readme.py checks)."""
 
 from __future__ import annotations
 

@@ -102,7 +102,7 @@ def test_no_install_path_assumes_a_published_package() -> None:
     # Nothing is on PyPI yet: `pip install 'pylon-mcp[redis]'` or `uvx pylon-mcp` would fail for a reader.
     # docs/development.md's "Releasing" section may name them as what a release makes possible.
     published = re.compile(r"pip install '?pylon-mcp|pipx install pylon-mcp|uvx pylon-mcp(?!\S)")
-    for page in PAGES + [ROOT / "Dockerfile"]:
+    for page in [*PAGES, ROOT / "Dockerfile"]:
         text = page.read_text()
         if page.name == "development.md":
             text = text.split("## Releasing", 1)[0]
