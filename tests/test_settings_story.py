@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +49,7 @@ def variables() -> list[dict[str, Any]]:
 
 def server_default(option: Option) -> str | None:
     """The server's default for an option, spelled as an environment variable would; None when unset."""
-    value = next(f for f in fields(Settings) if f.name == option.name)
-    default = Settings().__getattribute__(value.name)
+    default = getattr(Settings(), option.name)
     if isinstance(default, Secret):
         return default.reveal() or None
     if isinstance(default, bool):
@@ -87,7 +85,7 @@ def test_server_json_descriptions_come_from_the_options() -> None:
 @pytest.mark.parametrize("variable", variables(), ids=lambda v: v["name"])
 def test_server_json_defaults_and_formats_are_the_servers(variable: dict[str, Any]) -> None:
     option = OPTION_BY_ENV[variable["name"]]
-    assert variable.get("format", "string") == REGISTRY_FORMAT.get(option.kind, "string")  # type: ignore[call-overload]
+    assert variable.get("format", "string") == REGISTRY_FORMAT.get(option.kind, "string")
     expected = FRESH_INSTALL.get(option.env, server_default(option))
     assert variable.get("default") == expected, variable["name"]
 
