@@ -11,8 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"
 TEXT = WORKFLOW.read_text(encoding="utf-8")
@@ -35,6 +33,7 @@ def test_the_workflow_says_it_is_untested_and_the_docs_say_how_to_release() -> N
 
 def test_the_workflow_builds_checks_publishes_and_bundles() -> None:
     import yaml  # a test dependency (pyproject [test])
+
     workflow = yaml.safe_load(TEXT)
     trigger = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
     assert trigger == {"push": {"tags": ["v*"]}}
