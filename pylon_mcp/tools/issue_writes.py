@@ -313,6 +313,9 @@ async def write_target(server: AppState, issue_id: str, *, fresh: bool = False) 
     return WriteTarget(issue.id or ref, issue, fresh=True)
 
 
+_SHOWN_BY = {"assignee_id": "users", "team_id": "teams", "account_id": "accounts"}
+
+
 async def _written(
     directory: Directory,
     action: Literal["updated", "snoozed"],
@@ -323,7 +326,10 @@ async def _written(
     """The confirmation: `before → after` when the before state is known, else the state after alone."""
     if before is None:
         return WriteResult(action=action, issue=await named(directory, after))
-    changes = diff(before, after, fields)
+    fields = list(fields)
+    # The change line shows people, teams and accounts by name, as the issue text does.
+    shown = [kind for name, kind in _SHOWN_BY.items() if name in fields]
+    changes = diff(before, after, fields, await directory.names([before, after], shows=shown))
     return WriteResult(
         action=action if changes or action == "snoozed" else "unchanged",
         issue=await named(directory, after),
