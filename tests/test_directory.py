@@ -6,10 +6,9 @@ directory spends on it (counted in the sandbox's request log).
 
 from __future__ import annotations
 
-from collections import Counter
-
 import asyncio
 import re
+from collections import Counter
 
 import pytest
 
@@ -224,7 +223,7 @@ async def test_the_lists_are_asked_for_in_parallel(pylon: PylonClient, sandbox: 
     sandbox.clear_log()
     loading = asyncio.ensure_future(Directory(pylon, names_timeout=10).names([issue]))
     async with asyncio.timeout(5):
-        while len(sandbox.requests()) < len(lists):
+        while len(sandbox.requests()) < len(lists):  # noqa: ASYNC110 - the sandbox runs in another thread
             await asyncio.sleep(0.01)
     # Every list was asked for before any was answered (one after another, each waits for the last).
     assert all(r.status == 0 for r in sandbox.requests())
