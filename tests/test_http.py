@@ -62,6 +62,17 @@ async def test_authorised_calls_succeed_in_both_protocol_eras(mcp_http: Backgrou
         assert not result.is_error and text(result).startswith("Issue #7")
 
 
+async def test_a_fresh_servers_first_answer_shows_names(mcp_http: BackgroundServer, sandbox: Any) -> None:
+    """Issue 20, item 1: no team UUID or assignee email on the first call of a fresh server."""
+    record = sandbox.store.find("7")
+    team = sandbox.store.directory.teams[record.team_id].name
+    assignee = sandbox.store.directory.users[record.assignee_id].name
+    async with client(mcp_http.url) as c:
+        shown = text(await c.call_tool("get_issue", {"issue_id": "7"}))
+    assert f"assignee {assignee} · team {team}" in shown, shown
+    assert record.team_id not in shown and "Names of" not in shown
+
+
 def post(url: str, body: Any = INIT, **headers: str) -> httpx2.Response:
     return httpx2.post(f"{url}/mcp", content=json.dumps(body), headers={**HEADERS, **headers}, timeout=10)
 
