@@ -64,7 +64,7 @@ async def test_missing_token_over_stdio_serves_and_every_call_says_how_to_fix_it
                 assert result.is_error
                 message = text(result)
                 assert message == (
-                    f"Error executing tool {name}: pylon-mcp has no Pylon API token. Tell the user: put "
+                    f"{name} failed: pylon-mcp has no Pylon API token. Tell the user: put "
                     "PYLON_API_TOKEN in the env block of this server's entry in the MCP client's config (for "
                     "Claude Desktop: the extension settings or claude_desktop_config.json), then restart the "
                     "client."

@@ -164,12 +164,12 @@ async def _create_once(ctx: Context, request: CreateIssueRequest, key: str) -> C
         ) from None
     except idempotency.StillRunning:
         raise ToolError(
-            "Another create_issue call with this idempotency_key is still running; repeat this call in a few "
+            "another create_issue call with this idempotency_key is still running; repeat this call in a few "
             "seconds to get its result. Nothing was sent to Pylon."
         ) from None
     except SharedStateUnavailable as exc:
         raise ToolError(
-            f"create_issue with idempotency_key is refused for now: {exc}. Without the shared ledger the "
+            f"idempotency_key cannot be honoured for now: {exc}. Without the shared ledger the "
             "create could be duplicated, so nothing was sent to Pylon. Retry shortly."
         ) from exc
     out = WriteResult.model_validate(record)
