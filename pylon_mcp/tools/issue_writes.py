@@ -224,7 +224,7 @@ async def _find_created(pylon: PylonClient, request: CreateIssueRequest, since: 
 async def update_issue(
     issue_id: IssueId,
     ctx: Context,
-    state: Annotated[State | None, Field(description=STATES_TEXT + " (slug or label)")] = None,
+    state: Annotated[State | None, Field(description=STATES_TEXT)] = None,
     title: Annotated[OneLine | None, Field(min_length=1, max_length=500)] = None,
     assignee_id: Annotated[
         OneLine | None, Field(max_length=128, description='User ID, email or name; "" unassigns')
