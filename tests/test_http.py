@@ -125,6 +125,18 @@ def test_healthz_answers_without_calling_pylon(mcp_http: BackgroundServer, sandb
     assert sandbox.requests() == []
 
 
+@pytest.mark.parametrize(
+    "accept", [None, "*/*", "text/html,application/xhtml+xml,*/*;q=0.8", "application/json"]
+)
+def test_a_browser_or_curl_get_gets_a_hint_at_once(mcp_http: BackgroundServer, accept: str | None) -> None:
+    """Issue 20, item 8: a GET without 'Accept: text/event-stream' used to hang on an empty stream."""
+    headers = {"authorization": f"Bearer {AUTH}", **({"accept": accept} if accept else {})}
+    response = httpx2.get(f"{mcp_http.url}/mcp", headers=headers, timeout=5)
+    message = error_body(response, 406)
+    assert "MCP endpoint" in message and "Accept: text/event-stream" in message and "/healthz" in message
+    assert httpx2.get(f"{mcp_http.url}/mcp", timeout=5).status_code == 401  # the hint is behind auth
+
+
 def test_other_paths_are_json_404(mcp_http: BackgroundServer) -> None:
     response = httpx2.get(f"{mcp_http.url}/admin")
     assert "/mcp" in error_body(response, 404)
