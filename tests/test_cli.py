@@ -424,7 +424,8 @@ async def test_all_six_mission_tools_over_stdio_against_pylon_api_url(
          "state: new → waiting_on_customer"),
         ("snooze_issue", {"issue_id": "301", "snooze_until": "2099-01-01T00:00:00Z"}, "Snoozed issue #301"),
         # No follower list seen before: the confirmation is the list after (no request spent on "before").
-        ("manage_followers", {"issue_id": "301", "operation": "add", "user_ids": [user]}, f"Followers: user {user}"),
+        ("manage_followers", {"issue_id": "301", "operation": "add", "user_ids": [user]},
+         f"Followers: user {sandbox.store.directory.users[user].name}"),
     ]  # fmt: skip
     async with Client(params, mode="legacy") as client:
         for name, arguments, expected in calls:
