@@ -576,11 +576,10 @@ class Directory:
         self,
         issues: Sequence[Issue],
         *,
-        fetch: bool = True,
         shows: Collection[str] = SHOWN,
         followers: Sequence[Follower] = (),
     ) -> Names:
-        """Names for these issues (and followers) from the cache, loading what is missing when `fetch`.
+        """Names for these issues (and followers): from the cache, loading what is missing.
 
         Only what the caller `shows` is looked up (search lines show accounts and assignees). The
         missing lists are loaded together, in parallel, so the first answer of a fresh server shows
@@ -627,7 +626,7 @@ class Directory:
                     else ("timed out" if isinstance(exc, TimeoutError) else "failed")
                 )
 
-        if fetch and wants:
+        if wants:
             await asyncio.gather(*(load(what, loader) for what, loader in wants))
         out = Names(note=_failure_note(failed))
         for account_id in account_ids:
