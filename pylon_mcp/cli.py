@@ -17,40 +17,81 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pylon_mcp import __version__
-from pylon_mcp.config import MISSING_TOKEN, OPTIONS, ConfigError, Settings
+from pylon_mcp.config import MISSING_TOKEN, OPTIONS, ConfigError, Option, Settings
 from pylon_mcp.pylon.auth import RedactingFilter, Secret
 
 if TYPE_CHECKING:
+    from pylon_mcp.pylon.errors import PylonError
     from pylon_mcp.sandbox import SandboxServer
 
 DEMO_TOKEN = "demo-token"  # noqa: S105 - the local demo sandbox's published token
 
 
-def _add_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+# --help groups the options by what they are about; every option sits in exactly one group.
+OPTION_GROUPS: dict[str, tuple[str, ...]] = {
+    "Pylon": ("api_token", "api_url", "timeout", "read_only", "demo"),
+    "transport and HTTP": ("transport", "host", "port", "auth_token", "insecure_no_auth", "allowed_hosts",
+                           "allowed_origins", "max_body_bytes"),
+    "OAuth (HTTP mode)": ("oauth_issuer", "resource_url", "oauth_audience", "oauth_jwks_url",
+                          "oauth_introspection_url", "oauth_client_id", "oauth_client_secret", "oauth_scopes",
+                          "oauth_email_claim", "oauth_writes_need_user"),
+    "tools and output": ("toolsets", "tools", "exclude_tools", "enable_delete", "allow_customer_replies",
+                         "body_chars", "resource_ttl", "recent_days"),
+    "replicas": ("redis_url", "rate_budget"),
+    "logging": ("log_level",),
+}  # fmt: skip
+# What `check` is about; it accepts every other option too (hidden from its help), to check the
+# configuration they make.
+CHECK_SHOWN = ("api_token", "api_url", "timeout", "demo", "redis_url")
+
+
+def _add_option(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, option: Option, *, suppress: bool, hidden: bool
+) -> None:
     default = argparse.SUPPRESS if suppress else None
-    for option in OPTIONS:
-        text = f"{option.help} [env: {option.env}]"
-        if option.kind is bool:
-            parser.add_argument(option.flag, dest=option.name, action="store_const", const=True,
-                                default=default, help=text)  # fmt: skip
-        else:
-            # Choices are matched case-insensitively, as the environment variables are.
-            parser.add_argument(option.flag, dest=option.name, default=default, metavar=option.name.upper(),
-                                type=str.lower if option.choices else None,
-                                choices=option.choices or None, help=text)  # fmt: skip
+    text = argparse.SUPPRESS if hidden else f"{option.help} [env: {option.env}]"
+    if option.kind is bool:
+        # --read-only and --no-read-only: a flag can turn off what the environment turned on.
+        parser.add_argument(option.flag, dest=option.name, action=argparse.BooleanOptionalAction,
+                            default=default, help=text)  # fmt: skip
+    else:
+        # Choices are matched case-insensitively, as the environment variables are.
+        parser.add_argument(option.flag, dest=option.name, default=default, metavar=option.name.upper(),
+                            type=str.lower if option.choices else None,
+                            choices=option.choices or None, help=text)  # fmt: skip
+
+
+def _add_options(
+    parser: argparse.ArgumentParser, *, suppress: bool, shown: tuple[str, ...] | None = None
+) -> None:
+    by_name = {option.name: option for option in OPTIONS}
+    for title, names in OPTION_GROUPS.items():
+        visible = [name for name in names if shown is None or name in shown]
+        group = parser.add_argument_group(f"{title} options") if visible else parser
+        for name in names:
+            _add_option(group, by_name[name], suppress=suppress, hidden=name not in visible)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pylon-mcp",
+        usage="pylon-mcp [options] [check | sandbox]",
         description="MCP server for Pylon support issues. Serves MCP over stdio (default) or Streamable HTTP.",
-        epilog="Flags win over environment variables. Try it without a token: pylon-mcp --demo",
+        epilog="Flags win over environment variables; every yes/no flag has a --no- form. "
+        "Try it without a token: pylon-mcp --demo",
     )
     parser.add_argument("--version", action="version", version=f"pylon-mcp {__version__}")
     _add_options(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="{check,sandbox}")
-    check = sub.add_parser("check", help="verify the token and region with GET /me, print the configuration")
-    _add_options(check, suppress=True)
+    check = sub.add_parser(
+        "check",
+        usage="pylon-mcp check [options]",
+        help="verify the token and region with GET /me, print the configuration",
+        description="Ask Pylon who the token belongs to (GET /me), then print the effective configuration "
+        "and the tools a server would offer. Exit code 0 when Pylon accepts the token.",
+        epilog="It takes every server option too (see pylon-mcp --help), to check the configuration they make.",
+    )
+    _add_options(check, suppress=True, shown=CHECK_SHOWN)
     sandbox = sub.add_parser(
         "sandbox",
         help="run the local Pylon Issues API sandbox on 127.0.0.1",
@@ -158,6 +199,21 @@ def client_snippet(url: str, settings: Settings) -> str:
     )
 
 
+# Started by hand in a terminal, a stdio server waits silently for JSON-RPC on stdin: say so.
+STDIO_TERMINAL_HINT = (
+    "pylon-mcp: waiting for an MCP client on stdin/stdout (an MCP client starts this command itself). "
+    "To try it by hand: pylon-mcp --demo --transport http, then connect to the URL it prints, or run "
+    "npx @modelcontextprotocol/inspector pylon-mcp --demo. Ctrl+C stops."
+)
+
+
+def _stdin_is_a_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (OSError, ValueError):  # closed or detached stdin
+        return False
+
+
 def run_server(settings: Settings) -> int:
     settings.check_http_security()
     sock = None
@@ -182,6 +238,9 @@ def run_server(settings: Settings) -> int:
         if settings.transport == "stdio":
             import anyio
 
+            if _stdin_is_a_terminal():
+                say(STDIO_TERMINAL_HINT)
+
             anyio.run(server.run_stdio_async)
         else:
             from pylon_mcp.http import serve
@@ -200,7 +259,6 @@ def run_check(settings: Settings) -> int:
 
     from pylon_mcp.pylon.client import PylonClient
     from pylon_mcp.pylon.errors import PylonError
-    from pylon_mcp.tools.errors import describe
     from pylon_mcp.tools.registry import select_tools
 
     offered, _ = select_tools(settings)  # a wrong toolset or tool name fails here, as it would at start-up
@@ -218,7 +276,7 @@ def run_check(settings: Settings) -> int:
         try:
             organisation = anyio.run(me)
         except PylonError as exc:
-            print(f"FAILED: {client.base_url} refused the check: {describe(exc)}")
+            print(f"FAILED: {check_failure(client.base_url, settings.timeout, exc)}")
             return 1
         print(
             f"OK: {client.base_url} accepted the token for organisation {organisation.name!r} ({organisation.id})."
@@ -233,6 +291,26 @@ def run_check(settings: Settings) -> int:
     finally:
         if demo is not None:
             demo.stop()
+
+
+def check_failure(base_url: str, timeout: float, error: PylonError) -> str:
+    """What happened to the check, in words: no answer (and why), or what Pylon answered."""
+    from pylon_mcp.pylon.errors import PylonAPIError, PylonAuthError, PylonTimeout, PylonTransportError
+    from pylon_mcp.render.errors import describe
+
+    if isinstance(error, PylonTimeout):
+        return (
+            f"no answer from {base_url} within {timeout:g}s (timeout). Check the network and PYLON_API_URL, "
+            "or give Pylon longer with PYLON_TIMEOUT."
+        )
+    if isinstance(error, PylonTransportError) and error.unreachable:
+        why = error.reason or str(error)
+        return f"could not reach {base_url}: {why}. Check PYLON_API_URL (or unset it), DNS and the network."
+    if isinstance(error, PylonAuthError):
+        return f"{base_url} refused the token: {describe(error)}"
+    if isinstance(error, PylonAPIError):
+        return f"{base_url} answered the check with an error: {describe(error)}"
+    return f"the check failed: {describe(error)}"
 
 
 def check_shared_state(settings: Settings) -> bool:

@@ -7,7 +7,7 @@ table that the CLI, `--help`, `check` and docs/configuration.md are generated fr
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -288,41 +288,45 @@ class Settings:
     def load(cls, environ: Mapping[str, str], overrides: Mapping[str, Any] | None = None) -> Settings:
         """Environment first, then explicit overrides (CLI flags that were given)."""
         values: dict[str, Any] = {}
+        typed: set[str] = set()  # options given as flags: their errors name the flag
         for option in OPTIONS:
             raw = environ.get(option.env)
             if raw is not None:
-                values[option.name] = _parse(option, raw)
+                values[option.name] = _parse(option, raw, option.env)
         for name, value in (overrides or {}).items():
             if value is not None:
                 option = _option(name)
-                values[name] = _parse(option, value) if isinstance(value, str) else value
+                values[name] = _parse(option, value, option.flag) if isinstance(value, str) else value
+                typed.add(name)
         settings = cls(**values)
-        settings.validate()
+        settings.validate(lambda name: _option(name).flag if name in typed else _option(name).env)
         return settings
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
-    def validate(self) -> None:
+    def validate(self, named: Callable[[str], str] | None = None) -> None:
+        """Check the values; errors name each setting as it was given (`named`: flag or env var)."""
+        name = named or (lambda option: _option(option).env)
         if self.timeout <= 0:
-            raise ConfigError("PYLON_TIMEOUT must be a positive number of seconds")
+            raise ConfigError(f"{name('timeout')} must be a positive number of seconds")
         if not 200 <= self.body_chars <= 100_000:
-            raise ConfigError("PYLON_BODY_CHARS must be between 200 and 100000")
+            raise ConfigError(f"{name('body_chars')} must be between 200 and 100000")
         if not 0 <= self.port <= 65535:
-            raise ConfigError("PYLON_MCP_PORT must be between 0 and 65535")
+            raise ConfigError(f"{name('port')} must be between 0 and 65535 (0 picks a free port)")
         if self.resource_ttl < 0:
-            raise ConfigError("PYLON_RESOURCE_TTL must be 0 or more seconds")
+            raise ConfigError(f"{name('resource_ttl')} must be 0 or more seconds")
         if not 1 <= self.recent_days <= 365:
-            raise ConfigError("PYLON_RECENT_DAYS must be between 1 and 365")
+            raise ConfigError(f"{name('recent_days')} must be between 1 and 365")
         if self.max_body_bytes < 1024:
-            raise ConfigError("PYLON_MCP_MAX_BODY_BYTES must be at least 1024")
+            raise ConfigError(f"{name('max_body_bytes')} must be at least 1024")
         if not 0 <= self.rate_budget <= 1:
-            raise ConfigError("PYLON_MCP_RATE_BUDGET must be between 0 and 1 (a share of Pylon's limits)")
+            raise ConfigError(f"{name('rate_budget')} must be between 0 and 1 (a share of Pylon's limits)")
         if self.redis_url and not self.redis_url.reveal().startswith(("redis://", "rediss://", "unix://")):
-            raise ConfigError("PYLON_MCP_REDIS_URL must start with redis://, rediss:// or unix://")
+            raise ConfigError(f"{name('redis_url')} must start with redis://, rediss:// or unix://")
         if self.api_url and not (self.api_url.startswith("https://") or _is_loopback_http(self.api_url)):
             raise ConfigError(
-                "PYLON_API_URL must start with https:// (plain http:// only for a loopback address such as "
+                f"{name('api_url')} must start with https:// (plain http:// only for a loopback address such as "
                 f"http://127.0.0.1:8765, where the token never leaves the machine; got {self.api_url!r})"
             )
         self._validate_oauth()
@@ -461,7 +465,8 @@ def _option(name: str) -> Option:
     raise KeyError(name)
 
 
-def _parse(option: Option, raw: str) -> Any:
+def _parse(option: Option, raw: str, given_as: str) -> Any:
+    """`raw` as the option's type; an error names the setting as it was given (`given_as`)."""
     text = raw.strip()
     try:
         if option.kind is bool:
@@ -485,7 +490,7 @@ def _parse(option: Option, raw: str) -> Any:
             int: "a whole number",
             float: "a number",
         }.get(option.kind, "a value")
-        raise ConfigError(f"{option.env} / {option.flag} {raw!r} is not {expected}") from None
+        raise ConfigError(f"{given_as} {raw!r} is not {expected}") from None
     if option.choices and text.lower() not in option.choices:
-        raise ConfigError(f"{option.env} / {option.flag} {raw!r}: use one of {', '.join(option.choices)}")
+        raise ConfigError(f"{given_as} {raw!r}: use one of {', '.join(option.choices)}")
     return text.lower() if option.choices else text

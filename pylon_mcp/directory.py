@@ -24,7 +24,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pylon_mcp.pylon.client import PylonClient
 from pylon_mcp.pylon.directory import Account, Contact, CustomFieldDefinition, IssueStatus, Tag, Team, User
 from pylon_mcp.pylon.errors import PylonError
-from pylon_mcp.pylon.models import BASE_STATES, Filter, Issue
+from pylon_mcp.pylon.models import BASE_STATES, Filter, Follower, Issue
 from pylon_mcp.render.text import one_line, strip_invisible
 
 T = TypeVar("T")
@@ -280,10 +280,19 @@ class Names:
     teams: dict[str, Entry] = field(default_factory=dict)
     accounts: dict[str, Entry] = field(default_factory=dict)
     fields: dict[str, CustomFieldDefinition] = field(default_factory=dict)
+    contacts: dict[str, Entry] = field(default_factory=dict)
     note: str | None = None  # one short line when a lookup failed
 
     def user(self, user_id: str | None) -> Entry | None:
+        """A user as shown: `name` is the name, or the email when another user has the same name."""
         return self.users.get(user_id or "")
+
+    def person(self, kind: str | None, person_id: str | None) -> str | None:
+        """How one person is shown: a user by name (email when the name is shared), a contact by email."""
+        entry = (self.contacts if kind == "contact" else self.users).get(person_id or "")
+        if entry is None:
+            return None
+        return (entry.detail or entry.name) if kind == "contact" else entry.name
 
     def team(self, team_id: str | None) -> str | None:
         entry = self.teams.get(team_id or "")
@@ -564,12 +573,17 @@ class Directory:
     # --- names out ----------------------------------------------------------------------------
 
     async def names(
-        self, issues: Sequence[Issue], *, budget: int = 1, shows: Collection[str] = SHOWN
+        self,
+        issues: Sequence[Issue],
+        *,
+        shows: Collection[str] = SHOWN,
+        followers: Sequence[Follower] = (),
     ) -> Names:
-        """Names for these issues from the cache, spending at most `budget` requests on what is missing.
+        """Names for these issues (and followers): from the cache, loading what is missing.
 
-        Only what the caller `shows` is looked up (search lines show accounts and assignees). Accounts
-        first (nothing else names them), then teams, users and field labels. A failed or slow lookup
+        Only what the caller `shows` is looked up (search lines show accounts and assignees). The
+        missing lists are loaded together, in parallel, so the first answer of a fresh server shows
+        names too; each is cached for `ttl`, so a warm read costs none. A failed or slow lookup
         leaves IDs in place and a one-line note."""
         account_ids = (
             {i.account.id for i in issues if i.account and i.account.id} if "accounts" in shows else set()
@@ -578,6 +592,8 @@ class Directory:
         user_ids = (
             {i.assignee.id for i in issues if i.assignee and i.assignee.id} if "users" in shows else set()
         )
+        user_ids |= {f.id for f in followers if f.id and f.type != "contact"}
+        contact_ids = {f.id for f in followers if f.id and f.type == "contact"}
         slugs = (
             {
                 slug for i in issues for slug in (i.custom_fields or {}) if slug != "priority"
@@ -594,20 +610,25 @@ class Directory:
             wants.append(("users", self.users))
         if slugs and self._fields.fresh() is None:
             wants.append(("custom fields", self.custom_fields))
-        note = None
-        for what, load in wants[:budget]:
+        if any(self._contacts.get(c) is None for c in contact_ids):
+            wants.append(("contacts", lambda: self.contacts(contact_ids)))
+        failed: dict[str, str] = {}
+
+        async def load(what: str, loader: Callable[[], Awaitable[Any]]) -> None:
             try:
                 async with asyncio.timeout(self.names_timeout):  # a slow directory must not hold up a read
-                    await load()
+                    await loader()
             except (PylonError, TimeoutError) as exc:
                 status = getattr(exc, "status", None)
-                why = (
+                failed[what] = (
                     f"HTTP {status}"
                     if status
                     else ("timed out" if isinstance(exc, TimeoutError) else "failed")
                 )
-                note = f"Names of {what} could not be loaded from Pylon ({why}); IDs are shown instead."
-        out = Names(note=note)
+
+        if wants:
+            await asyncio.gather(*(load(what, loader) for what, loader in wants))
+        out = Names(note=_failure_note(failed))
         for account_id in account_ids:
             account = self._accounts.get(account_id)
             if account is not None:
@@ -621,8 +642,24 @@ class Directory:
         for user in users:
             if user.id in user_ids and user.name and taken[user.name.casefold()] == 1:
                 out.users[user.id] = user_entry(user)
+            elif user.id in user_ids and user.email:  # a shared (or no) name: the email tells them apart
+                out.users[user.id] = Entry("user", clean(user.id), clean(user.email), clean(user.email))
+        for contact_id in contact_ids:
+            contact = self._contacts.get(contact_id)
+            if contact is not None:
+                out.contacts[contact_id] = contact_entry(contact)
         out.fields = {d.slug: d for d in self._fields.fresh() or [] if d.slug in slugs}
         return out
+
+
+def _failure_note(failed: dict[str, str]) -> str | None:
+    """One line for every list that could not be loaded: "Names of teams and users could not be …"."""
+    if not failed:
+        return None
+    what = list(failed)
+    listed = what[0] if len(what) == 1 else ", ".join(what[:-1]) + " and " + what[-1]
+    why = "; ".join(dict.fromkeys(failed.values()))
+    return f"Names of {listed} could not be loaded from Pylon ({why}); IDs are shown instead."
 
 
 def _entries(kind: str, items: Any) -> list[Entry]:

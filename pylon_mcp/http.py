@@ -220,6 +220,43 @@ class Guard:
         return hmac.compare_digest(presented.strip().encode(), self._token)
 
 
+# A GET on /mcp opens the server's event stream, which stays open and silent until there is
+# something to send: a browser or a bare `curl` (Accept: */*) would hang on an empty page. Only a
+# GET that names text/event-stream gets the stream; any other GET gets this at once, with 406 Not
+# Acceptable (as the SDK answers a GET that accepts only JSON): it is not a success, so a monitor
+# pointed at /mcp does not read it as healthy (/healthz is for that).
+PLAIN_GET_HINT = (
+    "This is an MCP endpoint (Streamable HTTP): MCP clients POST JSON-RPC here, and a GET needs "
+    "'Accept: text/event-stream'. Connect a client to this URL (e.g. claude mcp add --transport http "
+    "pylon <this URL>), or try it in the MCP Inspector (npx @modelcontextprotocol/inspector). "
+    "Liveness: /healthz."
+)
+
+
+def _wants_event_stream(accept: str) -> bool:
+    for part in accept.split(","):
+        media, _, params = part.strip().partition(";")
+        if media.strip().lower() == "text/event-stream":
+            return "q=0" not in params.replace(" ", "").lower().split(";")
+    return False
+
+
+def _hint_plain_gets(app: ASGIApp) -> ASGIApp:
+    """Answer a GET on /mcp that did not ask for an event stream with a short hint, at once."""
+
+    async def hinting(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("method") == "GET":
+            accept = ",".join(
+                v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == b"accept"
+            )
+            if not _wants_event_stream(accept):
+                await _json(send, 406, -32600, PLAIN_GET_HINT)
+                return
+        await app(scope, receive, send)
+
+    return hinting
+
+
 def _closing(send: Send, oauth: ResourceServer | None) -> Send:
     """On lifespan shutdown, also close the token verifier's HTTP client."""
     if oauth is None:
@@ -243,6 +280,7 @@ def build_http_app(server: PylonMCPServer, settings: Settings) -> ASGIApp:
         max_request_body_size=settings.max_body_bytes,
         host=settings.host,
     )
+    inner = _hint_plain_gets(inner)  # behind every check of the guard (and OAuth), in front of the SDK
     oauth = None
     if settings.oauth:
         from pylon_mcp.auth.resource_server import ResourceServer, make_verifier

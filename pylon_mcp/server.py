@@ -19,7 +19,7 @@ from typing import Any, get_args, get_type_hints
 
 from mcp.server.caching import CacheHint
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import build_resolver_plans, find_resolved_parameters
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata, func_metadata
@@ -36,12 +36,11 @@ from pylon_mcp.config import Settings
 from pylon_mcp.message_resources import register_message_resources
 from pylon_mcp.prompts import register_prompts
 from pylon_mcp.pylon.client import PylonClient
-from pylon_mcp.pylon.errors import PylonError
 from pylon_mcp.resources import register_legacy_subscriptions, register_resources
 from pylon_mcp.shared import SharedState, open_shared_state
 from pylon_mcp.state import AppState, StateHolder
 from pylon_mcp.tools import schema_cache
-from pylon_mcp.tools.errors import describe
+from pylon_mcp.tools.errors import tool_failure
 from pylon_mcp.tools.registry import ToolDef, select_tools
 from pylon_mcp.tools.schema import compact, for_model
 
@@ -51,7 +50,7 @@ log = logging.getLogger("pylon_mcp.server")
 # Arguments models sometimes send that Pylon would drop without a word.
 _NOT_SUPPORTED = {
     ("update_issue", "priority"): (
-        "update_issue cannot change priority: Pylon's PATCH /issues/{id} has no priority field and would "
+        "this tool cannot change priority: Pylon's PATCH /issues/{id} has no priority field and would "
         "silently ignore it. Priority can be set when the issue is created (create_issue priority=...); "
         "otherwise tell the user to change it in Pylon."
     ),
@@ -157,12 +156,17 @@ class PylonMCPServer(MCPServer[AppState]):
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
-        if name in self.refused_tools:
-            raise ToolError(self.refused_tools[name])
-        state = context.request_context.lifespan_context if context is not None else None
-        lookup = state.pylon_user_id if isinstance(state, AppState) else None
-        async with self.access.call(name, lookup):  # scopes; writes as the caller's Pylon user
-            return await self._call_checked(name, arguments, context)
+        try:
+            if name in self.refused_tools:
+                raise ToolError(self.refused_tools[name])
+            state = context.request_context.lifespan_context if context is not None else None
+            lookup = state.pylon_user_id if isinstance(state, AppState) else None
+            async with self.access.call(name, lookup):  # scopes; writes as the caller's Pylon user
+                return await self._call_checked(name, arguments, context)
+        except ToolError as exc:
+            # One shape for every tool error, whoever raised it (tools/errors.py).
+            failure = tool_failure(name[:100], exc, validation_message)
+            raise failure from failure.__cause__
 
     async def _call_checked(
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None
@@ -179,7 +183,7 @@ class PylonMCPServer(MCPServer[AppState]):
                     raise ToolError(_NOT_SUPPORTED[(name, argument)])
             if unknown:
                 raise ToolError(
-                    f"{name} has no argument(s) {', '.join(map(repr, unknown))}; "
+                    f"this tool has no argument(s) {', '.join(map(repr, unknown))}; "
                     f"valid arguments: {', '.join(sorted(known))}. Nothing was sent to Pylon."
                 )
         started = time.perf_counter()
@@ -188,15 +192,6 @@ class PylonMCPServer(MCPServer[AppState]):
             called = await super().call_tool(name, arguments, context)
             outcome = "error" if isinstance(called, CallToolResult) and called.is_error else "ok"
             return called
-        except UnexpectedToolError as exc:
-            if isinstance(exc.__cause__, PylonError):
-                # Same prefix the SDK puts on every other tool failure.
-                raise ToolError(f"Error executing tool {name}: {describe(exc.__cause__)}") from exc.__cause__
-            raise
-        except ToolError as exc:
-            if isinstance(exc.__cause__, ValidationError):
-                raise ToolError(validation_message(name, exc.__cause__)) from exc.__cause__
-            raise
         finally:
             metrics.tool_call(name, outcome, time.perf_counter() - started)
 
@@ -218,7 +213,7 @@ class PylonMCPServer(MCPServer[AppState]):
             raise MCPError(code=INVALID_PARAMS, message=str(exc)) from None
 
 
-def validation_message(tool: str, error: ValidationError) -> str:
+def validation_message(error: ValidationError) -> str:
     lines = []
     for item in error.errors(include_url=False):
         loc = [str(part) for part in item["loc"]]
@@ -227,7 +222,7 @@ def validation_message(tool: str, error: ValidationError) -> str:
         message = _filter_message(loc, item["type"]) or _length_message(item) or item["msg"]
         shown = "" if item["type"] == "missing" or isinstance(got, dict) else f" (got {str(got)[:60]!r})"
         lines.append(f"- {where}: {message}{shown}")
-    return f"Invalid arguments for {tool}; nothing was sent to Pylon:\n" + "\n".join(lines)
+    return "invalid arguments; nothing was sent to Pylon:\n" + "\n".join(lines)
 
 
 def _length_message(item: Any) -> str | None:

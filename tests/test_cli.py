@@ -64,7 +64,7 @@ async def test_missing_token_over_stdio_serves_and_every_call_says_how_to_fix_it
                 assert result.is_error
                 message = text(result)
                 assert message == (
-                    f"Error executing tool {name}: pylon-mcp has no Pylon API token. Tell the user: put "
+                    f"{name} failed: pylon-mcp has no Pylon API token. Tell the user: put "
                     "PYLON_API_TOKEN in the env block of this server's entry in the MCP client's config (for "
                     "Claude Desktop: the extension settings or claude_desktop_config.json), then restart the "
                     "client."
@@ -147,7 +147,7 @@ def test_prompt_errors_reach_the_client_and_are_one_line_on_stderr(sandbox_url: 
         (
             (),
             {"PYLON_API_TOKEN": "t", "PYLON_READ_ONLY": "maybe"},
-            "PYLON_READ_ONLY / --read-only 'maybe' is not a yes/no value; use true, yes, on or 1 to turn it on, "
+            "PYLON_READ_ONLY 'maybe' is not a yes/no value; use true, yes, on or 1 to turn it on, "
             "false, no, off or 0 to turn it off",
         ),
         (("--timeout", "soon"), {"PYLON_API_TOKEN": "t"}, "--timeout 'soon' is not a number"),
@@ -288,6 +288,7 @@ def test_demo_mode_says_so_on_stderr() -> None:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env())  # fmt: skip
     out, err = proc.communicate(timeout=20)  # closes stdin at once
     assert b"DEMO MODE" in err and out == b""
+    assert b"waiting for an MCP client" not in err  # a client's pipe, not a person at a terminal
 
 
 # --- check --------------------------------------------------------------------------
@@ -423,7 +424,8 @@ async def test_all_six_mission_tools_over_stdio_against_pylon_api_url(
          "state: new → waiting_on_customer"),
         ("snooze_issue", {"issue_id": "301", "snooze_until": "2099-01-01T00:00:00Z"}, "Snoozed issue #301"),
         # No follower list seen before: the confirmation is the list after (no request spent on "before").
-        ("manage_followers", {"issue_id": "301", "operation": "add", "user_ids": [user]}, f"Followers: user {user}"),
+        ("manage_followers", {"issue_id": "301", "operation": "add", "user_ids": [user]},
+         f"Followers: user {sandbox.store.directory.users[user].name}"),
     ]  # fmt: skip
     async with Client(params, mode="legacy") as client:
         for name, arguments, expected in calls:
@@ -431,3 +433,119 @@ async def test_all_six_mission_tools_over_stdio_against_pylon_api_url(
             assert not result.is_error and expected in text(result), (name, text(result))
     created = sandbox.store.find("301")
     assert created.state == "on_hold" and "stdio" in created.tags and ("user", user) in created.followers
+
+
+# --- a friendlier CLI (issue 20, item 8) ------------------------------------------------
+
+
+def _plain_http_server() -> tuple[Any, int]:
+    """A loopback server that speaks plain HTTP: https:// to it fails the TLS handshake."""
+    import http.server
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    server.RequestHandlerClass.log_message = lambda *_: None  # type: ignore[method-assign]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, server.server_address[1]
+
+
+def test_check_says_what_happened_when_pylon_cannot_be_reached() -> None:
+    token = "pylon_api_check_0123456789"
+    tls_server, tls_port = _plain_http_server()
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # accepts connections, never answers
+        cases = {
+            "https://api.pylon-mcp-test.invalid": "could not reach https://api.pylon-mcp-test.invalid: DNS lookup "
+            "failed for host api.pylon-mcp-test.invalid.",
+            f"http://127.0.0.1:{free_port()}": "connection refused by 127.0.0.1:",
+            f"https://127.0.0.1:{tls_port}": f"TLS failed: the handshake with 127.0.0.1:{tls_port} did not complete",
+            f"http://127.0.0.1:{silent.getsockname()[1]}": "within 0.5s (timeout)",
+        }
+        for url, wanted in cases.items():
+            result = run("check", PYLON_API_TOKEN=token, PYLON_API_URL=url, PYLON_TIMEOUT="0.5")
+            assert result.returncode == 1, result.stderr
+            assert result.stdout.startswith("FAILED: ") and wanted in result.stdout, result.stdout
+            assert "refused the check" not in result.stdout and token not in result.stdout + result.stderr
+    tls_server.shutdown()
+
+
+def test_errors_name_the_flag_typed_or_the_env_var_set() -> None:
+    flag = run("--port", "99999", PYLON_API_TOKEN="t")
+    assert flag.returncode == 2
+    assert flag.stderr == "pylon-mcp: --port must be between 0 and 65535 (0 picks a free port)\n"
+    from_env = run(PYLON_API_TOKEN="t", PYLON_MCP_PORT="99999")
+    assert from_env.returncode == 2 and from_env.stderr.startswith(
+        "pylon-mcp: PYLON_MCP_PORT must be between"
+    )
+    assert run("--timeout", "-1", PYLON_API_TOKEN="t").stderr.startswith(
+        "pylon-mcp: --timeout must be a positive"
+    )
+    assert "--port" not in from_env.stderr.split(" must ")[0]
+
+
+def test_every_yes_no_flag_has_a_no_form_that_wins_over_the_environment() -> None:
+    from pylon_mcp.cli import load_settings
+
+    switches = [option for option in OPTIONS if option.kind is bool]
+    assert {"oauth_writes_need_user", "read_only", "demo"} <= {option.name for option in switches}
+    for option in switches:
+        turned_on = {option.env: "true"}
+        args = build_parser().parse_args([f"--no-{option.flag.removeprefix('--')}"])
+        assert getattr(load_settings(args, turned_on), option.name) is False, option.flag
+        args = build_parser().parse_args([option.flag])
+        assert getattr(load_settings(args, {option.env: "false"}), option.name) is True, option.flag
+    # check takes them too
+    args = build_parser().parse_args(["check", "--no-read-only"])
+    assert load_settings(args, {"PYLON_READ_ONLY": "1"}).read_only is False
+
+
+def test_help_is_grouped_and_check_has_its_own_short_help() -> None:
+    from pylon_mcp.cli import OPTION_GROUPS
+
+    grouped = [name for names in OPTION_GROUPS.values() for name in names]
+    assert sorted(grouped) == sorted(option.name for option in OPTIONS)  # each option in one group
+    main_help = run("--help").stdout
+    for title in ("Pylon options:", "transport and HTTP options:", "OAuth (HTTP mode) options:",
+                  "tools and output options:", "replicas options:", "logging options:"):  # fmt: skip
+        assert f"\n{title}\n" in main_help, title
+    assert "--oauth-writes-need-user, --no-oauth-writes-need-user" in main_help
+    assert main_help.count("\n") < 141
+    check_help = run("check", "--help").stdout
+    assert "GET /me" in check_help and "--api-token" in check_help
+    assert "--oauth-issuer" not in check_help and check_help.count("\n") < 40
+
+
+def _read_lines(stream: Any, count: int, *, seconds: float) -> list[str]:
+    """Up to `count` lines, giving up after `seconds` (a silent process must fail the test, not hang it)."""
+    import select
+
+    data, deadline = b"", time.monotonic() + seconds
+    while data.count(b"\n") < count and (left := deadline - time.monotonic()) > 0:
+        ready, _, _ = select.select([stream], [], [], left)
+        if not ready:
+            break
+        chunk = os.read(stream.fileno(), 4096)
+        if not chunk:
+            break
+        data += chunk
+    lines = data.decode().splitlines(keepends=True)[:count]
+    return lines + [""] * (count - len(lines))
+
+
+def test_a_person_at_a_terminal_is_told_what_stdio_waits_for() -> None:
+    import pty
+
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "pylon_mcp", "--demo"], stdin=terminal,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env())  # fmt: skip
+    os.close(terminal)
+    try:
+        assert proc.stderr is not None
+        lines = _read_lines(proc.stderr, 2, seconds=20)  # the demo banner, then the hint
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=20)
+        os.close(controller)
+    hint = lines[1]
+    assert hint.startswith("pylon-mcp: waiting for an MCP client on stdin/stdout") and hint.count("\n") == 1
+    assert "--transport http" in hint and "@modelcontextprotocol/inspector" in hint

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections import Counter
 
 import pytest
 
@@ -194,7 +195,7 @@ async def test_a_failed_batch_fails_every_waiter_and_the_next_one_retries(
     assert len(await directory.accounts(ids)) == 3
 
 
-async def test_names_spend_at_most_one_request_and_none_when_warm(
+async def test_names_load_every_missing_list_at_once_and_none_when_warm(
     pylon: PylonClient, sandbox: Sandbox
 ) -> None:
     page = await pylon.search_issues({"field": "created_at", "operator": "time_is_after",
@@ -202,14 +203,44 @@ async def test_names_spend_at_most_one_request_and_none_when_warm(
     directory = Directory(pylon)
     sandbox.clear_log()
     names = await directory.names(page.issues)
-    assert [r.endpoint for r in sandbox.requests()] == ["POST /accounts/search"]
+    # One request per list, together: the first answer shows names (issue 20, item 1).
+    assert Counter(r.endpoint for r in sandbox.requests()) == Counter(
+        ["POST /accounts/search", "GET /teams", "GET /users", "GET /custom-fields"]
+    )
     assert set(names.accounts) == {i.account.id for i in page.issues if i.account}
-    for _ in range(3):  # teams, users, custom-field labels: one per call
-        await directory.names(page.issues)
+    assert names.users and names.teams and names.fields and names.note is None
     sandbox.clear_log()
     names = await directory.names(page.issues)
     assert sandbox.requests() == []
     assert names.users and names.teams and names.fields and names.note is None
+
+
+async def test_the_lists_are_asked_for_in_parallel(pylon: PylonClient, sandbox: Sandbox) -> None:
+    lists = ("GET /teams", "GET /users", "GET /custom-fields", "POST /accounts/search")
+    for endpoint in lists:
+        sandbox.add_fault(endpoint=endpoint, kind="latency", latency=1.0, times=1)
+    issue = Issue.model_validate(sandbox.store.to_json(sandbox.store.find("7")))
+    sandbox.clear_log()
+    loading = asyncio.ensure_future(Directory(pylon, names_timeout=10).names([issue]))
+    async with asyncio.timeout(5):
+        while len(sandbox.requests()) < len(lists):  # noqa: ASYNC110 - the sandbox runs in another thread
+            await asyncio.sleep(0.01)
+    # Every list was asked for before any was answered (one after another, each waits for the last).
+    assert all(r.status == 0 for r in sandbox.requests())
+    names = await loading
+    assert names.note is None and names.teams and names.users and names.accounts and names.fields
+
+
+async def test_several_failed_lists_make_one_note(pylon: PylonClient, sandbox: Sandbox) -> None:
+    sandbox.add_fault(endpoint="GET /teams", status=503, times=None)
+    sandbox.add_fault(endpoint="GET /users", status=503, times=None)
+    issue = Issue.model_validate(sandbox.store.to_json(sandbox.store.find("7")))
+    names = await Directory(pylon).names([issue])
+    assert names.accounts and names.fields and not names.teams and not names.users
+    assert (
+        names.note
+        == "Names of teams and users could not be loaded from Pylon (HTTP 503); IDs are shown instead."
+    )
 
 
 async def test_names_survive_a_failing_directory(pylon: PylonClient, sandbox: Sandbox) -> None:
@@ -261,7 +292,8 @@ async def test_a_shared_name_shows_the_email_instead(pylon: PylonClient, sandbox
     )
     directory = Directory(pylon)
     await directory.users()
-    assert (await directory.names([issue])).users == {}  # the renderer then shows the email
+    # Two users share the name: the email shows instead, wherever this person is shown.
+    assert (await directory.names([issue])).person("user", hannah) == "hannah@sandbox-support.example"
     with pytest.raises(NotResolved, match="'Hannah Weiss' matches 2 users"):
         await directory.resolve("user", "Hannah Weiss")
 

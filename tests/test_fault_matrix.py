@@ -109,7 +109,7 @@ async def test_fault_matrix(sandbox_url: str, sandbox: Sandbox, tool: str, fault
             assert fragment in message, (fragment, message)
         if fault_name not in ("timeout", "reset"):
             assert "request_id" in message
-        assert "Error executing tool" in message and TOKEN not in message
+        assert message.startswith(f"{tool} failed: ") and TOKEN not in message
         attempts = len(sandbox.requests(endpoint))
         expected = MAX_ATTEMPTS if retried and tool not in NEVER_REPEATED else 1
         assert attempts == expected, (attempts, expected)

@@ -62,6 +62,17 @@ async def test_authorised_calls_succeed_in_both_protocol_eras(mcp_http: Backgrou
         assert not result.is_error and text(result).startswith("Issue #7")
 
 
+async def test_a_fresh_servers_first_answer_shows_names(mcp_http: BackgroundServer, sandbox: Any) -> None:
+    """Issue 20, item 1: no team UUID or assignee email on the first call of a fresh server."""
+    record = sandbox.store.find("7")
+    team = sandbox.store.directory.teams[record.team_id].name
+    assignee = sandbox.store.directory.users[record.assignee_id].name
+    async with client(mcp_http.url) as c:
+        shown = text(await c.call_tool("get_issue", {"issue_id": "7"}))
+    assert f"assignee {assignee} · team {team}" in shown, shown
+    assert record.team_id not in shown and "Names of" not in shown
+
+
 def post(url: str, body: Any = INIT, **headers: str) -> httpx2.Response:
     return httpx2.post(f"{url}/mcp", content=json.dumps(body), headers={**HEADERS, **headers}, timeout=10)
 
@@ -112,6 +123,18 @@ def test_healthz_answers_without_calling_pylon(mcp_http: BackgroundServer, sandb
     response = httpx2.get(f"{mcp_http.url}/healthz")
     assert response.status_code == 200 and response.json()["status"] == "ok"
     assert sandbox.requests() == []
+
+
+@pytest.mark.parametrize(
+    "accept", [None, "*/*", "text/html,application/xhtml+xml,*/*;q=0.8", "application/json"]
+)
+def test_a_browser_or_curl_get_gets_a_hint_at_once(mcp_http: BackgroundServer, accept: str | None) -> None:
+    """Issue 20, item 8: a GET without 'Accept: text/event-stream' used to hang on an empty stream."""
+    headers = {"authorization": f"Bearer {AUTH}", **({"accept": accept} if accept else {})}
+    response = httpx2.get(f"{mcp_http.url}/mcp", headers=headers, timeout=5)
+    message = error_body(response, 406)
+    assert "MCP endpoint" in message and "Accept: text/event-stream" in message and "/healthz" in message
+    assert httpx2.get(f"{mcp_http.url}/mcp", timeout=5).status_code == 401  # the hint is behind auth
 
 
 def test_other_paths_are_json_404(mcp_http: BackgroundServer) -> None:

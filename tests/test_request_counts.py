@@ -2,7 +2,10 @@
 
 Every request spends the organisation's per-minute Pylon budget, which all its tools and
 people share. These pin the counts (issue 16), so a change that adds a request fails here:
-- get_issue 1, search_issues 1, create_issue 1;
+- get_issue 1, search_issues 1, create_issue 1 (issue endpoints);
+- a cold get_issue also loads the directory lists its text names (account, teams, users, custom
+  fields), together and in parallel, so the first answer shows names (issue 20): 5 requests cold,
+  1 warm (the lists are cached for 10 minutes, accounts in an LRU);
 - update_issue / snooze_issue / manage_followers: 1 with an ID or a number seen in the last
   few minutes, 2 with another number (read for its ID); add_tags/remove_tags always 2;
 - the "before → after" line comes from what the server saw; without it, the state after.
@@ -10,6 +13,7 @@ people share. These pin the counts (issue 16), so a change that adds a request f
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -38,14 +42,34 @@ async def client(sandbox_url: str) -> AsyncIterator[Client]:
 def sent(sandbox: Sandbox) -> list[str | None]:
     """Issue endpoints requested since the last call, then a clean log for the next step.
 
-    Directory lookups (names for IDs, pylon_mcp/directory.py) are counted apart: the issue allows
-    at most one per call while the directory is cold, and they are cached after.
+    Directory lookups (names for IDs, pylon_mcp/directory.py) are counted apart: each list at most
+    once per call (they are cached after); test_cold_and_warm_get_issue pins them.
     """
     logged = [r.endpoint for r in sandbox.requests()]
     sandbox.clear_log()
     lookups = [e for e in logged if not (e or "").split(" ", 1)[-1].startswith("/issues")]
-    assert len(lookups) <= 1, lookups
+    assert len(lookups) == len(set(lookups)), lookups
     return [e for e in logged if e not in lookups]
+
+
+DIRECTORY_LISTS = ["POST /accounts/search", "GET /teams", "GET /users", "GET /custom-fields"]
+
+
+async def test_cold_and_warm_get_issue(client: Client, sandbox: Sandbox) -> None:
+    """Cold: the issue and every list its text names, at once; warm: the issue alone. Both show names."""
+    record = sandbox.store.find("7")
+    team = sandbox.store.directory.teams[record.team_id].name
+    assignee = sandbox.store.directory.users[record.assignee_id].name
+    for expected in ([GET, *DIRECTORY_LISTS], [GET]):
+        shown = text(await ok(client, "get_issue", {"issue_id": "7"}))
+        assert Counter(r.endpoint for r in sandbox.requests()) == Counter(expected)
+        sandbox.clear_log()
+        assert f"assignee {assignee} · team {team}" in shown, shown
+        assert record.team_id not in shown and "Names of" not in shown
+    # Another issue of an account not seen yet: its account alone.
+    other = next(r for r in sandbox.store._order if r.account_id not in {record.account_id, None})
+    await ok(client, "get_issue", {"issue_id": other.id})
+    assert Counter(r.endpoint for r in sandbox.requests()) == Counter([GET, "POST /accounts/search"])
 
 
 def later(days: int = 2) -> str:
@@ -121,18 +145,20 @@ async def test_snooze_counts(client: Client, sandbox: Sandbox) -> None:
 
 async def test_followers_counts_and_before_from_what_was_seen(client: Client, sandbox: Sandbox) -> None:
     record = sandbox.store.find("7")
-    user = next(iter(sandbox.store.directory.users))
+    user, person = next(iter(sandbox.store.directory.users.items()))
     cold = await ok(
         client, "manage_followers", {"issue_id": record.id, "operation": "add", "user_ids": [user]}
     )
     assert sent(sandbox) == [FOLLOW]
-    assert text(cold).startswith(f"Updated followers of issue {record.id}.") and f"user {user}" in text(cold)
+    assert text(cold).startswith(
+        f"Updated followers of issue {record.id}."
+    ) and f"user {person.name}" in text(cold)
     # The list this call answered is the "before" of the next one.
     removed = await ok(
         client, "manage_followers", {"issue_id": record.id, "operation": "remove", "user_ids": [user]}
     )
     assert sent(sandbox) == [FOLLOW]
-    assert f"−user {user}" in text(removed)
+    assert f"−user {person.name}" in text(removed)
     await ok(client, "manage_followers", {"issue_id": "12", "operation": "add", "user_ids": [user]})
     assert sent(sandbox) == [GET, FOLLOW]
 

@@ -36,9 +36,11 @@ async def test_assign_by_email_name_or_id(client: Client, sandbox: Sandbox, assi
     assert sandbox.store.find("7").assignee_id == hannah
     (patch,) = sandbox.requests("PATCH /issues/{id}")
     assert patch.body == {"assignee_id": hannah}
-    # Writes spend no request on names: an ID alone leaves the users list unloaded, so the email shows.
-    shown = "hannah@sandbox-support.example" if assignee == "@id" else "Hannah Weiss"
-    assert f"assignee {shown} · " in text(result)
+    # One way to show a person (issue 20, item 2): by name in the change line and the summary,
+    # however the assignee was given (an ID alone loads the users list too, once).
+    first, now = text(result).splitlines()[:2]
+    assert first.startswith("Updated issue #7: assignee: ") and first.endswith(" → Hannah Weiss")
+    assert "@" not in first and "assignee Hannah Weiss · " in now
     assert (result.structured_content or {})["issue"]["assignee"]["id"] == hannah
 
 
@@ -161,13 +163,16 @@ async def test_get_issue_shows_names_and_keeps_ids(client: Client, sandbox: Sand
     user = sandbox.store.directory.users[record.assignee_id or ""]
     sandbox.clear_log()
     first = await ok(client, "get_issue", {"issue_id": str(number)})
-    # Accounts come first; the domain is left out when the requester's email already shows it.
+    # The domain is left out when the requester's email already shows it.
     assert f" ({account.name}) · " in text(first)
-    assert [r.endpoint for r in sandbox.requests()] == ["GET /issues/{id}", "POST /accounts/search"]
-    for _ in range(3):  # each read spends at most one request on names
-        sandbox.clear_log()
-        result = await ok(client, "get_issue", {"issue_id": str(number)})
-        assert len(sandbox.requests()) <= 2
+    # The first read loads every list it names, together (issue 20, item 1); the next reads none.
+    assert sorted(r.endpoint for r in sandbox.requests()) == sorted(
+        ["GET /issues/{id}", "POST /accounts/search", "GET /teams", "GET /users", "GET /custom-fields"]
+    )
+    sandbox.clear_log()
+    result = await ok(client, "get_issue", {"issue_id": str(number)})
+    assert [r.endpoint for r in sandbox.requests()] == ["GET /issues/{id}"]
+    assert text(result) == text(first)
     body = text(result)
     assert f"assignee {user.name}" in body and user.email not in body
     assert f"team {sandbox.store.directory.teams[record.team_id or ''].name}" in body
@@ -179,16 +184,17 @@ async def test_get_issue_shows_names_and_keeps_ids(client: Client, sandbox: Sand
     assert "product_area" in data["custom_fields"]  # structured content keeps slugs and values
 
 
-async def test_search_page_costs_one_request_for_names_then_none(client: Client, sandbox: Sandbox) -> None:
+async def test_search_page_loads_names_once_then_none(client: Client, sandbox: Sandbox) -> None:
     arguments = {"created_after": "2000-01-01T00:00:00Z", "limit": 20}
-    await ok(client, "search_issues", arguments)
-    assert [r.endpoint for r in sandbox.requests()] == ["POST /issues/search", "POST /accounts/search"]
-    sandbox.clear_log()
-    await ok(client, "search_issues", arguments)  # lines name accounts and assignees: nothing else is asked
-    assert [r.endpoint for r in sandbox.requests()] == ["POST /issues/search", "GET /users"]
+    first = await ok(client, "search_issues", arguments)
+    # Lines name accounts and assignees: both are loaded at once, nothing else is asked.
+    assert sorted(r.endpoint for r in sandbox.requests()) == sorted(
+        ["POST /issues/search", "POST /accounts/search", "GET /users"]
+    )
     sandbox.clear_log()
     result = await ok(client, "search_issues", arguments)
     assert [r.endpoint for r in sandbox.requests()] == ["POST /issues/search"]
+    assert text(result) == text(first)
     shown = {
         line.split(" · assignee ")[1].split(" · ")[0]
         for line in text(result).splitlines()
@@ -301,3 +307,50 @@ async def test_names_cannot_start_a_line_of_their_own(client: Client, sandbox: S
     assert not any(line.startswith("SYSTEM") for line in body.splitlines()) and "\u202e" not in body
     found = text(await ok(client, "find", {"kind": "account", "query": "Evil"}))
     assert not any(line.startswith("SYSTEM") for line in found.splitlines())
+
+
+# --- one way to show a person (issue 20, item 2) -------------------------------------------------
+
+
+async def test_change_line_shows_people_teams_and_accounts_as_the_issue_text_does(
+    client: Client, sandbox: Sandbox
+) -> None:
+    record = sandbox.store.find("7")
+    users, teams = sandbox.store.directory.users, sandbox.store.directory.teams
+    assignee, team = users[record.assignee_id or ""].name, teams[record.team_id or ""].name
+    new_team = next(t for t in teams if t != record.team_id)
+    hannah = user_id(sandbox, "Hannah Weiss")
+    result = await ok(client, "update_issue", {"issue_id": "7", "assignee_id": hannah, "team_id": new_team})
+    first, now = text(result).splitlines()[:2]
+    assert first == (
+        f"Updated issue #7: assignee: {assignee} → Hannah Weiss; team: {team} → {teams[new_team].name}"
+    )
+    assert "assignee Hannah Weiss · " in now
+    changes = (result.structured_content or {})["changes"]
+    assert {"field": "assignee", "before": assignee, "after": "Hannah Weiss"} in changes
+
+
+async def test_a_shared_name_shows_the_email_everywhere(client: Client, sandbox: Sandbox) -> None:
+    from pylon_mcp.sandbox.records import Person
+
+    hannah = user_id(sandbox, "Hannah Weiss")
+    before = sandbox.store.directory.users[sandbox.store.find("7").assignee_id or ""].name
+    sandbox.store.directory.users["u-twin"] = Person(
+        "u-twin", "Hannah Weiss", "hannah.w@sandbox-support.example"
+    )
+    result = await ok(client, "update_issue", {"issue_id": "7", "assignee_id": hannah})
+    first, now = text(result).splitlines()[:2]
+    # The other side of the change has a name of its own: it shows by name.
+    assert first == f"Updated issue #7: assignee: {before} → hannah@sandbox-support.example"
+    assert "assignee hannah@sandbox-support.example · " in now
+    shown = text(await ok(client, "get_issue", {"issue_id": "7", "include": ["followers"]}))
+    assert "assignee hannah@sandbox-support.example · " in shown
+
+
+async def test_followers_show_users_by_name_and_contacts_by_email(client: Client, sandbox: Sandbox) -> None:
+    record = sandbox.store.find("7")
+    contact = next(iter(sandbox.store.directory.contacts.values()))
+    record.followers = [("user", user_id(sandbox, "Hannah Weiss")), ("contact", contact.id)]
+    shown = text(await ok(client, "get_issue", {"issue_id": "7", "include": ["followers"]}))
+    assert f"Followers: user Hannah Weiss, contact {contact.email}" in shown
+    assert contact.id not in shown

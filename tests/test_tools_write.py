@@ -226,16 +226,21 @@ async def test_snooze_refuses_bad_times(client: Client, sandbox: Sandbox, until:
 async def test_manage_followers(client: Client, sandbox: Sandbox) -> None:
     following = sandbox.store.find("7").followers
     user = next(u for u in sandbox.store.directory.users if ("user", u) not in following)
+    name = sandbox.store.directory.users[user].name
     added = await ok(client, "manage_followers", {"issue_id": "7", "operation": "add", "user_ids": [user]})
     assert ("user", user) in sandbox.store.find("7").followers
     # No followers seen before this call: it confirms the list after, without a request for "before".
-    assert f"user {user}" in text(added).split("Followers: ")[1]
-    assert [r.endpoint for r in sandbox.requests()] == ["GET /issues/{id}", "POST /issues/{id}/followers"]
+    # Followers show as people do everywhere: users by name (issue 20, item 2).
+    assert f"user {name}" in text(added).split("Followers: ")[1] and user not in text(added)
+    issue_requests = [
+        r.endpoint for r in sandbox.requests() if r.endpoint.startswith(("GET /issues", "POST /issues"))
+    ]
+    assert issue_requests == ["GET /issues/{id}", "POST /issues/{id}/followers"]
     removed = await ok(
         client, "manage_followers", {"issue_id": "7", "operation": "remove", "user_ids": [user]}
     )
     assert ("user", user) not in sandbox.store.find("7").followers
-    assert f"−user {user}" in text(removed)
+    assert f"−user {name}" in text(removed)
     assert "give user_ids and/or contact_ids" in await fails(
         client, "manage_followers", {"issue_id": "7", "operation": "add"}
     )

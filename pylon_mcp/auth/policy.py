@@ -68,12 +68,12 @@ class AccessPolicy:
             return
         caller = current_caller(self.email_claim)
         if caller is None:
-            raise ToolError(f"{tool} is unavailable: this server needs a signed-in caller (OAuth).")
+            raise ToolError("this tool needs a signed-in caller (OAuth) on this server.")
         scope = self.scope_for[kind]
         if scope not in caller.scopes:
             log.info("call %s by %s: refused, no scope %s", tool, caller.name, scope)
             raise ToolError(
-                f"{tool} needs the OAuth scope {scope!r}, which your sign-in does not grant "
+                f"this tool needs the OAuth scope {scope!r}, which your sign-in does not grant "
                 f"(granted: {', '.join(sorted(caller.scopes)) or 'none'}). Nothing was sent to Pylon. "
                 f"Ask your identity provider's admin for {scope!r}, then sign in again."
             )
@@ -99,7 +99,7 @@ class AccessPolicy:
             try:
                 user_id = await lookup(caller.email)
             except PylonError as exc:
-                raise ToolError(f"{tool} could not look up your Pylon user: {describe(exc)}") from exc
+                raise ToolError(f"your Pylon user could not be looked up: {describe(exc)}") from exc
         if user_id is not None or not self.writes_need_user:
             return user_id
         if caller.email is None:
@@ -110,7 +110,7 @@ class AccessPolicy:
             why = f"no Pylon user has the email {caller.email}"
         log.info("write %s by %s: refused, no Pylon user", tool, caller.name)
         raise ToolError(
-            f"{tool} refused: writes on this server are made as the signed-in person's Pylon user, and {why}. "
+            f"writes on this server are made as the signed-in person's Pylon user, and {why}. "
             "You can still read. Nothing was sent to Pylon; ask a Pylon admin to add you as a user."
         )
 

@@ -64,6 +64,7 @@ from pylon_mcp.pylon.models import (
     SnoozeIssueRequest,
     UpdateIssueRequest,
 )
+from pylon_mcp.pylon.network import connection_failure
 from pylon_mcp.pylon.retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
 from pylon_mcp.pylon.timefmt import format_rfc3339, utcnow
 
@@ -341,7 +342,10 @@ class PylonClient(DirectoryEndpoints, MessageEndpoints):
         except httpx2.TransportError as exc:
             reached = not isinstance(exc, httpx2.ConnectError)
             self._log(method, path, None, started, None)
-            reason = self._token.redact(type(exc).__name__ + (f": {exc}" if str(exc) else ""))
+            named = connection_failure(
+                exc, self.base_url
+            )  # "DNS lookup failed for host …", not "ConnectError"
+            reason = self._token.redact(named or type(exc).__name__ + (f": {exc}" if str(exc) else ""))
             where = "talking to Pylon" if reached else f"connecting to {self.base_url}"
             return PylonTransportError(
                 f"network error {where} ({method} {path}): {reason}"
@@ -350,6 +354,7 @@ class PylonClient(DirectoryEndpoints, MessageEndpoints):
                 path=path,
                 write_may_have_applied=is_write and reached,
                 unreachable=not reached,
+                reason=named,
             ), reached
         body, decode_error = _decode(response)
         request_id = self._upstream(_request_id(body, response))

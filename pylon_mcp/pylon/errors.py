@@ -43,7 +43,14 @@ class PylonTransportError(PylonError):
     retryable = True
 
     def __init__(
-        self, message: str, *, method: str, path: str, write_may_have_applied: bool, unreachable: bool = False
+        self,
+        message: str,
+        *,
+        method: str,
+        path: str,
+        write_may_have_applied: bool,
+        unreachable: bool = False,
+        reason: str | None = None,
     ) -> None:
         super().__init__(message)
         self.method = method
@@ -51,6 +58,7 @@ class PylonTransportError(PylonError):
         self.write_may_have_applied = write_may_have_applied
         # No connection at all (DNS failure, nothing listening): a setup problem more often than a blip.
         self.unreachable = unreachable
+        self.reason = reason  # what happened, in words ("DNS lookup failed for host …"), when known
 
 
 class PylonTimeout(PylonTransportError):

@@ -32,7 +32,7 @@ def describe(error: PylonError) -> str:
     if isinstance(error, NotConfigured):
         return SETUP_HINT
     if isinstance(error, InvalidRequest):
-        return f"Invalid argument {str(error).rstrip('.')}. Nothing was sent to Pylon."
+        return f"invalid argument {str(error).rstrip('.')}. Nothing was sent to Pylon."
     if isinstance(error, PylonNotFound):
         hint = "Check the issue ID or number (search_issues finds issues by title, state or requester)."
     elif isinstance(error, PylonAuthError):

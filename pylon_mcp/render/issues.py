@@ -352,9 +352,7 @@ def issue_text(d: IssueDetail, ref: str, names: Names | None = None) -> str:
     if d.attachment_urls:
         lines.append("Attachments: " + inline_list(d.attachment_urls))
     if d.followers is not None:
-        lines.append(
-            "Followers: " + (", ".join(f"{inline(f.type)} {inline(f.id)}" for f in d.followers) or "none")
-        )
+        lines.append("Followers: " + (", ".join(follower_label(f, names) for f in d.followers) or "none"))
     if d.link:
         lines.append(f"Link: {inline(d.link)}")
     if d.body is not None:
@@ -445,7 +443,7 @@ def change_line(change: Change) -> str:
     return f"{change.field}: {_fmt(change.before)} → {_fmt(change.after)}"
 
 
-def write_text(result: WriteResult) -> str:
+def write_text(result: WriteResult, names: Names | None = None) -> str:
     s = result.issue
     verb = {
         "created": "Created",
@@ -465,19 +463,29 @@ def write_text(result: WriteResult) -> str:
         lines.append(f"Title was {quote(s.title or '')}. This cannot be undone.")
     if result.followers is not None:
         lines.append(
-            "Followers: "
-            + (", ".join(f"{inline(f.type)} {inline(f.id)}" for f in result.followers) or "none")
+            "Followers: " + (", ".join(follower_label(f, names) for f in result.followers) or "none")
         )
     if s.link and result.action != "deleted":
         lines.append(f"Link: {inline(s.link)}")
     return "\n".join(lines)
 
 
-def _values(issue: Issue) -> dict[str, str | list[str] | None]:
-    """Display values of the fields writes can change, keyed by update-argument name: people by email."""
+def _values(issue: Issue, names: Names | None = None) -> dict[str, str | list[str] | None]:
+    """Display values of the fields writes can change, keyed by update-argument name, shown as the
+    issue text shows them: a user by name (email when the name is shared), a contact by email, a team
+    and an account by name; an ID only where the directory does not know it."""
     values: dict[str, Any] = {**issue.current_values(), "snoozed_until_time": issue.snoozed_until_time}
-    for name, person in (("assignee_id", issue.assignee), ("requester_id", issue.requester)):
-        values[name] = (person.email or person.id) if person is not None else None
+    known = names or Names()
+    assignee, requester = issue.assignee, issue.requester
+    values["assignee_id"] = (
+        (known.person("user", assignee.id) or assignee.email or assignee.id) if assignee is not None else None
+    )
+    values["requester_id"] = (requester.email or requester.id) if requester is not None else None
+    if issue.team is not None:
+        values["team_id"] = known.team(issue.team.id) or issue.team.id
+    account = known.account(issue.account.id) if issue.account is not None else None
+    if account is not None and account.name:
+        values["account_id"] = account.name
     return {name: str(value).lower() if isinstance(value, bool) else value for name, value in values.items()}
 
 
@@ -485,10 +493,26 @@ _LABELS = {"assignee_id": "assignee", "requester_id": "requester", "team_id": "t
            "snoozed_until_time": "snoozed until"}  # fmt: skip
 
 
-def diff(before: Issue, after: Issue, fields: Iterable[str]) -> list[Change]:
-    old, new = _values(before), _values(after)
+def diff(before: Issue, after: Issue, fields: Iterable[str], names: Names | None = None) -> list[Change]:
+    """What changed, compared by value and shown by name (`names` covers both versions' people)."""
+    ids_before, ids_after = before.current_values(), after.current_values()
+    old, new = _values(before, names), _values(after, names)
+
+    def changed(name: str) -> bool:  # by ID where there is one: two people may show alike
+        return ids_before[name] != ids_after[name] if name in ids_before else old[name] != new[name]
+
     return [
         Change(field=_LABELS.get(name, name), before=old[name], after=new[name])
         for name in fields
-        if name in old and old[name] != new[name]
+        if name in old and changed(name)
     ]
+
+
+def follower_name(follower: FollowerRef, names: Names | None) -> str:
+    """A follower as every other person is shown: a user by name, a contact by email, else the ID."""
+    return (names.person(follower.type, follower.id) if names is not None else None) or follower.id
+
+
+def follower_label(follower: FollowerRef, names: Names | None) -> str:
+    """`user Hannah Weiss`, `contact ravi@…`, for a line of text."""
+    return f"{inline(follower.type)} {inline(follower_name(follower, names))}"

@@ -183,10 +183,10 @@ TOPICS = (
         "We are setting up a new workspace and cannot find how to configure {thing}. Is there a guide?",
     ),
     (
-        "Webhook deliveries for {resource} events are delayed",
+        "Webhook deliveries for {resource} are delayed",
         ("api", "performance"),
         "api",
-        "Webhook deliveries for {resource} events arrive 10 to 20 minutes late since Monday.",
+        "Webhook deliveries for {resource} arrive 10 to 20 minutes late since Monday.",
     ),
     (
         "Dashboard is very slow to load {resource}",

@@ -13,7 +13,16 @@ from mcp_types import CallToolResult
 from pydantic import Field
 
 from pylon_mcp.pylon.models import FollowersRequest, Issue
-from pylon_mcp.render.issues import Change, FollowerRef, WriteResult, change_line, dump, write_text
+from pylon_mcp.render.issues import (
+    Change,
+    FollowerRef,
+    WriteResult,
+    change_line,
+    dump,
+    follower_label,
+    follower_name,
+    write_text,
+)
 from pylon_mcp.tools.args import Ids, IssueId
 from pylon_mcp.tools.context import announce_change, app
 from pylon_mcp.tools.errors import bad_argument
@@ -46,14 +55,15 @@ async def manage_followers(
     after = {(f.type, f.id) for f in after_list}
     if after != before:
         await announce_change(ctx, issue, None)
+    # Followers show as people do everywhere: users by name, contacts by email.
+    names = await server.directory.names([], followers=[*(before_list or []), *after_list])
+
+    def shown(pairs: set[tuple[str | None, str | None]]) -> list[str]:
+        refs = (FollowerRef(id=i or "", type=k or "user") for k, i in pairs)
+        return sorted(f"{ref.type} {follower_name(ref, names)}" for ref in refs)
+
     changes = (
-        [
-            Change(
-                field="followers",
-                before=sorted(f"{k} {i}" for k, i in before),
-                after=sorted(f"{k} {i}" for k, i in after),
-            )
-        ]
+        [Change(field="followers", before=shown(before), after=shown(after))]
         if before is not None and before != after
         else []
     )
@@ -66,6 +76,6 @@ async def manage_followers(
     if issue.number is None:  # an ID not seen recently: no summary to show, only the followers now
         verb = "No change to followers of" if out.action == "unchanged" else "Updated followers of"
         what = ": " + change_line(changes[0]) if changes else "."
-        listed = ", ".join(f"{f.type} {f.id}" for f in out.followers or []) or "none"
+        listed = ", ".join(follower_label(f, names) for f in out.followers or []) or "none"
         return result(f"{verb} issue {target.id}{what}\nFollowers: {listed}", dump(out))
-    return result(write_text(out), dump(out))
+    return result(write_text(out, names), dump(out))

@@ -164,12 +164,12 @@ async def _create_once(ctx: Context, request: CreateIssueRequest, key: str) -> C
         ) from None
     except idempotency.StillRunning:
         raise ToolError(
-            "Another create_issue call with this idempotency_key is still running; repeat this call in a few "
+            "another create_issue call with this idempotency_key is still running; repeat this call in a few "
             "seconds to get its result. Nothing was sent to Pylon."
         ) from None
     except SharedStateUnavailable as exc:
         raise ToolError(
-            f"create_issue with idempotency_key is refused for now: {exc}. Without the shared ledger the "
+            f"idempotency_key cannot be honoured for now: {exc}. Without the shared ledger the "
             "create could be duplicated, so nothing was sent to Pylon. Retry shortly."
         ) from exc
     out = WriteResult.model_validate(record)
@@ -224,7 +224,7 @@ async def _find_created(pylon: PylonClient, request: CreateIssueRequest, since: 
 async def update_issue(
     issue_id: IssueId,
     ctx: Context,
-    state: Annotated[State | None, Field(description=STATES_TEXT + " (slug or label)")] = None,
+    state: Annotated[State | None, Field(description=STATES_TEXT)] = None,
     title: Annotated[OneLine | None, Field(min_length=1, max_length=500)] = None,
     assignee_id: Annotated[
         OneLine | None, Field(max_length=128, description='User ID, email or name; "" unassigns')
@@ -313,6 +313,9 @@ async def write_target(server: AppState, issue_id: str, *, fresh: bool = False) 
     return WriteTarget(issue.id or ref, issue, fresh=True)
 
 
+_SHOWN_BY = {"assignee_id": "users", "team_id": "teams", "account_id": "accounts"}
+
+
 async def _written(
     directory: Directory,
     action: Literal["updated", "snoozed"],
@@ -323,7 +326,10 @@ async def _written(
     """The confirmation: `before → after` when the before state is known, else the state after alone."""
     if before is None:
         return WriteResult(action=action, issue=await named(directory, after))
-    changes = diff(before, after, fields)
+    fields = list(fields)
+    # The change line shows people, teams and accounts by name, as the issue text does.
+    shown = [kind for name, kind in _SHOWN_BY.items() if name in fields]
+    changes = diff(before, after, fields, await directory.names([before, after], shows=shown))
     return WriteResult(
         action=action if changes or action == "snoozed" else "unchanged",
         issue=await named(directory, after),

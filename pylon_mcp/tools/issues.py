@@ -90,7 +90,7 @@ async def get_issue(
     followers = await state.pylon.get_followers(issue.id or ref) if "followers" in include else None
     if followers is not None and issue.id:
         state.recent.remember_followers(issue.id, followers)
-    names = await state.directory.names([issue])
+    names = await state.directory.names([issue], followers=followers or ())
     out = await detail_off_loop(
         issue,
         body_format="html" if "raw_html" in include else "markdown",

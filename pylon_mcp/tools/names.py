@@ -58,5 +58,5 @@ def names_note(note: str | None, before: str = "") -> str:
 
 
 async def named(directory: Directory, issue: Issue) -> IssueSummary:
-    """An issue's summary with the names the directory already has (no request: writes stay lean)."""
-    return summarize(issue, names=await directory.names([issue], budget=0, shows=LISTED))
+    """An issue's summary with names, as search lines show them (the lists are cached for minutes)."""
+    return summarize(issue, names=await directory.names([issue], shows=LISTED))

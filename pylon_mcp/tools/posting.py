@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 def refused(field: str, message: str) -> ToolError:
     """A refusal that needed a read of the issue first (so not "Invalid argument": that means no request)."""
-    return ToolError(f"Refused '{field}': {message}")
+    return ToolError(f"refused '{field}': {message}")
 
 
 def _same_text(a: str, b: str) -> bool:
@@ -115,12 +115,12 @@ async def post_once(
         ) from None
     except idempotency.StillRunning:
         raise ToolError(
-            f"Another call with this idempotency_key is still posting this {kind}; repeat this call in a few "
+            f"another call with this idempotency_key is still posting this {kind}; repeat this call in a few "
             "seconds to get its result. Nothing was sent to Pylon."
         ) from None
     except SharedStateUnavailable as exc:
         raise ToolError(
-            f"Posting with idempotency_key is refused for now: {exc}. Without the shared ledger the {kind} "
+            f"idempotency_key cannot be honoured for now: {exc}. Without the shared ledger the {kind} "
             "could be posted twice, so nothing was sent to Pylon. Retry shortly."
         ) from exc
     if how == "repeat":

@@ -113,7 +113,7 @@ TOOLS: tuple[ToolDef, ...] = (
 )
 SWITCHED_OFF = {
     "allow_customer_replies": (
-        "send_customer_reply is switched off: sending messages to customers needs "
+        "this tool is switched off: sending messages to customers needs "
         "PYLON_ALLOW_CUSTOMER_REPLIES=true (or --allow-customer-replies). Nothing was sent. Draft the reply "
         "for a person to send, or save it as an internal note with add_internal_note."
     ),
@@ -150,25 +150,25 @@ def select_tools(settings: Settings) -> tuple[list[ToolDef], dict[str, str]]:
     for tool in TOOLS:
         if tool.toolset not in toolsets:
             refused[tool.name] = (
-                f"{tool.name} is in the '{tool.toolset}' toolset, which this server does not offer "
+                f"this tool is in the '{tool.toolset}' toolset, which this server does not offer "
                 f"(PYLON_TOOLSETS={','.join(toolsets)})."
             )
         elif settings.read_only and not tool.read_only:
             refused[tool.name] = (
-                f"{tool.name} is unavailable: this server runs in read-only mode (PYLON_READ_ONLY), "
+                "this tool is unavailable: this server runs in read-only mode (PYLON_READ_ONLY), "
                 "so it makes no changes in Pylon. Tell the user what you would change instead."
             )
         elif tool.switch is not None and not getattr(settings, tool.switch):
             refused[tool.name] = SWITCHED_OFF[tool.switch]
         elif not tool.default and tool.switch is None and not settings.enable_delete:
             refused[tool.name] = (
-                f"{tool.name} is switched off (permanent deletion needs PYLON_ENABLE_DELETE=true). "
+                "this tool is switched off (permanent deletion needs PYLON_ENABLE_DELETE=true). "
                 "To get an issue out of the way, use update_issue with state 'closed'."
             )
         elif settings.tools and tool.name not in settings.tools:
-            refused[tool.name] = f"{tool.name} is not in this server's PYLON_TOOLS allowlist."
+            refused[tool.name] = "this tool is not in this server's PYLON_TOOLS allowlist."
         elif tool.name in settings.exclude_tools:
-            refused[tool.name] = f"{tool.name} is excluded by this server's PYLON_EXCLUDE_TOOLS."
+            refused[tool.name] = "this tool is excluded by this server's PYLON_EXCLUDE_TOOLS."
         else:
             offered.append(tool)
     return offered, refused
