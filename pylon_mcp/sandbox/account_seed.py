@@ -29,7 +29,7 @@ SHORT_EXTERNAL_LABEL = "hubspot"
 # Definitions by object type, as GET /custom-fields?object_type=... lists them.
 ACCOUNT_FIELDS: tuple[CustomFieldDef, ...] = (
     CustomFieldDef("plan_tier", "select", PLAN_TIERS, "Plan tier", ("Free", "Pro", "Enterprise"), "cf-acc-1"),
-    CustomFieldDef("arr", "number", (), "ARR (USD)", (), "cf-acc-2"),
+    CustomFieldDef("arr", "number", (), "ARR", (), "cf-acc-2"),
     CustomFieldDef("renewal_date", "date", (), "Renewal date", (), "cf-acc-3"),
     CustomFieldDef("health", "select", HEALTH, "Health", ("Healthy", "Needs attention", "At risk"), "cf-acc-4"),
     CustomFieldDef("regions", "multiselect", ("us", "eu", "apac"), "Regions", ("US", "EU", "APAC"), "cf-acc-5"),
