@@ -21,7 +21,7 @@ import asyncio
 from collections.abc import Awaitable
 from typing import TypeVar
 
-from pylon_mcp.directory import NotResolved, clean
+from pylon_mcp.directory import clean
 from pylon_mcp.pylon.customers import CARD_SEARCH_LIMIT
 from pylon_mcp.pylon.directory import CustomFieldDefinition, User
 from pylon_mcp.pylon.errors import PylonError, PylonNotFound
@@ -61,8 +61,16 @@ async def account_card(state: AppState, query: str, *, brief: bool = False) -> A
 
     `brief`: the first lines only (get_issue's include): a remembered copy up to the directory's
     `ttl` old is good enough, and the five issue lines are left out."""
+    return await _account_card(state, await state.directory.resolve("account", query), query, brief=brief)
+
+
+async def account_brief(state: AppState, account_id: str) -> AccountCard:
+    """The first lines' data for an account ID an issue names (get_issue include=["account"])."""
+    return await _account_card(state, account_id, account_id, brief=True)
+
+
+async def _account_card(state: AppState, ref: str, query: str, *, brief: bool) -> AccountCard:
     directory = state.directory
-    ref = await directory.resolve("account", query)
     account = directory.recent_account(ref, max_age=directory.ttl if brief else None)
     if account is None:
         try:
@@ -248,5 +256,5 @@ def _recent(page: SearchPage, by_id: dict[str, str]) -> list[CardIssue]:
     ]
 
 
-def not_resolved_text(exc: NotResolved | CustomerNotFound) -> str:
+def not_resolved_text(exc: Exception) -> str:
     return f"{exc} Nothing else was fetched."

@@ -33,6 +33,7 @@ from pylon_mcp.auth.policy import AccessPolicy, ReadScopeGate
 from pylon_mcp.changes import LegacySubscriptions
 from pylon_mcp.completions import register_completions
 from pylon_mcp.config import Settings
+from pylon_mcp.customer_resources import register_customer_resources
 from pylon_mcp.message_resources import register_message_resources
 from pylon_mcp.prompts import register_prompts
 from pylon_mcp.pylon.client import PylonClient
@@ -350,6 +351,7 @@ def build_server(
     server.holder = holder
     register_resources(server, holder)
     register_message_resources(server)
+    register_customer_resources(server)
     if settings.transport != "http":  # stateless HTTP has no connection to keep a subscription on
         register_legacy_subscriptions(server, holder)
     register_completions(server, holder)

@@ -7,28 +7,31 @@ its ambiguity rules, and an ambiguous or unknown one fetches nothing else.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import Field
 
-from pylon_mcp.customers import CustomerNotFound, account_card, contact_card, not_resolved_text
+from pylon_mcp.customers import CustomerNotFound, account_brief, account_card, contact_card, not_resolved_text
 from pylon_mcp.directory import NotResolved
 from pylon_mcp.pylon.customers import ExternalSource, LinkExternalIssueRequest
+from pylon_mcp.pylon.errors import PylonError
 from pylon_mcp.pylon.models import Issue
 from pylon_mcp.render.customers import (
     AccountCard,
     ContactCard,
     LinkResult,
+    account_head,
     account_text,
     contact_text,
     link_text,
 )
 from pylon_mcp.render.issues import dump
+from pylon_mcp.state import AppState
 from pylon_mcp.tools.args import IssueId
 from pylon_mcp.tools.context import announce_change, app
-from pylon_mcp.tools.errors import bad_argument
+from pylon_mcp.tools.errors import bad_argument, describe
 from pylon_mcp.tools.issue_writes import write_target
 from pylon_mcp.tools.oneline import OneLine
 from pylon_mcp.tools.results import result
@@ -89,6 +92,22 @@ async def link_external_issue(
     server.recent.remember([after])
     await announce_change(ctx, before, after)
     return _answer("linked" if wanted else "unlinked", after, source, external_id)
+
+
+async def account_section(state: AppState, issue: Issue) -> tuple[str, dict[str, Any] | None]:
+    """get_issue include=["account"]: the account card's first lines (owner, tier-like fields, open issues).
+
+    A failure here leaves the issue readable: it becomes the section's one line."""
+    account_id = issue.account.id if issue.account else None
+    if not account_id:
+        return "No account on this issue.", None
+    try:
+        card = await account_brief(state, account_id)
+    except (CustomerNotFound, PylonError) as exc:
+        why = describe(exc) if isinstance(exc, PylonError) else str(exc)
+        return f"The account card could not be loaded: {why}", None
+    lines = account_head(card) + ([card.note] if card.note else [])
+    return "\n".join(lines), dump(card)
 
 
 def _linked(issue: Issue, source: str, external_id: str) -> bool:
