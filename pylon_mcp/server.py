@@ -270,6 +270,8 @@ def instructions(settings: Settings, offered: list[ToolDef]) -> str:
     names = {tool.name for tool in offered}
     conversation = " and its conversation with get_issue_messages" if "get_issue_messages" in names else ""
     lookup = " (find looks them up)" if "find" in names else ""
+    if "get_account" in names:
+        lookup += "; get_account shows who a customer is and what else is open with them"
     if "send_customer_reply" in names:
         mode += " send_customer_reply messages the CUSTOMER: send only text the person approved."
     setup = (

@@ -6,10 +6,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mcp import Client
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import ResourceTemplateReference
 
+from pylon_mcp.pylon.customers import EXTERNAL_SOURCES
 from pylon_mcp.sandbox import Fault, Sandbox
 from pylon_mcp.sandbox.records import Account, IssueRecord
+from pylon_mcp.tools.ticket_refs import ticket
 from tests.mcp_helpers import connect, fails, ok, text
 
 pytestmark = pytest.mark.anyio
@@ -257,3 +263,33 @@ async def test_get_issue_include_account_answers_is_this_an_important_customer(
     assert card["id"] == account.id and "recent_open_issues" not in card
     plain = text(await ok(client, "get_issue", {"issue_id": "7"}))
     assert "Open issues:" not in plain
+
+
+async def test_the_account_template_completes_account_names(client: Client) -> None:
+    ref = ResourceTemplateReference(type="ref/resource", uri="pylon://accounts/{account}")
+    values = (await client.complete(ref, {"name": "account", "value": "Glo"})).completion.values
+    assert values == ["Globex"]
+
+
+# --- ticket references, for any text -------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(source=st.sampled_from([None, *EXTERNAL_SOURCES]), value=st.text(max_size=80))
+def test_a_ticket_reference_is_a_known_source_and_one_token_or_a_named_refusal(
+    source: str | None, value: str
+) -> None:
+    try:
+        got_source, got_id = ticket(source, value)
+    except ToolError as exc:
+        refusal = str(exc)
+        got_source, got_id = "", ""
+    else:
+        refusal = ""
+    if refusal:
+        assert refusal.startswith(("Invalid argument 'source'", "Invalid argument 'external_issue_id'")), (
+            refusal
+        )
+        return
+    assert got_source in EXTERNAL_SOURCES and got_id == got_id.strip() and got_id
+    assert not any(ch.isspace() for ch in got_id) and (source is None or got_source == source)
