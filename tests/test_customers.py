@@ -199,6 +199,8 @@ async def test_link_by_source_and_id_shows_every_link_after(client: Client, sand
     uuid = "0b6a3c1e-2f4d-4a8b-9c7d-1e2f3a4b5c6d"
     result = await ok(client, "link_external_issue", {"issue_id": record.id, "source": "linear",
                                                       "external_issue_id": uuid})  # fmt: skip
+    # Not read first (an ID needs no read), so it says what is so now, not that this call changed it.
+    assert text(result).startswith(f"Issue #9 is now linked to linear {uuid}.")
     assert f"Links now: linear ENG-1 https://linear.app/example/issue/ENG-1; linear {uuid} " in text(result)
     assert endpoints(sandbox) == [LINK]  # an ID needs no read first
     assert [e["external_id"] for e in (result.structured_content or {})["external_issues"]] == ["ENG-1", uuid]

@@ -102,6 +102,7 @@ class LinkResult(BaseModel):
     external_issue_id: str
     external_issues: list[dict[str, str]]  # the issue's links after the call
     link: str | None = None  # the Pylon issue
+    before_known: bool | None = None  # False: the issue was not read first, so "linked" means "is linked now"
 
 
 def tier_like(field: CardField) -> bool:
@@ -213,12 +214,16 @@ def _link(ext: dict[str, str]) -> str:
 def link_text(out: LinkResult) -> str:
     issue = f"issue #{out.number}" if out.number is not None else f"issue {inline(out.issue_id or '')}"
     ticket = f"{inline(out.source)} {inline(out.external_issue_id)}"
+    subject = issue[:1].upper() + issue[1:]  # at the start of a sentence
     first = {
-        "linked": f"Linked {ticket} to {issue}.",
-        "unlinked": f"Unlinked {ticket} from {issue}.",
-        "already_linked": f"{issue[:1].upper()}{issue[1:]} is already linked to {ticket}: nothing was changed.",
-        "not_linked": f"{issue[:1].upper()}{issue[1:]} has no link to {ticket}: nothing to unlink, nothing "
-        "was changed.",
+        "linked": f"Linked {ticket} to {issue}."
+        if out.before_known
+        else f"{subject} is now linked to {ticket}.",
+        "unlinked": f"Unlinked {ticket} from {issue}."
+        if out.before_known
+        else f"{subject} is no longer linked to {ticket}.",
+        "already_linked": f"{subject} is already linked to {ticket}: nothing was changed.",
+        "not_linked": f"{subject} has no link to {ticket}: nothing to unlink, nothing was changed.",
     }[out.action]
     links = "; ".join(_link(ext) for ext in out.external_issues) or "none"
     lines = [first, f"Links now: {links}"]

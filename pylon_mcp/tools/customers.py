@@ -91,7 +91,9 @@ async def link_external_issue(
     after = await server.pylon.link_external_issue(target.id, body)
     server.recent.remember([after])
     await announce_change(ctx, before, after)
-    return _answer("linked" if wanted else "unlinked", after, source, external_id)
+    return _answer(
+        "linked" if wanted else "unlinked", after, source, external_id, before_known=before is not None
+    )
 
 
 async def account_section(state: AppState, issue: Issue) -> tuple[str, dict[str, Any] | None]:
@@ -114,7 +116,9 @@ def _linked(issue: Issue, source: str, external_id: str) -> bool:
     return any(e.source == source and e.external_id == external_id for e in issue.external_issues or [])
 
 
-def _answer(action: str, issue: Issue, source: str, external_id: str) -> CallToolResult:
+def _answer(
+    action: str, issue: Issue, source: str, external_id: str, *, before_known: bool = True
+) -> CallToolResult:
     out = LinkResult(
         action=action,  # type: ignore[arg-type]
         issue_id=issue.id,
@@ -126,6 +130,7 @@ def _answer(action: str, issue: Issue, source: str, external_id: str) -> CallToo
             for e in issue.external_issues or []
         ],
         link=issue.link,
+        before_known=before_known,
     )
     text = link_text(out)
     if action in ("linked", "unlinked") and _linked(issue, source, external_id) != (action == "linked"):
