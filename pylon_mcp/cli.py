@@ -139,8 +139,18 @@ def client_snippet(url: str, settings: Settings) -> str:
             f'  JSON config:  {{"mcpServers": {{"pylon": {{"type": "http", "url": "{url}"}}}}}}\n'
             "Stop with Ctrl+C."
         )
+    from pylon_mcp.http import is_wildcard
+
+    # A wildcard bind prints a loopback URL (see http.client_url): say where else it answers.
+    everywhere = (
+        f"Listening on every interface ({settings.host}): from another machine or outside a container, "
+        "use this machine's name or address and the port published for it.\n"
+        if is_wildcard(settings.host)
+        else ""
+    )
     return (
         f"MCP endpoint: {url}  (health: {url.removesuffix('/mcp')}/healthz)\n"
+        f"{everywhere}"
         "Add it to a client:\n"
         f"  Claude Code:  claude mcp add --transport http pylon {url}{auth_flag}\n"
         f'  JSON config:  {{"mcpServers": {{"pylon": {{"type": "http", "url": "{url}"{headers}}}}}}}\n'

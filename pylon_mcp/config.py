@@ -1,7 +1,7 @@
 """One validated Settings object, from environment variables and CLI flags (flags win).
 
 Every option has one environment variable and one flag; `OPTIONS` is the single
-table that the CLI, `--help`, `check` and the README are generated from.
+table that the CLI, `--help`, `check` and docs/configuration.md are generated from.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import errno
 import hmac
+import ipaddress
 import json
 import logging
 import socket
@@ -41,6 +42,21 @@ log = logging.getLogger("pylon_mcp.http")
 
 MCP_PATH = "/mcp"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+def is_wildcard(host: str) -> bool:
+    """0.0.0.0 or ::, "every interface": an address to bind to, not one a client can open."""
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
+
+
+def client_url(host: str, port: int) -> str:
+    """The MCP URL to print: on a wildcard bind, the loopback address of the same family."""
+    if is_wildcard(host):
+        host = "::1" if ":" in host else "127.0.0.1"
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}{MCP_PATH}"
 
 
 def allowed_hosts(settings: Settings) -> list[str] | None:
@@ -275,8 +291,7 @@ def serve(
 
     sock = sock or bind(settings)
     port = sock.getsockname()[1]
-    host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    url = f"http://{host}:{port}{MCP_PATH}"
+    url = client_url(settings.host, port)
     config = uvicorn.Config(
         build_http_app(server, settings),
         log_level=settings.log_level,

@@ -1,6 +1,10 @@
-"""README tables generated from the server's own definitions (tests/test_readme.py keeps them in step)."""
+"""Tables in the README and docs/, generated from the code and manifest.json (tests/test_readme.py checks)."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
 
 from pylon_mcp.config import OPTIONS
 from pylon_mcp.server import build_tool
@@ -41,4 +45,33 @@ def options_table() -> str:
     return "\n".join(rows)
 
 
-TABLES = {"tools": tools_table, "options": options_table}
+MANIFEST = Path(__file__).resolve().parent.parent / "manifest.json"
+
+
+def _bundle_default(setting: dict[str, Any]) -> str:
+    if "default" not in setting:
+        return "none"
+    value = setting["default"]
+    if isinstance(value, bool):
+        return "**on**" if value else "off"
+    return f"`{value}`" if value != "" else "empty"
+
+
+def bundle_table() -> str:
+    """The settings Claude Desktop asks for when the bundle is installed, and the variable each becomes."""
+    manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    env_of = {
+        value.removeprefix("${user_config.").removesuffix("}"): name
+        for name, value in manifest["server"]["mcp_config"]["env"].items()
+        if value.startswith("${user_config.")
+    }
+    rows = ["| Setting | Required | Default | Becomes | What it does |", "| --- | --- | --- | --- | --- |"]
+    for key, setting in manifest["user_config"].items():
+        rows.append(
+            f"| {setting['title']} | {'yes' if setting.get('required') else 'no'} | "
+            f"{_bundle_default(setting)} | `{env_of[key]}` | {setting['description']} |"
+        )
+    return "\n".join(rows)
+
+
+TABLES = {"tools": tools_table, "options": options_table, "bundle": bundle_table}

@@ -1,4 +1,4 @@
-"""Change notifications over stdio, both protocol eras, counted (the README's table claims both)."""
+"""Change notifications over stdio, both protocol eras, counted (docs/tools.md's table claims both)."""
 
 from __future__ import annotations
 

@@ -144,7 +144,7 @@ class Issue(_Response):
 
     @property
     def priority(self) -> str | None:
-        """The spec takes `priority` on create but its `Issue` lists none (see README, "Priority").
+        """The spec takes `priority` on create but its `Issue` lists none (see docs/tools.md, "Priority").
 
         Known: a top-level `priority`, if Pylon sends one, is the field create wrote. Assumed:
         otherwise it travels as the `priority` custom field (where the sandbox keeps it).
