@@ -18,6 +18,7 @@ its search costs no extra request: the search answered the account itself.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Awaitable
 from typing import TypeVar
 
@@ -187,7 +188,11 @@ def _user_names(users: list[User] | PylonError | None, notes: list[str]) -> dict
     if isinstance(users, PylonError):
         notes.append(f"Names of users could not be loaded ({_status(users)}); emails are shown.")
         return {}
-    return {u.id: clean(u.name) for u in users or [] if u.id and u.name}
+    # A name stands in for a user only when it names one user (as elsewhere); otherwise the email shows.
+    taken = Counter(clean(u.name).casefold() for u in users or [] if u.name)
+    return {
+        u.id: clean(u.name) for u in users or [] if u.id and u.name and taken[clean(u.name).casefold()] == 1
+    }
 
 
 def _definitions(

@@ -14,7 +14,7 @@ from mcp_types import ResourceTemplateReference
 
 from pylon_mcp.pylon.customers import EXTERNAL_SOURCES
 from pylon_mcp.sandbox import Fault, Sandbox
-from pylon_mcp.sandbox.records import Account, IssueRecord
+from pylon_mcp.sandbox.records import Account, IssueRecord, Person
 from pylon_mcp.tools.ticket_refs import ticket
 from tests.mcp_helpers import connect, fails, ok, text
 
@@ -295,3 +295,12 @@ def test_a_ticket_reference_is_a_known_source_and_one_token_or_a_named_refusal(
         return
     assert got_source in EXTERNAL_SOURCES and got_id == got_id.strip() and got_id
     assert not any(ch.isspace() for ch in got_id) and (source is None or got_source == source)
+
+
+async def test_an_owner_whose_name_two_users_share_shows_by_email(client: Client, sandbox: Sandbox) -> None:
+    account = account_named(sandbox, "Globex")
+    owner = sandbox.store.directory.users[account.owner_id or ""]
+    twin = Person("u-twin", owner.name, "twin@sandbox-support.example")
+    sandbox.store.directory.users[twin.id] = twin
+    first = text(await ok(client, "get_account", {"account": account.id})).splitlines()[0]
+    assert first.endswith(f"owner {owner.email}")
