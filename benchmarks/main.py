@@ -20,6 +20,7 @@ from benchmarks import (
     auth_overhead,
     call_overhead,
     cold_start,
+    customer_cards,
     definitions,
     hostile_body,
     http_throughput,
@@ -43,6 +44,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[Config], Awaitable[Outcome]]]] = {
     "9": ("auth_overhead", auth_overhead.run),
     "10": ("hostile_body", hostile_body.run),
     "11": ("definitions", definitions.run),
+    "13": ("customer_cards", customer_cards.run),
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 COLUMNS = ("benchmark", "ours", "baseline", "ratio", "goal", "met?")

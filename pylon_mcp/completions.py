@@ -31,7 +31,12 @@ from pylon_mcp.state import StateHolder
 log = logging.getLogger("pylon_mcp.completions")
 
 MAX_VALUES = 100
-DIRECTORY_ARGUMENTS = ("assignee_id", "team_id", "account_id")
+DIRECTORY_ARGUMENTS = (
+    "assignee_id",
+    "team_id",
+    "account_id",
+    "account",
+)  # account: pylon://accounts/{account}
 DAY_SPANS = ("1", "3", "7", "14", "30")
 
 

@@ -330,6 +330,7 @@ class Directory:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.pylon = pylon
+        self.ttl = ttl
         self.refresh_after = refresh_after
         self.names_timeout = names_timeout
         self._users = _Cached(pylon.list_users, ttl, clock)
@@ -337,6 +338,13 @@ class Directory:
         self._statuses = _Cached(pylon.list_issue_statuses, ttl, clock)
         self._tags = _Cached(pylon.list_tags, ttl, clock)
         self._fields = _Cached(pylon.list_custom_fields, ttl, clock)
+        # Account and contact field definitions: labels for the customer cards.
+        self._customer_fields = {
+            kind: _Cached(lambda kind=kind: pylon.list_custom_fields(kind), ttl, clock)  # type: ignore[misc]
+            for kind in ("account", "contact")
+        }
+        # When each account or contact was last read from Pylon: a card reuses a copy this fresh.
+        self._seen_at: _LRU[float] = _LRU(2 * lru_size)
         self._accounts: _LRU[Account] = _LRU(lru_size)
         self._contacts: _LRU[Contact] = _LRU(lru_size)
         self._account_ids = _Batcher(self._fetch_accounts, lambda a: a.id)
@@ -363,6 +371,40 @@ class Directory:
     async def custom_fields(self, *, max_age: float | None = None) -> list[CustomFieldDefinition]:
         return await self._fields.get(max_age=max_age)
 
+    async def customer_fields(
+        self, object_type: Literal["account", "contact"]
+    ) -> list[CustomFieldDefinition]:
+        """Custom-field definitions of accounts or contacts (labels and option labels), cached like the others."""
+        return await self._customer_fields[object_type].get()
+
+    def remember_account(self, account: Account) -> None:
+        if account.id:
+            self._accounts.put(account.id, account)
+            self._seen_at.put(f"account:{account.id}", self._clock())
+
+    def remember_contact(self, contact: Contact) -> None:
+        if contact.id:
+            self._contacts.put(contact.id, contact)
+            self._seen_at.put(f"contact:{contact.id}", self._clock())
+
+    def recent_account(self, account_id: str, *, max_age: float | None = None) -> Account | None:
+        """The account as read from Pylon in the last `max_age` (default `refresh_after`) seconds, or None.
+        Never a request."""
+        return self._recent("account", account_id, self._accounts, max_age)
+
+    def recent_contact(self, contact_id: str) -> Contact | None:
+        return self._recent("contact", contact_id, self._contacts, None)
+
+    def _recent(self, kind: str, ref: str, items: _LRU[Any], max_age: float | None) -> Any:
+        seen = self._seen_at.get(f"{kind}:{ref}")
+        if seen is None or self._clock() - seen >= (self.refresh_after if max_age is None else max_age):
+            return None
+        return items.get(ref)
+
+    def cached_users(self) -> list[User] | None:
+        """The users list if it is loaded and fresh; never a request."""
+        return self._users.fresh()
+
     async def user_by_email(self, email: str) -> User | None:
         """The Pylon user with this email (primary or other), or None. For mapping a signed-in caller.
 
@@ -379,15 +421,13 @@ class Directory:
     async def _fetch_accounts(self, ids: list[str]) -> list[Account]:
         page = await self.pylon.search_accounts(Filter(field="id", operator="in", values=ids), limit=len(ids))
         for account in page.items:
-            if account.id:
-                self._accounts.put(account.id, account)
+            self.remember_account(account)
         return page.items
 
     async def _fetch_contacts(self, ids: list[str]) -> list[Contact]:
         page = await self.pylon.search_contacts(Filter(field="id", operator="in", values=ids), limit=len(ids))
         for contact in page.items:
-            if contact.id:
-                self._contacts.put(contact.id, contact)
+            self.remember_contact(contact)
         return page.items
 
     async def accounts(self, ids: Iterable[str]) -> dict[str, Account]:
@@ -421,16 +461,16 @@ class Directory:
         return await asyncio.shield(inflight)
 
     async def search_accounts(self, query: str) -> list[Account]:
-        """Accounts whose name contains `query`, or that own the domain `query` (one request)."""
+        """Accounts whose name contains `query`, that own the domain `query`, or whose external ID it is
+        (one request)."""
         q = query.strip()
         domain = q.split("@", 1)[1] if "@" in q else q
+        conditions = [Filter(field="name", operator="string_contains", value=q)]
         if _DOMAIN.match(domain.lower()):
-            filter = Filter(operator="or", subfilters=[
-                Filter(field="domains", operator="contains", value=domain.lower()),
-                Filter(field="name", operator="string_contains", value=q),
-            ])  # fmt: skip
-        else:
-            filter = Filter(field="name", operator="string_contains", value=q)
+            conditions.insert(0, Filter(field="domains", operator="contains", value=domain.lower()))
+        elif " " not in q:  # an external ID (a CRM's) is one token
+            conditions.append(Filter(field="external_ids", operator="equals", value=q))
+        filter = conditions[0] if len(conditions) == 1 else Filter(operator="or", subfilters=conditions)
 
         key = q.casefold()
         remembered = self._account_answers.get(key)
@@ -440,8 +480,7 @@ class Directory:
         async def run() -> list[Account]:
             page = await self.pylon.search_accounts(filter, limit=50)
             for account in page.items:
-                if account.id:
-                    self._accounts.put(account.id, account)
+                self.remember_account(account)
             self._account_answers.put(key, (self._clock(), page.items))
             return page.items
 
@@ -460,8 +499,7 @@ class Directory:
         async def run() -> list[Contact]:
             page = await self.pylon.search_contacts(filter, limit=100)
             for contact in page.items:
-                if contact.id:
-                    self._contacts.put(contact.id, contact)
+                self.remember_contact(contact)
             return page.items
 
         return await self._once(("contact", f"{account_id or ''}|{q.casefold()}"), run)
@@ -480,7 +518,11 @@ class Directory:
             return (await self._resolve_listed(kind, q, [team_entry(t) for t in await self.teams()],
                                                lambda: self._fresh_teams())).id  # fmt: skip
         if kind == "account":
-            found = [account_entry(a) for a in await self.search_accounts(q)]
+            accounts = await self.search_accounts(q)
+            external = [a for a in accounts if any(e.external_id == q for e in a.external_ids or [])]
+            if len(external) == 1:  # an external ID names one account (the spec: unique per object type)
+                return clean(external[0].id)
+            found = [account_entry(a) for a in accounts]
             domain = (q.split("@", 1)[1] if "@" in q else q).casefold()
             by_domain = [e for e in found if (e.detail or "").casefold() == domain]
             if by_domain:  # an exact domain (or an email's domain) outranks names containing it

@@ -28,10 +28,12 @@ def register_prompts(server: MCPServer, offered: list[ToolDef]) -> list[str]:
     """Register the prompts whose tools are offered; return their names."""
     names = {tool.name for tool in offered}
     can_update = "update_issue" in names
-    directory = [tool.name for tool in offered if tool.toolset == "directory"]
+    directory = ["find"] if "find" in names else []  # the lookup tool; the cards are named on their own
     registered: list[str] = []
     if {"get_issue", "search_issues"} <= names:
-        triage = triage_issue_prompt(can_update, "get_issue_messages" in names, directory)
+        triage = triage_issue_prompt(
+            can_update, "get_issue_messages" in names, directory, "get_account" in names
+        )
         server.add_prompt(Prompt.from_function(triage, name="triage_issue", title="Triage an issue"))
         registered.append("triage_issue")
     if "get_issue_messages" in names:
@@ -48,7 +50,10 @@ def register_prompts(server: MCPServer, offered: list[ToolDef]) -> list[str]:
 
 
 def triage_issue_prompt(
-    can_update: bool, can_read_messages: bool = False, directory_tools: Sequence[str] = ()
+    can_update: bool,
+    can_read_messages: bool = False,
+    directory_tools: Sequence[str] = (),
+    can_get_account: bool = False,
 ) -> Callable[..., str]:
     who = "by name or email, as shown by get_issue/search_issues" + (
         f"; {', '.join(directory_tools)} looks up anyone else" if directory_tools else ""
@@ -71,9 +76,16 @@ def triage_issue_prompt(
             if can_read_messages
             else ""
         )
+        # The customer first: who owns the account, how much it matters, what else is open with them.
+        others = (
+            " If other open issues could be the same problem, get_account with the account lists the latest."
+            if can_get_account
+            else ""
+        )
         return (
             f"Triage Pylon issue {issue_id}.\n"
-            f"1. Call get_issue with issue_id={issue_id!r} and read it{conversation}.\n"
+            f"1. Call get_issue with issue_id={issue_id!r} and include=['account'], and read the account card "
+            f"first (owner, plan or tier, open issues), then the issue{conversation}.{others}\n"
             "2. Look at similar issues with search_issues (for example by title_contains or tags) to see which "
             "tags, assignees and teams are used for this kind of problem.\n"
             "3. Propose, each with a one-line reason:\n"

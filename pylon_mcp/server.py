@@ -33,6 +33,7 @@ from pylon_mcp.auth.policy import AccessPolicy, ReadScopeGate
 from pylon_mcp.changes import LegacySubscriptions
 from pylon_mcp.completions import register_completions
 from pylon_mcp.config import Settings
+from pylon_mcp.customer_resources import register_customer_resources
 from pylon_mcp.message_resources import register_message_resources
 from pylon_mcp.prompts import register_prompts
 from pylon_mcp.pylon.client import PylonClient
@@ -264,6 +265,8 @@ def instructions(settings: Settings, offered: list[ToolDef]) -> str:
     names = {tool.name for tool in offered}
     conversation = " and its conversation with get_issue_messages" if "get_issue_messages" in names else ""
     lookup = " (find looks them up)" if "find" in names else ""
+    if "get_account" in names:
+        lookup += "; get_account shows who a customer is and what else is open with them"
     if "send_customer_reply" in names:
         mode += " send_customer_reply messages the CUSTOMER: send only text the person approved."
     setup = (
@@ -345,6 +348,7 @@ def build_server(
     server.holder = holder
     register_resources(server, holder)
     register_message_resources(server)
+    register_customer_resources(server)
     if settings.transport != "http":  # stateless HTTP has no connection to keep a subscription on
         register_legacy_subscriptions(server, holder)
     register_completions(server, holder)

@@ -22,9 +22,12 @@ SCHEMAS: dict[str, Any] = SPEC["components"]["schemas"]
     [
         (directory.User, "User", set()),
         (directory.Team, "Team", set()),
-        # Channels, CRM settings: nothing a support model needs to name an account.
-        (directory.Account, "Account", {"channels", "crm_settings"}),
-        (directory.Contact, "Contact", {"integration_user_ids", "portal_role_id"}),
+        # CRM settings: the account card shows custom fields and external IDs instead.
+        (directory.Account, "Account", {"crm_settings"}),
+        (directory.Contact, "Contact", set()),
+        (directory.Channel, "Channel", set()),
+        (directory.MirrorChannel, "MirrorChannel", set()),
+        (directory.IntegrationUserID, "IntegrationUserID", set()),
         (directory.IssueStatus, "IssueStatus", set()),
         (directory.Tag, "Tag", set()),
         (directory.SelectOption, "CustomFieldDefinitionSelectOption", set()),

@@ -8,13 +8,17 @@ people share. These pin the counts (issue 16), so a change that adds a request f
   1 warm (the lists are cached for 10 minutes, accounts in an LRU);
 - update_issue / snooze_issue / manage_followers: 1 with an ID or a number seen in the last
   few minutes, 2 with another number (read for its ID); add_tags/remove_tags always 2;
-- the "before → after" line comes from what the server saw; without it, the state after.
+- the "before → after" line comes from what the server saw; without it, the state after;
+- get_account / get_contact: 2 once the directory knows the customer (the account or contact, one issue
+  search), 1 when it read it moments ago; cold, the users and field-label lists once;
+- link_external_issue: 1 with an ID, 2 with a number not seen; "already linked" 1 (a fresh read).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import pytest
@@ -22,7 +26,9 @@ from mcp import Client
 
 from pylon_mcp.pylon.timefmt import format_rfc3339, utcnow
 from pylon_mcp.sandbox import Sandbox
-from tests.mcp_helpers import connect, ok, text
+from pylon_mcp.server import build_server
+from pylon_mcp.state import AppState
+from tests.mcp_helpers import connect, ok, settings_for, text
 
 pytestmark = pytest.mark.anyio
 
@@ -207,3 +213,87 @@ async def test_a_field_changed_elsewhere_since_it_was_seen_is_still_written(
     (patch,) = sandbox.requests(PATCH)
     assert patch.body == {"state": seen_state, "title": "Back"}
     assert sandbox.store.find("7").state == seen_state
+
+
+# --- customer cards and links (issue 22) ------------------------------------------------------------
+# A card is the account (or contact) plus one issue search: 2 requests once the directory knows the
+# customer and has its lists (users, field labels); a name's search answers the account itself.
+
+ACCOUNT = "GET /accounts/{id}"
+CONTACT = "GET /contacts/{id}"
+ISSUES = "POST /issues/search"
+LINK = "POST /issues/{id}/external-issues"
+
+
+@asynccontextmanager
+async def served(url: str) -> AsyncIterator[tuple[Client, AppState]]:
+    server = build_server(settings_for(url))
+    async with Client(server, cache=None) as client:
+        state = server.holder.current
+        assert state is not None
+        yield client, state
+
+
+def move_on(state: AppState, seconds: float) -> None:
+    """The directory's clock, `seconds` later: what it read is still known, but no longer just read."""
+    clock = state.directory._clock
+    state.directory._clock = lambda: clock() + seconds
+
+
+def everything(sandbox: Sandbox) -> list[str]:
+    """Every endpoint requested since the last call, sorted (concurrent lookups finish in any order)."""
+    logged = sorted(r.endpoint or "" for r in sandbox.requests())
+    sandbox.clear_log()
+    return logged
+
+
+async def test_account_card_cold_and_warm(sandbox_url: str, sandbox: Sandbox) -> None:
+    account = next(iter(sandbox.store.directory.accounts.values()))
+    async with served(sandbox_url) as (client, state):
+        await ok(client, "get_account", {"account": account.id})
+        assert everything(sandbox) == sorted([ACCOUNT, ISSUES, "GET /users", "GET /custom-fields"])
+        await ok(client, "get_account", {"account": account.id})  # read moments ago: no need to read again
+        assert everything(sandbox) == [ISSUES]
+        move_on(state, state.directory.refresh_after)  # known to the directory, but not read just now
+        await ok(client, "get_account", {"account": account.id})
+        assert everything(sandbox) == sorted([ACCOUNT, ISSUES])
+        move_on(state, state.directory.refresh_after)
+        await ok(client, "get_account", {"account": account.name})  # the name's search answers the account
+        assert everything(sandbox) == sorted(["POST /accounts/search", ISSUES])
+
+
+async def test_contact_card_cold_and_warm(sandbox_url: str, sandbox: Sandbox) -> None:
+    contact = next(iter(sandbox.store.directory.contacts.values()))
+    async with served(sandbox_url) as (client, state):
+        await ok(client, "get_contact", {"contact": contact.email})
+        # the email's search answers the contact; its account's name and the field labels, once
+        assert everything(sandbox) == sorted(["POST /contacts/search", ISSUES, "POST /accounts/search",
+                                              "GET /custom-fields"])  # fmt: skip
+        move_on(state, state.directory.refresh_after)
+        await ok(client, "get_contact", {"contact": contact.id})
+        assert everything(sandbox) == sorted([CONTACT, ISSUES])
+
+
+async def test_get_issue_with_the_account_cold_and_warm(sandbox_url: str, sandbox: Sandbox) -> None:
+    async with served(sandbox_url) as (client, state):
+        await ok(client, "get_issue", {"issue_id": "7", "include": ["account"]})
+        assert everything(sandbox) == sorted([GET, "POST /accounts/search", ISSUES, "GET /users",
+                                              "GET /custom-fields"])  # fmt: skip
+        move_on(state, state.directory.refresh_after)  # the first lines take a copy up to the TTL old
+        await ok(client, "get_issue", {"issue_id": "8", "include": ["account"]})
+        record = sandbox.store.find("8")
+        account_known = record.account_id == sandbox.store.find("7").account_id
+        names = [] if account_known else ["POST /accounts/search"]
+        assert everything(sandbox) == sorted([GET, ISSUES, *names])
+
+
+async def test_link_counts(client: Client, sandbox: Sandbox) -> None:
+    record = sandbox.store.find("7")
+    link = {"source": "jira", "external_issue_id": "10042"}
+    await ok(client, "link_external_issue", {"issue_id": record.id, **link})
+    assert sent(sandbox) == [LINK]  # an ID: no read first
+    await ok(client, "link_external_issue", {"issue_id": "8", **link})
+    assert sent(sandbox) == [GET, LINK]  # a number not seen: read for its ID
+    again = await ok(client, "link_external_issue", {"issue_id": "8", **link})
+    assert sent(sandbox) == [GET]  # remembered as linked: a fresh read confirms, nothing is written
+    assert (again.structured_content or {})["action"] == "already_linked"

@@ -51,6 +51,8 @@ async def test_lists_resources_and_templates(client: Client) -> None:
         "pylon://issues/state/{state}",
         "pylon://issues/tag/{tag}",
         "pylon://issues/{issue_id}/messages",
+        "pylon://accounts/{account}",
+        "pylon://contacts/{contact}",
     }
 
 

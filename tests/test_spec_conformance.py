@@ -11,6 +11,7 @@ import pytest
 from pydantic import BaseModel
 
 from pylon_mcp.pylon import filters, models
+from pylon_mcp.pylon.customers import EXTERNAL_SOURCES, LinkExternalIssueRequest
 
 SPEC = json.loads((Path(__file__).parent / "spec" / "pylon-issues-openapi.json").read_text())
 SCHEMAS: dict[str, Any] = SPEC["components"]["schemas"]
@@ -43,6 +44,7 @@ def spec_fields(name: str) -> set[str]:
         (models.FollowersRequest, "AddIssueFollowersRequestBody", set()),
         (models.Filter, "Filter", set()),
         (models.SearchIssuesRequest, "SearchIssuesRequest", set()),
+        (LinkExternalIssueRequest, "LinkExternalIssueRequestBody", set()),
     ],
 )
 def test_model_fields_equal_the_spec(model: type[BaseModel], schema: str, left_out: set[str]) -> None:
@@ -54,6 +56,7 @@ def test_required_request_fields_match() -> None:
         (models.CreateIssueRequest, "CreateIssueRequest"),
         (models.SnoozeIssueRequest, "SnoozeIssueRequestBody"),
         (models.SearchIssuesRequest, "SearchIssuesRequest"),
+        (LinkExternalIssueRequest, "LinkExternalIssueRequestBody"),
     ]:
         required = {name for name, field in model.model_fields.items() if field.is_required()}
         assert required == set(SCHEMAS[schema].get("required", [])), model
@@ -70,6 +73,14 @@ def test_enums_match() -> None:
     assert all(p in priority_doc for p in models.PRIORITIES)
     state_doc = SCHEMAS["UpdateIssueRequestBody"]["properties"]["state"]["description"]
     assert all(s in state_doc for s in models.BASE_STATES)
+
+
+def test_external_issue_sources_are_the_specs_list() -> None:
+    doc = SCHEMAS["LinkExternalIssueRequestBody"]["properties"]["source"]["description"]
+    listed = re.search(r"\(e\.g\., (.*)\)", doc)
+    assert listed and tuple(re.findall(r'"(\w+)"', listed.group(1))) == EXTERNAL_SOURCES
+    operation = SCHEMAS["LinkExternalIssueRequestBody"]["properties"]["operation"]["description"]
+    assert '"link"' in operation and '"unlink"' in operation
 
 
 def test_filter_table_equals_the_search_description() -> None:

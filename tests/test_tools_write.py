@@ -270,7 +270,14 @@ async def test_delete_when_enabled(sandbox_url: str, sandbox: Sandbox) -> None:
 async def test_read_only_hides_and_refuses_every_write(sandbox_url: str, sandbox: Sandbox) -> None:
     async with connect(sandbox_url, read_only=True, enable_delete=True, allow_customer_replies=True) as c:
         names = {tool.name for tool in (await c.list_tools()).tools}
-        assert names == {"get_issue", "search_issues", "find", "get_issue_messages"}
+        assert names == {
+            "get_issue",
+            "search_issues",
+            "find",
+            "get_account",
+            "get_contact",
+            "get_issue_messages",
+        }
         user = next(iter(sandbox.store.directory.users))
         attempts = {
             "create_issue": {"title": "x", "body_html": "b", "requester_email": "a@b.co"},
@@ -280,6 +287,7 @@ async def test_read_only_hides_and_refuses_every_write(sandbox_url: str, sandbox
             "delete_issue": {"issue_id": "7"},
             "add_internal_note": {"issue_id": "7", "body_markdown": "x"},
             "send_customer_reply": {"issue_id": "7", "body_markdown": "x"},
+            "link_external_issue": {"issue_id": "7", "source": "jira", "external_issue_id": "10042"},
         }
         for name, arguments in attempts.items():
             assert "read-only mode" in await fails(c, name, arguments)

@@ -33,6 +33,7 @@ import httpx2
 
 from pylon_mcp import __version__, metrics
 from pylon_mcp.pylon.auth import BearerAuth, Secret
+from pylon_mcp.pylon.customers import CustomerEndpoints
 from pylon_mcp.pylon.directory import DirectoryEndpoints
 from pylon_mcp.pylon.errors import (
     EU_BASE_URL,
@@ -121,7 +122,7 @@ class Envelope:
 Sleep = Callable[[float], Awaitable[None]]
 
 
-class PylonClient(DirectoryEndpoints, MessageEndpoints):
+class PylonClient(DirectoryEndpoints, MessageEndpoints, CustomerEndpoints):
     """Async client for Pylon's Issues API. Use as `async with PylonClient(...) as pylon:`."""
 
     def __init__(

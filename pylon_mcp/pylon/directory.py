@@ -44,6 +44,24 @@ class Team(_Response):
     users: list[MiniUser] | None = None
 
 
+class MirrorChannel(_Response):
+    channel_id: str | None = None
+    source: str | None = None
+
+
+class Channel(_Response):
+    channel_id: str | None = None
+    source: str | None = None
+    is_primary: bool | None = None
+    is_internal: bool | None = None
+    mirror_to: MirrorChannel | None = None
+
+
+class IntegrationUserID(_Response):
+    id: str | None = None
+    source: str | None = None
+
+
 class Account(_Response):
     id: str | None = None
     name: str | None = None
@@ -59,6 +77,7 @@ class Account(_Response):
     created_at: str | None = None
     updated_at: str | None = None
     latest_customer_activity_time: str | None = None
+    channels: list[Channel] | None = None
 
 
 class Contact(_Response):
@@ -71,6 +90,8 @@ class Contact(_Response):
     phone_numbers: list[str] | None = None
     primary_phone_number: str | None = None
     portal_role: str | None = None
+    portal_role_id: str | None = None
+    integration_user_ids: list[IntegrationUserID] | None = None
     external_ids: list[ExternalID] | None = None
     custom_fields: dict[str, CustomFieldValue] | None = None
 

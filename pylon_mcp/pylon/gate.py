@@ -29,6 +29,7 @@ PUBLISHED_LIMITS: dict[str, int] = {
     "GET /issues/{id}/threads": 20,
     "POST /issues/{id}/note": 10,
     "POST /issues/{id}/reply": 10,
+    "POST /issues/{id}/external-issues": 20,
     "GET /me": 60,
     "GET /users": 60,
     "GET /users/{id}": 60,

@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from pylon_mcp.sandbox import directory_handlers, handlers, message_handlers
+from pylon_mcp.sandbox import customer_handlers, directory_handlers, handlers, message_handlers
 from pylon_mcp.sandbox.faults import Fault, FaultPlan, RateLimiter, retry_after_header
 from pylon_mcp.sandbox.handlers import ApiError, Call
 from pylon_mcp.sandbox.seed import anchor_epoch
@@ -87,6 +87,12 @@ ROUTES: list[tuple[str, re.Pattern[str], str, Handler]] = [
         re.compile(r"^/issues/(?P<id>[^/]+)/reply$"),
         "POST /issues/{id}/reply",
         message_handlers.create_reply,
+    ),
+    (
+        "POST",
+        re.compile(r"^/issues/(?P<id>[^/]+)/external-issues$"),
+        "POST /issues/{id}/external-issues",
+        customer_handlers.link_external_issue,
     ),
 ]
 

@@ -14,8 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 from pylon_mcp.pylon.directory import SEARCH_FIELDS
+from pylon_mcp.sandbox.account_seed import customer_field_defs
 from pylon_mcp.sandbox.handlers import DEFAULT_SEARCH_LIMIT, ApiError, Call, Page
-from pylon_mcp.sandbox.records import Account, Person, Team
+from pylon_mcp.sandbox.records import Account, Person, Team, rfc3339
 
 Values = Callable[[Any], list[str]]
 MAX_DEPTH = 3
@@ -34,19 +35,41 @@ def _team_json(call: Call, team: Team) -> dict[str, Any]:
 
 def _account_json(call: Call, account: Account) -> dict[str, Any]:
     out: dict[str, Any] = {"id": account.id, "name": account.name, "domain": account.domain,
-                           "domains": [account.domain], "primary_domain": account.domain, "type": "customer",
-                           "is_disabled": False, "tags": list(account.tags)}  # fmt: skip
+                           "domains": [account.domain], "primary_domain": account.domain, "type": account.type,
+                           "is_disabled": account.is_disabled, "tags": list(account.tags)}  # fmt: skip
     owner = call.store.directory.users.get(account.owner_id or "")
     if owner is not None:
         out["owner"] = {"id": owner.id, "email": owner.email}
+    if account.external_ids:
+        out["external_ids"] = [
+            {"label": label, "external_id": value} for label, value in account.external_ids
+        ]
+    if account.custom_fields:
+        out["custom_fields"] = _custom_values(account.custom_fields)
+    if account.channels:
+        out["channels"] = [{"source": source, "channel_id": channel, "is_primary": primary, "is_internal": False}
+                           for source, channel, primary in account.channels]  # fmt: skip
+    for key, epoch in (
+        ("created_at", account.created_at),
+        ("latest_customer_activity_time", account.latest_activity),
+    ):
+        if epoch is not None:
+            out[key] = rfc3339(epoch)
     return out
+
+
+def _custom_values(values: dict[str, str | list[str]]) -> dict[str, Any]:
+    return {slug: {"slug": slug, "values": list(v)} if isinstance(v, list) else {"slug": slug, "value": v}
+            for slug, v in values.items()}  # fmt: skip
 
 
 def _contact_json(contact: Person) -> dict[str, Any]:
     out: dict[str, Any] = {"id": contact.id, "name": contact.name, "email": contact.email,
-                           "emails": [contact.email], "portal_role": "member"}  # fmt: skip
+                           "emails": [contact.email], "portal_role": contact.portal_role or "member"}  # fmt: skip
     if contact.account_id:
         out["account"] = {"id": contact.account_id}
+    if contact.custom_fields:
+        out["custom_fields"] = _custom_values(contact.custom_fields)
     return out
 
 
@@ -76,7 +99,10 @@ def get_team(call: Call) -> dict[str, Any]:
 
 
 def get_account(call: Call) -> dict[str, Any]:
-    account = call.store.directory.accounts.get(call.params["id"])
+    ref = call.params["id"]
+    account = call.store.directory.accounts.get(ref) or next(  # "by ID or external ID", as the spec says
+        (a for a in call.store.directory.accounts.values() if any(ref == e for _, e in a.external_ids)), None
+    )
     if account is None:
         raise ApiError(404, f"account {call.params['id']} not found")
     return _account_json(call, account)
@@ -113,13 +139,18 @@ def list_custom_fields(call: Call) -> list[dict[str, Any]]:
         raise ApiError(400, "object_type is required")
     if object_type not in ("account", "issue", "contact", "task", "project", "call_recording"):
         raise ApiError(400, f"invalid object_type {object_type!r}")
-    if object_type != "issue":
-        return []
+    defs = (
+        call.store.directory.custom_fields.values()
+        if object_type == "issue"
+        else customer_field_defs(object_type)
+    )
     out = []
-    for d in call.store.directory.custom_fields.values():
-        kind = {"select": "select", "multiselect": "multiselect", "number": "number"}.get(d.kind, "text")
+    for d in defs:
+        kind = {"select": "select", "multiselect": "multiselect", "number": "number", "date": "date"}.get(
+            d.kind, "text"
+        )
         item: dict[str, Any] = {"id": d.id, "slug": d.slug, "label": d.label or d.slug, "type": kind,
-                                "object_type": "issue", "is_read_only": False, "source": "pylon"}  # fmt: skip
+                                "object_type": object_type, "is_read_only": False, "source": "pylon"}  # fmt: skip
         if d.options:
             labels = d.option_labels or d.options
             item["select_metadata"] = {
@@ -140,7 +171,7 @@ _FIELDS: dict[str, dict[str, Values]] = {
         "domains": lambda a: [a.domain],
         "tags": lambda a: list(a.tags),
         "name": lambda a: [a.name],
-        "external_ids": lambda a: [],
+        "external_ids": lambda a: [value for _, value in a.external_ids],
         "owner_id": lambda a: [a.owner_id] if a.owner_id else [],
     },
     "contacts": {

@@ -36,6 +36,7 @@ SPEC_RATE_LIMITS: dict[str, int] = {
     "GET /issues/{id}/threads": 20,
     "POST /issues/{id}/note": 10,
     "POST /issues/{id}/reply": 10,
+    "POST /issues/{id}/external-issues": 20,
 }
 
 

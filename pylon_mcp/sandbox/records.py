@@ -17,6 +17,14 @@ class Account:
     domain: str
     owner_id: str | None = None
     tags: tuple[str, ...] = ()
+    # The account card's data (sandbox/account_seed.py fills these from its own random stream).
+    type: str = "customer"
+    external_ids: tuple[tuple[str, str], ...] = ()  # (label, external_id)
+    custom_fields: dict[str, str | list[str]] = field(default_factory=dict)
+    channels: tuple[tuple[str, str, bool], ...] = ()  # (source, channel_id, is_primary)
+    created_at: float | None = None
+    latest_activity: float | None = None
+    is_disabled: bool = False
 
 
 @dataclass(slots=True)
@@ -27,6 +35,8 @@ class Person:
     name: str
     email: str
     account_id: str | None = None
+    portal_role: str | None = None  # contacts: no_access | member | admin
+    custom_fields: dict[str, str | list[str]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from pylon_mcp.sandbox import account_seed
 from pylon_mcp.sandbox.conversations import ConversationBook
 from pylon_mcp.sandbox.records import IssueRecord, Person, issue_json
 from pylon_mcp.sandbox.seed import Directory, build_directory, new_id, seed_issues
@@ -34,7 +35,9 @@ class Store:
         self._by_number: dict[int, IssueRecord] = {}
         self._order: list[IssueRecord] = []  # newest first
         self._keys: list[tuple[float, int]] = []  # sort keys of _order, ascending
-        for record in reversed(seed_issues(self.directory, self._rng, issues, anchor)):
+        seeded = seed_issues(self.directory, self._rng, issues, anchor)
+        account_seed.enrich(self.directory, seeded, seed=seed, anchor=anchor)  # its own random stream
+        for record in reversed(seeded):
             self._by_id[record.id] = record
             self._by_number[record.number] = record
             self._order.append(record)

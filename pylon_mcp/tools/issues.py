@@ -40,6 +40,7 @@ from pylon_mcp.tools.args import (
 )
 from pylon_mcp.tools.context import app
 from pylon_mcp.tools.conversation import latest_messages_section
+from pylon_mcp.tools.customers import account_section
 from pylon_mcp.tools.errors import bad_argument, describe
 from pylon_mcp.tools.names import names_note, resolve, resolve_state
 from pylon_mcp.tools.results import result
@@ -74,9 +75,9 @@ async def get_issue(
     issue_id: IssueId,
     ctx: Context,
     include: listed(
-        Literal["followers", "raw_html", "messages"],
-        max_length=3,
-        description="raw_html: body as HTML; messages: the latest ones",
+        Literal["followers", "raw_html", "messages", "account"],
+        max_length=4,
+        description="raw_html: body as HTML; messages: the latest ones; account: owner, tier, open issues",
     ) = [],  # noqa: B006 - pydantic copies defaults
     body_offset: count(ge=0, description="Where a long body's next part starts") = 0,
 ) -> Annotated[CallToolResult, IssueDetail]:
@@ -104,6 +105,11 @@ async def get_issue(
     if "messages" in include:
         section, latest = await latest_messages_section(state.pylon, issue)
         text, structured = text + "\n" + section, {**structured, "latest_messages": latest}
+    if "account" in include:
+        section, card = await account_section(state, issue)
+        text += "\n" + section
+        if card is not None:
+            structured = {**structured, "account_card": card}
     return result(text, structured)
 
 

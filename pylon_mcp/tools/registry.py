@@ -16,6 +16,7 @@ from mcp_types import ToolAnnotations
 
 from pylon_mcp.config import ConfigError, Settings
 from pylon_mcp.tools.conversation import add_internal_note, get_issue_messages
+from pylon_mcp.tools.customers import get_account, get_contact, link_external_issue
 from pylon_mcp.tools.followers import manage_followers
 from pylon_mcp.tools.issue_writes import create_issue, delete_issue, snooze_issue, update_issue
 from pylon_mcp.tools.issues import get_issue, search_issues
@@ -66,9 +67,9 @@ class ToolDef:
 # Toolsets, as github-mcp-server has them: a user who only triages issues can leave out the
 # conversation tools, and every tool left out is tool-definition context saved on every turn.
 TOOLSETS: dict[str, str] = {
-    "issues": "find, read, create and change issues; followers",
+    "issues": "find, read, create and change issues; followers; links to engineering tickets",
     "conversation": "an issue's messages, internal notes, and customer replies (switched on separately)",
-    "directory": "users, contacts, accounts and teams: names and emails to IDs and back",
+    "directory": "users, contacts, accounts and teams: names and emails to IDs and back; account and contact cards",
 }
 ALL_TOOLSETS = "all"
 
@@ -78,10 +79,20 @@ TOOLS: tuple[ToolDef, ...] = (
     ToolDef(
         find, "Find IDs by name", read_only=True, destructive=False, idempotent=True, toolset="directory"
     ),
+    ToolDef(
+        get_account, "Account card", read_only=True, destructive=False, idempotent=True, toolset="directory"
+    ),
+    ToolDef(
+        get_contact, "Contact card", read_only=True, destructive=False, idempotent=True, toolset="directory"
+    ),
     ToolDef(create_issue, "Create issue", read_only=False, destructive=False, idempotent=False),
     ToolDef(update_issue, "Update issue", read_only=False, destructive=True, idempotent=True),
     ToolDef(snooze_issue, "Snooze issue", read_only=False, destructive=True, idempotent=True),
     ToolDef(manage_followers, "Add or remove followers", read_only=False, destructive=True, idempotent=True),
+    # Unlinking removes a link, so destructive; linking twice is one link, so idempotent (and retried).
+    ToolDef(
+        link_external_issue, "Link engineering ticket", read_only=False, destructive=True, idempotent=True
+    ),
     ToolDef(delete_issue, "Delete issue", read_only=False, destructive=True, idempotent=True, default=False),
     ToolDef(
         get_issue_messages,

@@ -23,6 +23,7 @@ PATHS = (
     "/issues/{id}/threads",
     "/issues/{id}/note",
     "/issues/{id}/reply",
+    "/issues/{id}/external-issues",
     "/me",
 )
 # The directory endpoints (issue 12) go to their own extract, so each file stays small.
