@@ -289,7 +289,7 @@ def test_a_ticket_reference_is_a_known_source_and_one_token_or_a_named_refusal(
     else:
         refusal = ""
     if refusal:
-        assert refusal.startswith(("Invalid argument 'source'", "Invalid argument 'external_issue_id'")), (
+        assert refusal.startswith(("invalid argument 'source'", "invalid argument 'external_issue_id'")), (
             refusal
         )
         return
