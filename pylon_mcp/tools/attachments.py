@@ -46,7 +46,7 @@ async def get_attachment(
 ) -> Annotated[CallToolResult, AttachmentResult]:
     """Read a file attached to an issue or its messages: images as images, text and PDF text fenced.
 
-    Other types are described, not opened."""
+    Other types only described."""
     state = app(ctx)
     wanted = url.strip()
     digits = wanted.removeprefix("#")
