@@ -27,7 +27,7 @@ import socket
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
-from http.cookiejar import CookieJar, DefaultCookiePolicy
+from http.cookiejar import DefaultCookiePolicy
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
@@ -114,13 +114,11 @@ _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
 
 
 def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 one carries (mapped, 6to4, Teredo, NAT64): checked like IPv4."""
+    """The IPv4 address an IPv6 one carries (mapped, 6to4, NAT64): checked like IPv4."""
     if address.ipv4_mapped is not None:
         return address.ipv4_mapped
     if address.sixtofour is not None:
         return address.sixtofour
-    if address.teredo is not None:
-        return address.teredo[1]
     if address in _NAT64:
         return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return None
@@ -139,6 +137,8 @@ def refusal(text: str) -> str | None:
             return f"{reason} (IPv4 {inner} inside IPv6)" if reason else None
         if address in _NAT64_LOCAL:
             return "private address"
+        if address.teredo is not None:  # a tunnel to wherever its relay decides: never a file host
+            return "Teredo tunnel address"
     for reason, hit in (
         ("unspecified", address.is_unspecified),
         ("loopback", address.is_loopback),
@@ -160,12 +160,12 @@ class AddressRefused(Refused):
 class GuardedBackend:
     """httpcore's network backend, with the address check between resolving and connecting."""
 
-    def __init__(self, policy: FetchPolicy, resolver: Resolver) -> None:
+    def __init__(self, policy: FetchPolicy, resolver: Resolver, inner: Any = None) -> None:
         from httpcore2._backends.auto import AutoBackend  # the backend httpcore uses by default
 
         self._policy = policy
         self._resolver = resolver
-        self._inner = AutoBackend()
+        self._inner = inner or AutoBackend()  # `inner`: tests record what is connected to
         self.connected: list[tuple[str, str]] = []  # (host, address) per connection, for tests
 
     async def connect_tcp(
@@ -249,9 +249,10 @@ def guarded_client(policy: FetchPolicy, resolver: Resolver) -> tuple[httpx2.Asyn
         trust_env=False,
         follow_redirects=False,
         timeout=policy.timeout,
-        cookies=httpx2.Cookies(CookieJar(policy=_NoCookies())),
         headers={"User-Agent": f"pylon-mcp/{__version__} (attachment reader)", "Accept-Encoding": "identity"},
     )
+    # The client copies any jar it is given into its own, policy lost: set the policy on its jar.
+    client.cookies.jar.set_policy(_NoCookies())
     return client, backend
 
 
@@ -271,6 +272,8 @@ def check_url(url: str, policy: FetchPolicy) -> tuple[str, int]:
     except ValueError as exc:
         raise Refused(f"{url[:200]!r} is not a valid URL ({exc})") from None
     host = (parts.hostname or "").lower()
+    if parts.scheme not in ("https", "http"):
+        raise Refused(f"only https URLs are fetched; got {parts.scheme or 'no scheme'}:")
     if not host:
         raise Refused(f"{url[:200]!r} has no host")
     if parts.username is not None or parts.password is not None:

@@ -287,7 +287,9 @@ async def serve(request: Request) -> Response:
     name = request.path_params["name"]
     origin = origin_of(request)
     if name in REDIRECTS:
-        return RedirectResponse(f"{origin}{PREFIX}{REDIRECTS[name]}", status_code=302)
+        moved = RedirectResponse(f"{origin}{PREFIX}{REDIRECTS[name]}", status_code=302)
+        moved.set_cookie("session", "file-host-cookie")  # a reader must not send it back
+        return moved
     if name.startswith("chain-") and name.endswith(".png") and name[6:-4].isdigit():
         step = int(name[6:-4])
         target = f"chain-{step + 1}.png" if step < CHAIN else "screenshot.png"
