@@ -7,6 +7,7 @@ addresses a hostile DNS would give (production resolves with getaddrinfo via the
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any
 
 import httpcore2
@@ -90,13 +91,13 @@ async def test_a_name_that_resolves_to_a_private_address_is_refused_before_conne
     calls: list[str] = []
     for address in ("10.0.0.7", "169.254.169.254", "::1", "::ffff:192.168.0.1"):
         resolver = stub({"files.customer.example": [address]}, calls)
-        with pytest.raises(AddressRefused, match=f"files.customer.example resolves to {address}"):
+        with pytest.raises(AddressRefused, match=re.escape(f"files.customer.example resolves to {address}")):
             await fetch("https://files.customer.example/a.png", policy(), resolver)
 
 
 async def test_every_address_must_be_public_not_just_the_first() -> None:
     resolver = stub({"mixed.example": ["93.184.216.34", "127.0.0.1"]})
-    with pytest.raises(AddressRefused, match="127.0.0.1, a loopback"):
+    with pytest.raises(AddressRefused, match=r"127\.0\.0\.1, a loopback"):
         await fetch("https://mixed.example/a.png", policy(), resolver)
 
 
@@ -157,7 +158,7 @@ async def test_redirects_are_followed_and_each_is_checked(sandbox_url: str, sand
     assert got.url.endswith("/_files/screenshot.png") and got.content.startswith(b"\x89PNG")
     with pytest.raises(AddressRefused, match="localhost resolves to"):
         await fetch(f"{sandbox_url}/_files/admin-link.png", policy(sandbox_url))
-    with pytest.raises(AddressRefused, match="169.254.169.254 is a link-local"):
+    with pytest.raises(AddressRefused, match=r"169\.254\.169\.254 is a link-local"):
         await fetch(f"{sandbox_url}/_files/metadata.png", policy(sandbox_url))
     with pytest.raises(Refused, match="redirect loop"):
         await fetch(f"{sandbox_url}/_files/loop.png", policy(sandbox_url))
@@ -184,7 +185,7 @@ async def test_the_byte_cap_holds_whatever_content_length_says(sandbox_url: str)
 
 
 async def test_one_timeout_covers_the_whole_download(sandbox_url: str) -> None:
-    with pytest.raises(FetchError, match="took longer than 0.5 s"):
+    with pytest.raises(FetchError, match=r"took longer than 0\.5 s"):
         await fetch(f"{sandbox_url}/_files/slow.log", policy(sandbox_url, timeout=0.5))
 
 
