@@ -281,3 +281,21 @@ async def test_the_token_never_reaches_a_file_host(sandbox_url: str, sandbox: Sa
     assert len(files) == 2
     for entry in files:
         assert "authorization" not in entry.headers and "cookie" not in entry.headers
+
+
+async def test_numbering_a_conversation_read_by_id_reads_the_issue_once_at_most(
+    sandbox_url: str, sandbox: Sandbox
+) -> None:
+    """Message files are numbered after the issue's own attachments, so a conversation read by ID
+    needs the issue: one GET, unless get_issue showed it in the last few minutes."""
+    ident = sandbox.store.find("9").id
+    async with session(sandbox_url) as client:
+        sandbox.clear_log()
+        cold = text(await ok(client, "get_issue_messages", {"issue_id": ident}))
+        cold_requests = [r.endpoint for r in sandbox.requests()]
+        sandbox.clear_log()
+        warm = text(await ok(client, "get_issue_messages", {"issue_id": ident}))
+        warm_requests = [r.endpoint for r in sandbox.requests()]
+    assert cold_requests == ["GET /issues/{id}/messages", "GET /issues/{id}"]
+    assert warm_requests == ["GET /issues/{id}/messages"]
+    assert "(12) [moved.png]" in cold and cold == warm

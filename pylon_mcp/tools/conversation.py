@@ -184,7 +184,11 @@ async def file_numbers(
     (attachments/listing.py). The issue is read only if files need numbering and it was not seen lately."""
     if not any(message_files(m.file_urls) for m in messages):
         return None
-    issue = issue or state.recent.last_seen(ident) or await state.pylon.get_issue(ident)
+    if issue is None:
+        issue = state.recent.last_seen(ident)
+    if issue is None:
+        issue = await state.pylon.get_issue(ident)
+        state.recent.remember([issue])
     return numbers(numbered(issue.attachment_urls, (m.file_urls for m in messages)))
 
 
