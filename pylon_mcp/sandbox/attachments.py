@@ -226,6 +226,7 @@ FILES: dict[str, File] = {
     "export.csv": File(_csv, "text/csv"),
     "report.pdf": File(report_pdf, "application/pdf"),
     "scan.pdf": File(_scan_pdf, "application/pdf"),
+    "manual-200-pages.pdf": File(lambda: report_pdf(200), "application/pdf"),  # benchmark 14; on no issue
     "logs.zip": File(_zip, "application/zip"),
     "diagram.svg": File(lambda: SVG, "image/svg+xml"),
     "invoice.pdf": File(_executable, "application/pdf"),  # bytes disagree with the name and type
