@@ -30,6 +30,7 @@ from functools import cache
 from http.cookiejar import DefaultCookiePolicy
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
+from weakref import WeakKeyDictionary
 
 import anyio
 import httpx2
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 MAX_REDIRECTS = 3
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 CHUNK = 64 * 1024
+CONCURRENT_DOWNLOADS = 4
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -287,13 +289,26 @@ def check_url(url: str, policy: FetchPolicy) -> tuple[str, int]:
     )
 
 
+_downloads: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = WeakKeyDictionary()
+
+
+def _download_slots() -> asyncio.Semaphore:
+    # Each download may hold up to max_bytes in memory: a few at a time per process, the rest wait
+    # (within their timeout). One semaphore per event loop, as a semaphore belongs to its loop.
+    loop = asyncio.get_running_loop()
+    slots = _downloads.get(loop)
+    if slots is None:
+        slots = _downloads[loop] = asyncio.Semaphore(CONCURRENT_DOWNLOADS)
+    return slots
+
+
 async def fetch(url: str, policy: FetchPolicy, resolver: Resolver = system_resolver) -> Fetched:
     """The whole body of `url`, or a FetchError saying which rule or fault stopped it."""
     client, _ = guarded_client(policy, resolver)
     seen = [url]
     try:
         with anyio.fail_after(policy.timeout):
-            async with client:
+            async with _download_slots(), client:
                 while True:
                     check_url(url, policy)
                     async with client.stream("GET", url) as response:

@@ -14,6 +14,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from mcp import Client
 from mcp_types import CallToolResult
 from PIL import Image
@@ -299,3 +301,31 @@ async def test_numbering_a_conversation_read_by_id_reads_the_issue_once_at_most(
     assert cold_requests == ["GET /issues/{id}/messages", "GET /issues/{id}"]
     assert warm_requests == ["GET /issues/{id}/messages"]
     assert "(12) [moved.png]" in cold and cold == warm
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_over_streamable_http_in_both_eras(sandbox_url: str, mode: str) -> None:
+    from pylon_mcp.pylon.auth import Secret
+    from tests.test_http import AUTH, client, start
+
+    settings = settings_for(sandbox_url, transport="http", auth_token=Secret(AUTH))
+    with start(settings) as server:
+        async with client(server.url, mode=mode) as http_client:
+            image = await ok(http_client, "get_attachment", {"issue_id": "9", "url": "2"})
+            log = await ok(http_client, "get_attachment", {"issue_id": "9", "url": "5"})
+            refused = await fails(http_client, "get_attachment", {"issue_id": "10", "url": "7"})
+    assert image_of(image)[0].size == (MAX_SIDE, 980)
+    assert "IGNORE PREVIOUS INSTRUCTIONS" in text(log) and "redirect loop" in refused
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(url=st.text(min_size=1, max_size=300).filter(lambda u: not u.strip().removeprefix("#").isdigit()))
+async def test_any_url_the_issue_does_not_list_is_refused_with_nothing_fetched(
+    sandbox_url: str, sandbox: Sandbox, url: str
+) -> None:
+    sandbox.clear_log()
+    async with session(sandbox_url) as client:
+        result = await client.call_tool("get_attachment", {"issue_id": "9", "url": url})
+    assert result.is_error and served(sandbox) == []
+    message = text(result)
+    assert "is not an attachment of issue #9" in message or "Invalid arguments" in message
