@@ -312,7 +312,11 @@ async def fetch(url: str, policy: FetchPolicy, resolver: Resolver = system_resol
                 while True:
                     check_url(url, policy)
                     async with client.stream("GET", url) as response:
-                        if response.is_redirect and response.headers.get("location"):
+                        if 300 <= response.status_code < 400:
+                            if not response.headers.get("location"):
+                                raise FetchError(
+                                    f"the file host answered HTTP {response.status_code} with nowhere to go"
+                                )
                             target = urljoin(url, response.headers["location"])
                             if target in seen:
                                 raise Refused(f"redirect loop: {target[:200]} was already visited")
@@ -336,13 +340,17 @@ async def fetch(url: str, policy: FetchPolicy, resolver: Resolver = system_resol
                         return Fetched(url, content, response.headers.get("content-type"), seen[1:])
     except TimeoutError:
         raise FetchError(f"the download took longer than {policy.timeout:g} s; nothing was kept") from None
-    except AddressRefused:
-        raise
+    except AddressRefused as exc:
+        raise _after_redirect(exc, seen) from None
     except httpx2.TransportError as exc:
         cause = exc.__cause__ or exc
         if isinstance(cause, AddressRefused):  # raised by the backend, wrapped on the way up
-            raise cause from None
+            raise _after_redirect(cause, seen) from None
         raise FetchError(f"could not download the file: {type(exc).__name__}: {exc}") from None
+
+
+def _after_redirect(exc: AddressRefused, seen: list[str]) -> AddressRefused:
+    return AddressRefused(f"refused redirect to {seen[-1][:200]}: {exc}") if len(seen) > 1 else exc
 
 
 async def _read_capped(response: httpx2.Response, cap: int) -> bytes:

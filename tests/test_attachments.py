@@ -84,7 +84,8 @@ async def test_a_number_and_its_url_read_the_same_file(sandbox_url: str) -> None
             client, "get_attachment", {"issue_id": "9", "url": file_url(sandbox_url, "export.csv")}
         )
         by_hash = await ok(client, "get_attachment", {"issue_id": "9", "url": "#9"})
-    assert text(by_number) == text(by_url) == text(by_hash)
+        by_int = await ok(client, "get_attachment", {"issue_id": "9", "url": 9})
+    assert text(by_number) == text(by_url) == text(by_hash) == text(by_int)
     assert (by_number.structured_content or {})["number"] == 9
 
 
@@ -229,12 +230,12 @@ async def test_a_url_the_issue_does_not_list_is_refused_unfetched(sandbox_url: s
     ("number", "expected"),
     [
         (3, "larger than the 10,485,760-byte cap"),
-        (5, "localhost resolves to 127.0.0.1, a loopback address"),
+        (5, "refused redirect to https://localhost:"),
         (7, "redirect loop"),
         (8, "more than 3 redirects"),
         (9, "over the 40,000,000-pixel limit"),
         (10, "HTTP 404"),
-        (12, "169.254.169.254 is a link-local address"),
+        (12, "redirect to https://169.254.169.254/latest/meta-data/iam/: 169.254.169.254 is a link-local"),
     ],
 )
 async def test_refusals_and_faults_say_which(

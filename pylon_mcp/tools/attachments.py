@@ -12,7 +12,7 @@ from typing import Annotated
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, ImageContent, TextContent
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from pylon_mcp.attachments.convert import decode_text, off_loop
 from pylon_mcp.attachments.listing import numbered
@@ -38,9 +38,18 @@ from pylon_mcp.tools.posting import refused
 MAX_LISTED = 12  # attachments named in a refusal
 
 
+def _number_as_text(value: object) -> object:
+    """`url` is text, but a model asking for attachment 2 may well send the number 2."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 async def get_attachment(
     issue_id: IssueRef,
-    url: Annotated[str, Field(min_length=1, max_length=2048, description="Its URL or number as listed")],
+    url: Annotated[
+        str,
+        Field(min_length=1, max_length=2048, description="Its URL or number as listed"),
+        BeforeValidator(_number_as_text),
+    ],
     ctx: Context,
     offset: count(ge=0, description="Text: where to read on") = 0,
 ) -> Annotated[CallToolResult, AttachmentResult]:
