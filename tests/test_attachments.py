@@ -330,3 +330,12 @@ async def test_any_url_the_issue_does_not_list_is_refused_with_nothing_fetched(
     assert result.is_error and served(sandbox) == []
     message = text(result)
     assert "is not an attachment of issue #9" in message or "Invalid arguments" in message
+
+
+async def test_a_long_pdf_stops_at_the_text_cap_and_says_so(sandbox_url: str, sandbox: Sandbox) -> None:
+    sandbox.store.find("4").attachment_urls = (file_url(sandbox_url, "manual-200-pages.pdf"),)
+    async with session(sandbox_url) as client:
+        result = await ok(client, "get_attachment", {"issue_id": "4", "url": "1"})
+    out = result.structured_content or {}
+    assert out["pages"] == 200 and out["pages_read"] < 200
+    assert f"[Read {out['pages_read']} of 200 pages: the first 200,000 characters were kept.]" in text(result)

@@ -162,7 +162,7 @@ async def _pdf(ctx: Context, out: AttachmentResult, data: bytes, label: str, off
     if not pdf.has_text:
         return _result(no_text_layer(out), out)
     notes = [f"Read {pdf.pages_read} of {pdf.pages} pages: {pdf.stopped}."] if pdf.stopped else []
-    return _text(ctx, out, pdf.text, label, offset, notes)
+    return _text(ctx, out, strip_invisible(pdf.text), label, offset, notes)
 
 
 def _text(
