@@ -339,3 +339,10 @@ async def test_a_long_pdf_stops_at_the_text_cap_and_says_so(sandbox_url: str, sa
     out = result.structured_content or {}
     assert out["pages"] == 200 and out["pages_read"] < 200
     assert f"[Read {out['pages_read']} of 200 pages: the first 200,000 characters were kept.]" in text(result)
+
+
+async def test_the_conversation_resource_numbers_files_like_the_tool(sandbox_url: str) -> None:
+    async with session(sandbox_url) as client:
+        resource = await client.read_resource("pylon://issues/9/messages")
+    body = "\n".join(getattr(item, "text", "") for item in resource.contents)
+    assert f"(7) [spinner.gif]({file_url(sandbox_url, 'spinner.gif')})" in body
