@@ -267,7 +267,10 @@ class Fetched:
 
 
 def check_url(url: str, policy: FetchPolicy) -> tuple[str, int]:
-    """Scheme and host rules, before any connection. Returns (host, port)."""
+    """Scheme and host rules, before any connection. Returns (host, port).
+
+    The address rules are not here but in GuardedBackend, on the host httpx itself parsed and
+    connects to: a URL that two parsers read differently cannot slip past them."""
     try:
         parts = urlsplit(url)
         port = parts.port

@@ -59,7 +59,7 @@ async def get_attachment(
     state = app(ctx)
     wanted = url.strip()
     digits = wanted.removeprefix("#")
-    number = int(digits) if digits.isdigit() and len(digits) <= 6 else None
+    number = int(digits) if digits.isascii() and digits.isdigit() and len(digits) <= 6 else None
     ref = issue_ref(issue_id)
     issue = await state.pylon.get_issue(ref)
     state.recent.remember([issue])
