@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import (
+    attachments,
     auth_overhead,
     call_overhead,
     cold_start,
@@ -45,6 +46,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[Config], Awaitable[Outcome]]]] = {
     "10": ("hostile_body", hostile_body.run),
     "11": ("definitions", definitions.run),
     "13": ("customer_cards", customer_cards.run),
+    "14": ("attachments", attachments.run),
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 COLUMNS = ("benchmark", "ours", "baseline", "ratio", "goal", "met?")

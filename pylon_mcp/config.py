@@ -102,6 +102,20 @@ OPTIONS: tuple[Option, ...] = (
         "max characters of an issue body per tool result (default 4000)",
     ),
     Option(
+        "attachment_max_bytes",
+        "PYLON_ATTACHMENT_MAX_BYTES",
+        "--attachment-max-bytes",
+        int,
+        "largest attachment get_attachment downloads, in bytes (default 10485760)",
+    ),
+    Option(
+        "attachment_allowed_hosts",
+        "PYLON_ATTACHMENT_ALLOWED_HOSTS",
+        "--attachment-allowed-hosts",
+        "list",
+        "attachment hosts fetched even on private addresses, e.g. files.intranet.example (https only)",
+    ),
+    Option(
         "auth_token",
         "PYLON_MCP_AUTH_TOKEN",
         "--auth-token",
@@ -263,6 +277,8 @@ class Settings:
     enable_delete: bool = False
     allow_customer_replies: bool = False
     body_chars: int = 4000
+    attachment_max_bytes: int = 10 * 1024 * 1024
+    attachment_allowed_hosts: tuple[str, ...] = ()
     auth_token: Secret = field(default_factory=lambda: Secret(""))
     insecure_no_auth: bool = False
     allowed_hosts: tuple[str, ...] = ()
@@ -312,6 +328,8 @@ class Settings:
             raise ConfigError(f"{name('timeout')} must be a positive number of seconds")
         if not 200 <= self.body_chars <= 100_000:
             raise ConfigError(f"{name('body_chars')} must be between 200 and 100000")
+        if not 1024 <= self.attachment_max_bytes <= 100 * 1024 * 1024:
+            raise ConfigError(f"{name('attachment_max_bytes')} must be between 1024 and 104857600 (100 MB)")
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"{name('port')} must be between 0 and 65535 (0 picks a free port)")
         if self.resource_ttl < 0:

@@ -11,6 +11,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp_types import Completion, CompletionContext
 
+from pylon_mcp.attachments.listing import numbered, numbers
 from pylon_mcp.pylon.client import issue_ref
 from pylon_mcp.pylon.errors import InvalidRequest, PylonError, PylonNotFound
 from pylon_mcp.render.messages import conversation, conversation_text, role_of
@@ -44,8 +45,11 @@ def register_message_resources(server: MCPServer[Any]) -> None:
         state.seen.record([issue])
         ref = str(issue.number or issue_id)
         budget = state.settings.body_chars * 3
+        files = numbers(numbered(issue.attachment_urls, (m.file_urls for m in messages)))  # as get_attachment
         shaped = await anyio.to_thread.run_sync(  # converting customer HTML is CPU work
-            partial(conversation, messages, ref=ref, start=0, budget=budget, incomplete=incomplete)
+            partial(
+                conversation, messages, ref=ref, start=0, budget=budget, incomplete=incomplete, numbers=files
+            )
         )
         return conversation_text(shaped)
 

@@ -15,6 +15,7 @@ from pylon_mcp.changes import LegacySubscriptions
 from pylon_mcp.config import Settings
 from pylon_mcp.confirmations import ConfirmationStore, InMemoryConfirmations
 from pylon_mcp.directory import Directory
+from pylon_mcp.fetch import Resolver, system_resolver
 from pylon_mcp.pylon.client import PylonClient
 from pylon_mcp.pylon.models import BASE_STATES, Issue
 from pylon_mcp.recent_issues import RecentIssues
@@ -49,6 +50,7 @@ class AppState:
     seen: Seen = field(default_factory=Seen)
     confirmations: ConfirmationStore = field(default_factory=InMemoryConfirmations)
     recent: RecentIssues = field(default_factory=RecentIssues)  # number -> ID and "before" for writes
+    resolver: Resolver = system_resolver  # DNS for attachment hosts (pylon_mcp/fetch.py); tests stub it
 
     @property
     def listings(self) -> ListingCache:

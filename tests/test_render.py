@@ -34,7 +34,7 @@ def check_golden(name: str, rendered: str) -> None:
     assert rendered == path.read_text()
 
 
-@pytest.mark.parametrize("number", [7, 13, 21, 34, 55, 144])
+@pytest.mark.parametrize("number", [7, 9, 13, 21, 34, 55, 144])  # 9: numbered attachments
 def test_get_issue_golden(number: int) -> None:
     rendered = issue_text(
         detail(issue(number), body_format="markdown", body_offset=0, body_chars=4000), str(number)

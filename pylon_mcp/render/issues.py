@@ -19,6 +19,7 @@ from typing import Any, Literal
 import anyio
 from pydantic import BaseModel
 
+from pylon_mcp.attachments.listing import numbered
 from pylon_mcp.directory import Names
 from pylon_mcp.pylon.models import Follower, Issue
 from pylon_mcp.pylon.timefmt import parse_rfc3339
@@ -200,7 +201,8 @@ def detail(
             for c in issue.csat_responses or []
         ]
         or None,
-        attachment_urls=list(issue.attachment_urls) if issue.attachment_urls else None,
+        # Numbered by position (1 = the first): get_attachment takes the number (attachments/listing.py).
+        attachment_urls=numbered(issue.attachment_urls) or None,
         followers=[FollowerRef(id=f.id or "", type=f.type or "user") for f in followers]
         if followers is not None
         else None,
@@ -350,7 +352,8 @@ def issue_text(d: IssueDetail, ref: str, names: Names | None = None) -> str:
         comment = f" {quote(response['comment'])}" if response.get("comment") else ""
         lines.append(f"CSAT {inline(response.get('score', '?'))}/5{comment}")
     if d.attachment_urls:
-        lines.append("Attachments: " + inline_list(d.attachment_urls))
+        listed = ", ".join(f"({n}) {inline(url)}" for n, url in enumerate(d.attachment_urls, start=1))
+        lines.append(f"Attachments (get_attachment reads them by number): {listed}")
     if d.followers is not None:
         lines.append("Followers: " + (", ".join(follower_label(f, names) for f in d.followers) or "none"))
     if d.link:

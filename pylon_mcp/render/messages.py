@@ -12,7 +12,7 @@ JSON-quoted, bodies fenced, and the result opens with that label.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlparse
@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 if TYPE_CHECKING:
     from pylon_mcp.pylon.message_models import Message
+from pylon_mcp.attachments.listing import message_files
 from pylon_mcp.render.html import html_to_markdown
 from pylon_mcp.render.text import fence, inline, inline_list, one_line, quote, strip_invisible, window
 
@@ -52,6 +53,7 @@ class MessageOut(BaseModel):
     cut_at: int | None = None  # the body was cut here to fit; cursor "at:N" with message_id reads on
     total_chars: int | None = None
     files: list[str] | None = None
+    file_numbers: list[int] | None = None  # each file's number for get_attachment (attachments/listing.py)
 
 
 class ConversationResult(BaseModel):
@@ -132,8 +134,11 @@ def _file_link(url: str) -> str:
     return f"[{one_line(strip_invisible(name), 60)}]({url})"
 
 
-def message_out(message: Message, *, full: bool, offset: int = 0, limit: int) -> MessageOut:
+def message_out(
+    message: Message, *, full: bool, offset: int = 0, limit: int, numbers: Mapping[str, int] | None = None
+) -> MessageOut:
     markdown, _ = html_to_markdown(message.message_html or "")
+    files = message_files(message.file_urls)
     trimmed = Trimmed(markdown, ()) if full else trim_email(markdown)
     part = window(trimmed.text, offset, limit)
     return MessageOut(
@@ -147,7 +152,8 @@ def message_out(message: Message, *, full: bool, offset: int = 0, limit: int) ->
         trimmed=list(trimmed.removed) or None,
         cut_at=part.next_offset,
         total_chars=part.total if (part.next_offset is not None or offset) else None,
-        files=[u for u in message.file_urls or [] if u.startswith(("https://", "http://"))] or None,
+        files=files or None,
+        file_numbers=[numbers[url] for url in files if url in numbers] or None if numbers else None,
     )
 
 
@@ -174,12 +180,21 @@ def message_text(index: int, m: MessageOut, ref: str) -> str:
         where = f"issue_id={quote(ref)} message_id={quote(m.id or '')}"
         lines.append(f"[{'; '.join(notes)}: get_issue_messages {where} shows it in full.]")
     if m.files:
-        lines.append("Files: " + ", ".join(_file_link(url) for url in m.files))
+        shown = [_file_link(url) for url in m.files]
+        if m.file_numbers and len(m.file_numbers) == len(shown):
+            shown = [f"({n}) {link}" for n, link in zip(m.file_numbers, shown, strict=True)]
+        lines.append("Files: " + ", ".join(shown))
     return "\n".join(lines)
 
 
 def conversation(
-    messages: Sequence[Message], *, ref: str, start: int, budget: int, incomplete: bool = False
+    messages: Sequence[Message],
+    *,
+    ref: str,
+    start: int,
+    budget: int,
+    incomplete: bool = False,
+    numbers: Mapping[str, int] | None = None,
 ) -> ConversationResult:
     """Messages from `start` (0-based) that fit `budget` characters; at least one, cut if need be."""
     shown: list[MessageOut] = []
@@ -189,7 +204,7 @@ def conversation(
         room = budget - used
         if shown and room < 200:
             break
-        out = message_out(messages[index], full=False, limit=max(room - 200, 200))
+        out = message_out(messages[index], full=False, limit=max(room - 200, 200), numbers=numbers)
         size = len(out.text) + 200  # header and notes
         if shown and (used + size > budget or out.cut_at is not None):
             break
@@ -228,9 +243,11 @@ def single_message_text(m: MessageOut, index: int, total: int, ref: str) -> str:
     return head + "\n" + message_text(index, m, ref)
 
 
-def latest_messages(messages: Sequence[Message], count: int, per_message: int) -> list[MessageOut]:
+def latest_messages(
+    messages: Sequence[Message], count: int, per_message: int, numbers: Mapping[str, int] | None = None
+) -> list[MessageOut]:
     """The last `count` messages, trimmed and cut short, for get_issue."""
-    return [message_out(m, full=False, limit=per_message) for m in messages[-count:]]
+    return [message_out(m, full=False, limit=per_message, numbers=numbers) for m in messages[-count:]]
 
 
 def latest_section(outs: Sequence[MessageOut], total: int, ref: str) -> str:

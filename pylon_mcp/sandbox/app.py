@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from pylon_mcp.sandbox import customer_handlers, directory_handlers, handlers, message_handlers
+from pylon_mcp.sandbox import attachments, customer_handlers, directory_handlers, handlers, message_handlers
 from pylon_mcp.sandbox.faults import Fault, FaultPlan, RateLimiter, retry_after_header
 from pylon_mcp.sandbox.handlers import ApiError, Call
 from pylon_mcp.sandbox.seed import anchor_epoch
@@ -143,6 +143,7 @@ class Sandbox:
         self.app = Starlette(
             routes=[
                 Route("/_sandbox/{action:path}", self._admin, methods=["GET", "POST", "DELETE"]),
+                Route(attachments.PREFIX + "{name:path}", self._file, methods=["GET"]),
                 Route("/{path:path}", self._pylon, methods=["GET", "POST", "PATCH", "DELETE", "PUT"]),
             ]
         )
@@ -244,7 +245,17 @@ class Sandbox:
             log(response.status_code, f"{fault.kind}:after_commit")
             return response
         log(status, fault_note)
-        return JSONResponse(payload, status_code=status)
+        return attachments.SandboxJSON(payload, status, attachments.origin_of(request))
+
+    async def _file(self, request: Request) -> Response:
+        """A served attachment (sandbox/attachments.py); logged with its headers, for leak tests."""
+        entry = LoggedRequest("GET", request.url.path, "GET /_files/{name}", {}, None, 0, "", None, time.time(),
+                              request.headers.get("user-agent"), dict(request.headers))  # fmt: skip
+        with self._log_lock:
+            self._log.append(entry)
+        response = await attachments.serve(request)
+        entry.status = response.status_code
+        return response
 
     def _check_auth(self, header: str | None) -> str | None:
         if not header or not header.startswith("Bearer "):

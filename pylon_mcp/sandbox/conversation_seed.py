@@ -20,6 +20,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from pylon_mcp.sandbox import attachments
 from pylon_mcp.sandbox.records import IssueRecord, Person
 from pylon_mcp.sandbox.seed import HOSTILE_NUMBERS, Directory, hostile_body, new_id
 
@@ -212,4 +213,18 @@ def seed_conversation(record: IssueRecord, directory: Directory, seed: int, *, s
     if note_at is not None:
         conversation.threads.append(thread)
     conversation.messages.sort(key=lambda m: m.timestamp)  # stable: equal times keep their order
+    attach_files(record, conversation)
     return conversation
+
+
+def attach_files(record: IssueRecord, conversation: Conversation) -> None:
+    """The sandbox's served files (sandbox/attachments.py): the issue's on its first message, more on
+    the last customer message after it."""
+    attached = attachments.attach(record.number)
+    if attached is None or not conversation.messages:
+        return
+    first, *rest = conversation.messages
+    first.file_urls = attached[0]
+    later = [m for m in rest if m.author_kind == "contact"]
+    target = later[-1] if later else first
+    target.file_urls = (*target.file_urls, *attached[1])

@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from pylon_mcp.sandbox import attachments
 from pylon_mcp.sandbox.records import Account, CustomFieldDef, IssueRecord, Person, Status, TagDef, Team
 
 DAY = 86400.0
@@ -465,6 +466,9 @@ def seed_issues(directory: Directory, rng: random.Random, count: int, anchor: fl
         if number in HOSTILE_NUMBERS:
             record.body_html = hostile_body(HOSTILE_NUMBERS[number])
             record.signer = None
+        if number in attachments.ATTACHED:  # files the sandbox serves itself (sandbox/attachments.py)
+            record.title = attachments.TITLES[number]
+            record.attachment_urls = attachments.attach(number)[0]
         issues.append(record)
     return issues
 

@@ -15,6 +15,7 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult, TextContent
 from pydantic import BeforeValidator, Field
 
+from pylon_mcp.attachments.listing import message_files, numbered, numbers
 from pylon_mcp.auth.caller import acting_user_id
 from pylon_mcp.pylon.client import PylonClient, issue_ref
 from pylon_mcp.pylon.models import Issue
@@ -37,6 +38,7 @@ from pylon_mcp.tools.posting import post_once, refused
 
 if TYPE_CHECKING:
     from pylon_mcp.pylon.message_models import Message
+    from pylon_mcp.state import AppState
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _CURSOR = re.compile(r"^(from|at):(\d{1,9})$")
@@ -145,12 +147,13 @@ async def get_issue_messages(
     ident, issue = await issue_id_for(pylon, issue_id)
     ref = issue_label(issue_ref(issue_id), issue)
     messages, incomplete = await pylon.all_messages(ident)
+    numbers = await file_numbers(state, ident, issue, messages)
     budget = state.settings.body_chars * 3
     if message_id is not None:
         found = find_message(messages, message_id, ref)
         # Converting customer HTML is CPU work: off the event loop, like get_issue's body.
         out = await anyio.to_thread.run_sync(
-            partial(message_out, found, full=True, offset=offset, limit=budget)
+            partial(message_out, found, full=True, offset=offset, limit=budget, numbers=numbers)
         )
         index = messages.index(found) + 1
         shaped = ConversationResult(issue=ref, messages=[out], total=len(messages), first=index)
@@ -161,19 +164,44 @@ async def get_issue_messages(
     if start > len(messages):
         raise refused("cursor", f"the conversation has {len(messages)} messages; start again without cursor")
     shaped = await anyio.to_thread.run_sync(
-        partial(conversation, messages, ref=ref, start=start, budget=budget, incomplete=incomplete)
+        partial(
+            conversation,
+            messages,
+            ref=ref,
+            start=start,
+            budget=budget,
+            incomplete=incomplete,
+            numbers=numbers,
+        )
     )
     return result(conversation_text(shaped), shaped.model_dump(mode="json", exclude_none=True))
 
 
-async def latest_messages_section(pylon: PylonClient, issue: Issue) -> tuple[str, list[dict[str, Any]]]:
+async def file_numbers(
+    state: AppState, ident: str, issue: Issue | None, messages: list[Message]
+) -> dict[str, int] | None:
+    """Each message file's number for get_attachment, after the issue's own attachments
+    (attachments/listing.py). The issue is read only if files need numbering and it was not seen lately."""
+    if not any(message_files(m.file_urls) for m in messages):
+        return None
+    if issue is None:
+        issue = state.recent.last_seen(ident)
+    if issue is None:
+        issue = await state.pylon.get_issue(ident)
+        state.recent.remember([issue])
+    return numbers(numbered(issue.attachment_urls, (m.file_urls for m in messages)))
+
+
+async def latest_messages_section(state: AppState, issue: Issue) -> tuple[str, list[dict[str, Any]]]:
     """The latest few messages of an issue, for get_issue: text to append and structured items."""
+    pylon = state.pylon
     ref = str(issue.number) if issue.number is not None else (issue.id or "")
     page = await pylon.list_messages(issue.id or ref)  # one page is enough for the latest few, usually
     messages = page.messages
     if page.has_next_page:  # the latest are on the last page
         messages, _ = await pylon.all_messages(issue.id or ref)
-    outs = await anyio.to_thread.run_sync(latest_messages, messages, LATEST_COUNT, LATEST_CHARS)
+    numbers = await file_numbers(state, issue.id or ref, issue, messages)
+    outs = await anyio.to_thread.run_sync(latest_messages, messages, LATEST_COUNT, LATEST_CHARS, numbers)
     return latest_section(outs, len(messages), ref), [
         m.model_dump(mode="json", exclude_none=True) for m in outs
     ]

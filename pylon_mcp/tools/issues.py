@@ -103,7 +103,7 @@ async def get_issue(
     text = issue_text(out, str(issue.number or ref), names) + names_note(names.note, "\n")
     structured = dump(out)
     if "messages" in include:
-        section, latest = await latest_messages_section(state.pylon, issue)
+        section, latest = await latest_messages_section(state, issue)
         text, structured = text + "\n" + section, {**structured, "latest_messages": latest}
     if "account" in include:
         section, card = await account_section(state, issue)

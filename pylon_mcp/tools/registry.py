@@ -15,6 +15,7 @@ from typing import Any, Literal
 from mcp_types import ToolAnnotations
 
 from pylon_mcp.config import ConfigError, Settings
+from pylon_mcp.tools.attachments import get_attachment
 from pylon_mcp.tools.conversation import add_internal_note, get_issue_messages
 from pylon_mcp.tools.customers import get_account, get_contact, link_external_issue
 from pylon_mcp.tools.followers import manage_followers
@@ -97,6 +98,14 @@ TOOLS: tuple[ToolDef, ...] = (
     ToolDef(
         get_issue_messages,
         "Read conversation",
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        toolset="conversation",
+    ),
+    ToolDef(
+        get_attachment,
+        "Read attachment",
         read_only=True,
         destructive=False,
         idempotent=True,
