@@ -12,8 +12,6 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from mcp.server.mcpserver.exceptions import ToolError
-
 from pylon_mcp.pylon.customers import EXTERNAL_SOURCES
 from pylon_mcp.tools.errors import bad_argument
 
@@ -99,5 +97,5 @@ def _from_url(source: str | None, value: str) -> tuple[str, str]:
         raise bad_argument("source", f"is {source!r} but the URL is a GitHub issue; leave source out")
     reference = f"{path[0]}/{path[1]}/{path[3]}"
     if not _GITHUB_ID.match(reference):
-        raise ToolError(f"Invalid argument 'external_issue_id': {reference!r} is not owner/repo/number")
+        raise bad_argument("external_issue_id", f"{reference!r} is not owner/repo/number")
     return "github", reference
