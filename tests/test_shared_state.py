@@ -135,3 +135,36 @@ async def test_a_create_cancelled_mid_call_is_looked_for_before_another(state: S
         state.ledger, "issue", "c", "f", attempt=slow_attempt, recover=recover, unsure=lambda _: False
     )
     assert result == ({"number": 1}, "recovered") and calls == ["create", "search"]
+
+
+async def test_an_unsure_attempt_is_not_repeated_until_it_could_no_longer_land(state: SharedState) -> None:
+    """Issue 19, item 3: not found yet is not "not made": wait out the settle window before sending again."""
+    import anyio
+
+    attempts: list[str] = []
+
+    async def lost() -> dict[str, Any]:
+        attempts.append("create")
+        raise TimeoutError("no answer")  # Pylon may apply it later
+
+    async def fine() -> dict[str, Any]:
+        attempts.append("create")
+        return {"number": 2}
+
+    async def recover(since: str) -> dict[str, Any] | None:
+        attempts.append("search")
+        return None
+
+    run = idempotency.run_once
+    with pytest.raises(TimeoutError):
+        await run(
+            state.ledger, "issue", "s", "f", attempt=lost, recover=recover, unsure=lambda _: True, settle=0.5
+        )
+    with pytest.raises(idempotency.NotSettled) as early:
+        await run(
+            state.ledger, "issue", "s", "f", attempt=fine, recover=recover, unsure=lambda _: True, settle=0.5
+        )
+    assert attempts == ["create", "search"] and early.value.seconds_left >= 1
+    await anyio.sleep(early.value.settles - time.time() + 0.05)
+    result = await run(state.ledger, "issue", "s", "f", attempt=fine, recover=recover, unsure=lambda _: True)
+    assert result == ({"number": 2}, "new") and attempts == ["create", "search", "search", "create"]

@@ -204,7 +204,8 @@ async def send_customer_reply(
             why = {
                 Redeem.UNKNOWN: "is not one this server issued (or it expired long ago)",
                 Redeem.EXPIRED: "has expired",
-                Redeem.USED: "was already used: that reply was sent (or attempted) once",
+                Redeem.USED: "was already used: that reply was sent, or attempted and may have reached the "
+                "customer (get_issue_messages shows whether it is there; say so to the person before any resend)",
                 Redeem.MISMATCH: "was issued for a different text, message or recipients",
             }[verdict]
             raise refused(
