@@ -4,6 +4,7 @@
 - rate gate: Pylon's 429 cooldowns and a sliding-window budget per endpoint, booked atomically by
   a Lua script on Redis's own clock (replicas' clocks may differ);
 - listing cache: one hash, dropped whole when a write makes listings stale;
+- confirmation tokens for customer replies (redis_confirmations.py), single-use across replicas;
 - change bus: the SDK's `SubscriptionBus` over pub/sub. A replica delivers to its own listeners
   only what it reads back from the channel, so each listener hears each event exactly once,
   whichever replica published it.
@@ -49,6 +50,7 @@ from pylon_mcp.config import Settings
 from pylon_mcp.pylon.gate import LocalRateGate, budget_limits
 from pylon_mcp.pylon.retry import COOLDOWN_CAP_SECONDS
 from pylon_mcp.shared.base import Record, SharedStateUnavailable
+from pylon_mcp.shared.redis_confirmations import RedisConfirmations
 
 log = logging.getLogger("pylon_mcp.shared.redis")
 
@@ -417,6 +419,7 @@ class RedisState:
         self.ledger = RedisLedger(self._store)
         self.listings = RedisListingCache(self._store, listing_ttl)
         self.bus = RedisSubscriptionBus(self._store)
+        self.confirmations = RedisConfirmations(self._store)
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> RedisState:
