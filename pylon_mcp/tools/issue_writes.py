@@ -108,7 +108,8 @@ async def create_issue(
         user_id=acting_user_id(),  # hosted for a team: the first message shows the signed-in person
     )
     if idempotency_key is None:
-        issue = await _create(app(ctx).pylon, request, None)
+        pylon = app(ctx).pylon
+        issue = await _create(pylon, request, None, idempotency.settle_window(pylon.timeout))
         app(ctx).recent.remember([issue])
         await announce_change(ctx, None, issue)
         return _write(WriteResult(action="created", issue=await named(app(ctx).directory, issue)))
@@ -198,9 +199,7 @@ def _may_have_applied(exc: BaseException) -> bool:
     return isinstance(cause, PylonError) and cause.write_may_have_applied
 
 
-async def _create(
-    pylon: PylonClient, request: CreateIssueRequest, key: str | None, settle: float = 0.0
-) -> Issue:
+async def _create(pylon: PylonClient, request: CreateIssueRequest, key: str | None, settle: float) -> Issue:
     """POST /issues; when the outcome is unknown, tell the model how to find out before repeating."""
     try:
         return await pylon.create_issue(request)
@@ -214,8 +213,8 @@ async def _create(
             f"Pylon may still create it until {safe}. Repeat the call with the same idempotency_key ({key!r}) "
             f"after {safe}: it finds the issue if it was created, and creates it only if it was not"
             if key
-            else f"search_issues with title_contains={quote(request.title[:100])} and created_after={since} "
-            "shows whether it exists"
+            else f"Pylon may still create it until {safe}; after then, search_issues with "
+            f"title_contains={quote(request.title[:100])} and created_after={since} shows whether it exists"
         )
         error = ToolError(f"{describe(exc)} Do not simply retry: {how}.")
         error.settles = settles  # type: ignore[attr-defined]  # idempotency.run_once records it

@@ -62,11 +62,14 @@ _VERB = {"note": "post", "reply": "send"}
 
 
 def _unsure(exc: PylonError, what: str, ref: str, key: str | None, settle: float) -> ToolError:
-    if key is None:
-        how = f"get_issue_messages with issue_id={quote(ref)} shows whether the {what} is there (at the end)"
-        return UnsureWrite(f"{describe(exc)} Do not simply retry: {how}.")
     settles = idempotency.settles_from_now(settle)
     safe = idempotency.when(settles)
+    if key is None:
+        how = (
+            f"Pylon may still {_VERB[what]} it until {safe}; after then, get_issue_messages with "
+            f"issue_id={quote(ref)} shows whether the {what} is there (at the end)"
+        )
+        return UnsureWrite(f"{describe(exc)} Do not simply retry: {how}.")
     how = (
         f"Pylon may still {_VERB[what]} it until {safe}. Repeat the call with the same idempotency_key "
         f"({key!r}) after {safe}: it checks the conversation first and {_VERB[what]}s only if the {what} is "
