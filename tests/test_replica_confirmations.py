@@ -13,6 +13,7 @@ import pytest
 from pylon_mcp.sandbox import Sandbox
 from pylon_mcp.sandbox.server import BackgroundServer
 from tests.mcp_helpers import text
+from tests.redis_server import RedisServer
 from tests.test_replicas import _replicas, mcp, redis_server, redis_url  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.anyio
@@ -39,3 +40,27 @@ async def test_a_preview_on_one_replica_is_confirmed_on_the_other_once(
         again = await a.call_tool("send_customer_reply", confirm)
         assert again.is_error and "already used" in text(again), text(again)
     assert len(sandbox.requests("POST /issues/{id}/reply")) == 1
+
+
+async def test_without_redis_a_reply_is_neither_previewed_nor_confirmed(
+    replying_replicas: list[BackgroundServer],
+    redis_server: RedisServer,  # noqa: F811
+    sandbox: Sandbox,
+) -> None:
+    arguments: dict[str, Any] = {"issue_id": "12", "body_markdown": "Fixed on our side."}
+    async with mcp(replying_replicas[0]) as a:
+        preview = await a.call_tool("send_customer_reply", arguments)
+        assert not preview.is_error, text(preview)
+        confirm = {
+            **arguments,
+            "confirmation_token": (preview.structured_content or {})["confirmation_token"],
+        }
+        redis_server.kill()
+        try:
+            for call in (arguments, confirm):  # a token this replica cannot mark used is not used
+                refused = await a.call_tool("send_customer_reply", call)
+                assert refused.is_error and "Nothing was sent" in text(refused), text(refused)
+                assert "cannot be reached" in text(refused), text(refused)
+        finally:
+            redis_server.start()
+    assert sandbox.requests("POST /issues/{id}/reply") == []
