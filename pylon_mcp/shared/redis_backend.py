@@ -149,15 +149,14 @@ class RedisLedger:
 
     async def claim(self, key: str, record: Record, ttl: float) -> Record | None:
         try:
+            client = self._store.client  # once: a probe's own second command must not meet the breaker
             for _ in range(3):  # the holder's record may expire between SET and GET
-                if await self._store.client.set(
-                    self._key(key), _canonical(record), nx=True, px=int(ttl * 1000)
-                ):
-                    self._store.mark_up()
+                claimed = await client.set(self._key(key), _canonical(record), nx=True, px=int(ttl * 1000))
+                self._store.mark_up()
+                if claimed:
                     return None
-                current = await self._store.client.get(self._key(key))
+                current = await client.get(self._key(key))
                 if current is not None:
-                    self._store.mark_up()
                     return json.loads(current)
         except FAILURES as exc:
             raise self._store.unavailable(exc) from exc
@@ -220,12 +219,14 @@ class RedisListingCache:
                     )
         except FAILURES as exc:
             raise self._store.unavailable(exc) from exc
+        self._store.mark_up()
 
     async def clear(self) -> None:
         try:
             await self._store.client.delete(self._hash)
         except FAILURES as exc:
             raise self._store.unavailable(exc) from exc
+        self._store.mark_up()
 
 
 # KEYS: booked sends (zset), cooldown (ms). ARGV: limit, window ms, max wait ms, member, cooldown cap ms.
@@ -358,6 +359,7 @@ class RedisSubscriptionBus:
             try:
                 with anyio.fail_after(READ_TIMEOUT):
                     await self._store.client.publish(self.channel, _event_to_json(event))
+                self._store.mark_up()
                 return  # our own reader delivers it here, once
             except FAILURES as exc:
                 self._store.mark_down(exc)
