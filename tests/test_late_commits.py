@@ -130,3 +130,24 @@ async def test_the_late_commit_fault_applies_the_write_after_the_client_gave_up(
         assert failed.is_error and "did not answer" in text(failed)
         assert posted(sandbox, "12", private=True, text_="Slow.") == 0  # not yet
         await until(lambda: posted(sandbox, "12", private=True, text_="Slow.") == 1)
+
+
+async def test_with_elicitation_each_attempt_is_approved_and_a_late_reply_is_not_sent_again(
+    sandbox_url: str, sandbox: Sandbox
+) -> None:
+    from tests.test_tools_conversation import session
+
+    arguments = {"issue_id": "12", "body_markdown": "Approved late.", "idempotency_key": "late-asked"}
+    async with session(sandbox_url, answer="accept", allow_customer_replies=True, timeout=0.4) as client:
+        sandbox.add_fault(Fault(endpoint="POST /issues/{id}/reply", kind="late_commit", latency=LANDS_AFTER))
+        first = await client.call_tool("send_customer_reply", arguments)
+        assert first.is_error and "same idempotency_key" in text(first), text(first)
+        early = await client.call_tool("send_customer_reply", arguments)
+        assert early.is_error
+        check_too_early(text(early))
+        await until(lambda: posted(sandbox, "12", private=False, text_="Approved late.") == 1)
+        late = await client.call_tool("send_customer_reply", arguments)
+        assert not late.is_error and "did send it" in text(late), text(late)
+        assert len(client.asked) == 3  # type: ignore[attr-defined]  # the person approved every attempt
+    assert posted(sandbox, "12", private=False, text_="Approved late.") == 1
+    assert len(sandbox.requests("POST /issues/{id}/reply")) == 1
