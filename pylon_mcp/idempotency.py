@@ -27,7 +27,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import anyio
 
@@ -75,12 +75,6 @@ class NotSettled(Exception):
     @property
     def at(self) -> str:
         return when(self.settles)
-
-
-class Unsettled(Protocol):
-    """An error for an attempt that ended unsure, carrying until when it may still land (epoch s)."""
-
-    settles: float
 
 
 def settles_from_now(settle: float) -> float:
@@ -161,7 +155,7 @@ async def run_once(
             try:
                 # Cancelled mid-call (the client went away): the request may have reached Pylon.
                 if not isinstance(exc, Exception) or unsure(exc):
-                    # The error the caller reads may already name the instant: keep to it.
+                    # The error the caller reads may already name the instant (its `settles`): keep to it.
                     settles = getattr(exc, "settles", None) or settles_from_now(settle)
                     record = {**mine, "state": "unsure", "settles": settles}
                     await ledger.put(name, record, WINDOW)

@@ -199,6 +199,12 @@ def _may_have_applied(exc: BaseException) -> bool:
     return isinstance(cause, PylonError) and cause.write_may_have_applied
 
 
+class UnsureCreate(ToolError):
+    """Pylon may have created the issue: never to be retried blindly."""
+
+    settles: float | None = None  # until when it may still land (epoch s; idempotency.run_once records it)
+
+
 async def _create(pylon: PylonClient, request: CreateIssueRequest, key: str | None, settle: float) -> Issue:
     """POST /issues; when the outcome is unknown, tell the model how to find out before repeating."""
     try:
@@ -216,8 +222,8 @@ async def _create(pylon: PylonClient, request: CreateIssueRequest, key: str | No
             else f"Pylon may still create it until {safe}; after then, search_issues with "
             f"title_contains={quote(request.title[:100])} and created_after={since} shows whether it exists"
         )
-        error = ToolError(f"{describe(exc)} Do not simply retry: {how}.")
-        error.settles = settles  # type: ignore[attr-defined]  # idempotency.run_once records it
+        error = UnsureCreate(f"{describe(exc)} Do not simply retry: {how}.")
+        error.settles = settles
         raise error from exc
 
 

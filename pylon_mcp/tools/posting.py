@@ -55,7 +55,7 @@ async def _find_posted(
 class UnsureWrite(ToolError):
     """Pylon may have posted the message: never to be retried blindly."""
 
-    settles: float | None = None  # with a key: until when it may still land (idempotency.NotSettled)
+    settles: float | None = None  # until when it may still land (epoch s; idempotency.run_once records it)
 
 
 _VERB = {"note": "post", "reply": "send"}
@@ -77,8 +77,8 @@ def _unsure(exc: PylonError, what: str, ref: str, key: str | None, settle: float
     )
     if what == "reply":
         how += (
-            "; its confirmation_token is used up, so that repeat needs a fresh preview the person approves "
-            "(tell them the first attempt may have reached the customer)"
+            "; that repeat needs the person's approval again (a confirmation_token works once: ask for a fresh "
+            "preview), and tell them the first attempt may have reached the customer"
         )
     error = UnsureWrite(f"{describe(exc)} Do not simply retry: {how}.")
     error.settles = settles
