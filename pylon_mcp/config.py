@@ -240,7 +240,7 @@ OPTIONS: tuple[Option, ...] = (
         "--redis-url",
         "secret",
         "redis://… shared by replicas: idempotency ledger, rate limits, listing cache, change "
-        "notifications (default: in this process)",
+        "notifications, reply confirmations (default: in this process)",
     ),
     Option(
         "rate_budget",

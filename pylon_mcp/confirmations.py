@@ -1,12 +1,16 @@
-"""Confirmation tokens for the two-step customer reply: short-lived, single-use, bound to exact content.
+"""Confirmation tokens for the two-step customer reply: short-lived, single-use, bound to exact content
+and to the person who previewed it.
 
 The first call to send_customer_reply returns a preview and a token; only a second
-call carrying that token, for the same issue and the same exact text, sends. A
+call carrying that token, for the same issue and the same exact text, by the same
+signed-in person (OAuth subject; everyone is one caller without OAuth), sends. A
 token is the digest's key, not the digest itself, so it proves nothing on its own:
 the server keeps what it was issued for.
 
-`ConfirmationStore` is the interface; `InMemoryConfirmations` is the default (one
-process). A shared store (Redis) for replicas implements the same three methods.
+`ConfirmationStore` is the interface, kept in the shared state so a token works on
+any replica and once across all of them: `InMemoryConfirmations` (one process, the
+default) here, `RedisConfirmations` (pylon_mcp/shared/redis_confirmations.py) with
+PYLON_MCP_REDIS_URL.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ class Redeem(Enum):
     UNKNOWN = "unknown"  # never issued here, or expired and forgotten
     EXPIRED = "expired"
     USED = "used"
+    OTHER_CALLER = "other_caller"  # previewed by another signed-in person
     MISMATCH = "mismatch"  # issued for other text, another issue or other recipients
 
 
@@ -36,16 +41,20 @@ def content_digest(content: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def new_token() -> str:
+    return "confirm_" + secrets.token_urlsafe(12)
+
+
 class ConfirmationStore(Protocol):
-    def issue(self, digest: str) -> str:
-        """A new token for this content digest."""
+    async def issue(self, digest: str, owner: str) -> str:
+        """A new token for this content digest, usable only by `owner` (the caller's OAuth subject, or "")."""
         ...
 
-    def redeem(self, token: str, digest: str) -> Redeem:
-        """Use the token for this digest. OK at most once per token."""
+    async def redeem(self, token: str, digest: str, owner: str) -> Redeem:
+        """Use the token for this digest. OK at most once per token, whichever replica is asked."""
         ...
 
-    def release(self, token: str) -> None:
+    async def release(self, token: str) -> None:
         """Make a redeemed token usable again: the send failed before Pylon could have seen it."""
         ...
 
@@ -53,6 +62,7 @@ class ConfirmationStore(Protocol):
 @dataclass
 class _Entry:
     digest: str
+    owner: str
     expires: float
     used: bool = False
 
@@ -63,16 +73,19 @@ class InMemoryConfirmations:
         self._clock = clock
         self._entries: dict[str, _Entry] = {}
 
-    def issue(self, digest: str) -> str:
+    async def issue(self, digest: str, owner: str) -> str:
         self._expire()
-        token = "confirm_" + secrets.token_urlsafe(12)
-        self._entries[token] = _Entry(digest, self._clock() + self.ttl)
+        token = new_token()
+        self._entries[token] = _Entry(digest, owner, self._clock() + self.ttl)
         return token
 
-    def redeem(self, token: str, digest: str) -> Redeem:
+    async def redeem(self, token: str, digest: str, owner: str) -> Redeem:
+        # One event loop, no await: checked and marked used atomically.
         entry = self._entries.get(token)
         if entry is None:
             return Redeem.UNKNOWN
+        if entry.owner != owner:
+            return Redeem.OTHER_CALLER
         if entry.expires <= self._clock():
             return Redeem.EXPIRED
         if entry.used:
@@ -82,7 +95,7 @@ class InMemoryConfirmations:
         entry.used = True
         return Redeem.OK
 
-    def release(self, token: str) -> None:
+    async def release(self, token: str) -> None:
         entry = self._entries.get(token)
         if entry is not None:
             entry.used = False

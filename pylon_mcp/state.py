@@ -1,6 +1,6 @@
 """Process state shared by tools, resources, prompts and completions (the server lifespan's value).
 
-What replicas must share (idempotency ledger, rate gate, listing cache, change bus)
+What replicas must share (idempotency ledger, rate gate, listing cache, change bus, confirmations)
 is in `shared` (pylon_mcp/shared: in-process, or Redis). The rest is per process and
 not needed for correctness: losing "seen" values only costs completions a suggestion.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from pylon_mcp.changes import LegacySubscriptions
 from pylon_mcp.config import Settings
-from pylon_mcp.confirmations import ConfirmationStore, InMemoryConfirmations
+from pylon_mcp.confirmations import ConfirmationStore
 from pylon_mcp.directory import Directory
 from pylon_mcp.fetch import Resolver, system_resolver
 from pylon_mcp.pylon.client import PylonClient
@@ -48,13 +48,17 @@ class AppState:
     legacy: LegacySubscriptions
     directory: Directory = field(init=False)  # names <-> IDs; the only cache of users and accounts
     seen: Seen = field(default_factory=Seen)
-    confirmations: ConfirmationStore = field(default_factory=InMemoryConfirmations)
     recent: RecentIssues = field(default_factory=RecentIssues)  # number -> ID and "before" for writes
     resolver: Resolver = system_resolver  # DNS for attachment hosts (pylon_mcp/fetch.py); tests stub it
 
     @property
     def listings(self) -> ListingCache:
         return self.shared.listings
+
+    @property
+    def confirmations(self) -> ConfirmationStore:
+        """Reply confirmation tokens: shared, so a preview on one replica confirms on another."""
+        return self.shared.confirmations
 
     def __post_init__(self) -> None:
         self.directory = Directory(self.pylon)

@@ -170,6 +170,8 @@ class Issuer:
             sub=str(form.get("sub") or "user-1"),
             expires_in=int(str(form.get("expires_in") or 300)),
         )
+        if form.get("email_verified") is not None:  # as OIDC providers send it: a JSON boolean
+            claims["email_verified"] = form.get("email_verified") == "true"
         return self._issue(claims, opaque=form.get("token_format") == "opaque")
 
     def _code_grant(self, form: dict[str, str]) -> Response:

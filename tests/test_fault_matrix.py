@@ -205,16 +205,25 @@ async def test_idempotency_key_finds_an_issue_whose_creation_answer_was_lost(
 
 
 async def test_idempotency_key_creates_when_the_first_attempt_did_not(
-    sandbox_url: str, sandbox: Sandbox
+    sandbox_url: str, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import anyio
+
+    from pylon_mcp import idempotency
+
+    monkeypatch.setattr(idempotency, "settle_window", lambda timeout: 0.5)  # not the default 10 s
     args = {"title": "Refused first", "body_html": "<p>x</p>", "requester_email": "k@example.org",
             "idempotency_key": "pre-1"}  # fmt: skip
     async with connect_fast(sandbox_url, RecordingSleep()) as client:
         sandbox.add_fault(Fault(endpoint="POST /issues", status=502))  # before commit: nothing created
         assert (await client.call_tool("create_issue", args)).is_error
-        created = await client.call_tool("create_issue", args)
-        assert not created.is_error
+        early = await client.call_tool("create_issue", args)  # it could still land: nothing sent
+        assert early.is_error and "Nothing was sent now" in text(early), text(early)
+        await anyio.sleep(1.6)  # the window ends on a whole second
+        created = await client.call_tool("create_issue", args)  # settled and still not there: created
+        assert not created.is_error, text(created)
     assert len(sandbox.store.search(lambda r: r.title == "Refused first", 10, None)[0]) == 1
+    assert len(sandbox.requests("POST /issues")) == 2
 
 
 async def test_concurrent_creates_with_one_key_make_one_issue(sandbox_url: str, sandbox: Sandbox) -> None:

@@ -135,3 +135,83 @@ async def test_a_create_cancelled_mid_call_is_looked_for_before_another(state: S
         state.ledger, "issue", "c", "f", attempt=slow_attempt, recover=recover, unsure=lambda _: False
     )
     assert result == ({"number": 1}, "recovered") and calls == ["create", "search"]
+
+
+async def test_an_unsure_attempt_is_not_repeated_until_it_could_no_longer_land(state: SharedState) -> None:
+    """Issue 19, item 3: not found yet is not "not made": wait out the settle window before sending again."""
+    import anyio
+
+    attempts: list[str] = []
+
+    async def lost() -> dict[str, Any]:
+        attempts.append("create")
+        raise TimeoutError("no answer")  # Pylon may apply it later
+
+    async def fine() -> dict[str, Any]:
+        attempts.append("create")
+        return {"number": 2}
+
+    async def recover(since: str) -> dict[str, Any] | None:
+        attempts.append("search")
+        return None
+
+    run = idempotency.run_once
+    with pytest.raises(TimeoutError):
+        await run(
+            state.ledger, "issue", "s", "f", attempt=lost, recover=recover, unsure=lambda _: True, settle=0.5
+        )
+    with pytest.raises(idempotency.NotSettled) as early:
+        await run(
+            state.ledger, "issue", "s", "f", attempt=fine, recover=recover, unsure=lambda _: True, settle=0.5
+        )
+    assert attempts == ["create", "search"] and early.value.seconds_left >= 1
+    await anyio.sleep(early.value.settles - time.time() + 0.05)
+    result = await run(state.ledger, "issue", "s", "f", attempt=fine, recover=recover, unsure=lambda _: True)
+    assert result == ({"number": 2}, "new") and attempts == ["create", "search", "search", "create"]
+
+
+async def test_a_confirmation_token_works_once_and_only_for_whoever_previewed(state: SharedState) -> None:
+    """Issue 19, item 10: reply confirmations live in the shared state, bound to the caller."""
+    import anyio
+
+    from pylon_mcp.confirmations import Redeem
+
+    token = await state.confirmations.issue("digest", "ana")
+    assert await state.confirmations.redeem(token, "digest", "bo") is Redeem.OTHER_CALLER
+    assert await state.confirmations.redeem(token, "other", "ana") is Redeem.MISMATCH
+    verdicts: list[Redeem] = []
+
+    async def redeem() -> None:
+        verdicts.append(await state.confirmations.redeem(token, "digest", "ana"))
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(10):
+            tg.start_soon(redeem)
+    assert verdicts.count(Redeem.OK) == 1 and verdicts.count(Redeem.USED) == 9
+    await state.confirmations.release(token)  # the send never reached Pylon
+    assert await state.confirmations.redeem(token, "digest", "ana") is Redeem.OK
+    assert await state.confirmations.redeem("confirm_made_up", "digest", "ana") is Redeem.UNKNOWN
+
+
+async def test_a_confirmation_issued_on_one_replica_is_redeemed_once_across_replicas(
+    redis_server: RedisServer,
+) -> None:
+    import anyio
+
+    from pylon_mcp.confirmations import Redeem
+    from pylon_mcp.shared.redis_backend import RedisState
+
+    redis_server.command("FLUSHALL")
+    a, b = (RedisState(redis_server.url, namespace="t", listing_ttl=5) for _ in range(2))
+    token = await a.confirmations.issue("digest", "ana")
+    verdicts: list[Redeem] = []
+
+    async def redeem(replica: RedisState) -> None:
+        verdicts.append(await replica.confirmations.redeem(token, "digest", "ana"))
+
+    async with anyio.create_task_group() as tg:
+        for n in range(20):
+            tg.start_soon(redeem, (a, b)[n % 2])
+    assert verdicts.count(Redeem.OK) == 1 and verdicts.count(Redeem.USED) == 19
+    for replica in (a, b):
+        await replica.aclose()

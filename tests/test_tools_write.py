@@ -277,6 +277,7 @@ async def test_read_only_hides_and_refuses_every_write(sandbox_url: str, sandbox
             "get_account",
             "get_contact",
             "get_issue_messages",
+            "get_attachment",
         }
         user = next(iter(sandbox.store.directory.users))
         attempts = {

@@ -18,11 +18,17 @@ class Caller:
     client_id: str
     scopes: frozenset[str]
     email: str | None
+    # False when the token says `email_verified: false`: anyone can type that address at some
+    # identity providers, so it is never matched to a Pylon user. Absent counts as verified (many
+    # providers put only verified emails in access tokens and leave the claim out).
+    email_verified: bool = True
 
     @property
     def name(self) -> str:
         """How logs and messages name the caller (never the token)."""
-        return self.email or f"subject {self.subject}"
+        if self.email is None:
+            return f"subject {self.subject}"
+        return self.email if self.email_verified else f"{self.email} (unverified)"
 
 
 def current_caller(email_claim: str = "email") -> Caller | None:
@@ -32,11 +38,13 @@ def current_caller(email_claim: str = "email") -> Caller | None:
         return None
     claims = token.claims or {}
     email = claims.get(email_claim)
+    verified = claims.get("email_verified")
     return Caller(
         subject=token.subject or token.client_id,
         client_id=token.client_id,
         scopes=frozenset(token.scopes),
         email=email.strip().lower() if isinstance(email, str) and "@" in email else None,
+        email_verified=not (verified is False or (isinstance(verified, str) and verified.lower() == "false")),
     )
 
 

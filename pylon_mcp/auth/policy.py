@@ -95,7 +95,7 @@ class AccessPolicy:
 
     async def _pylon_user(self, tool: str, caller: Caller, lookup: UserLookup | None) -> str | None:
         user_id = None
-        if caller.email is not None and lookup is not None:
+        if caller.email is not None and caller.email_verified and lookup is not None:
             try:
                 user_id = await lookup(caller.email)
             except PylonError as exc:
@@ -104,6 +104,12 @@ class AccessPolicy:
             return user_id
         if caller.email is None:
             why = f"your sign-in token carries no email in its {self.email_claim!r} claim"
+        elif not caller.email_verified:
+            why = (
+                f"your sign-in token says its email {caller.email} is not verified (email_verified is false), "
+                "so it is not matched to a Pylon user; verify that email with your identity provider and sign in "
+                "again"
+            )
         elif lookup is None:
             why = "this server has no Pylon user directory to match your sign-in to"
         else:

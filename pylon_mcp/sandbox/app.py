@@ -221,19 +221,33 @@ class Sandbox:
         if fault is not None and fault.kind == "latency":
             await asyncio.sleep(fault.latency)  # slow, then served normally
             fault, fault_note = None, "latency"
+
+        def run() -> tuple[int, dict[str, Any]]:
+            try:
+                if body_error is not None:
+                    raise ApiError(400, body_error)
+                data = handler(Call(self.store, params, query, body))
+                return 200, _envelope(data, request_id)
+            except ApiError as exc:
+                return exc.status, {"errors": exc.errors, "request_id": request_id}
+
+        if fault is not None and fault.kind == "late_commit":
+            log(0, "late_commit")
+            landed: asyncio.Future[tuple[int, dict[str, Any]]] = asyncio.get_running_loop().create_future()
+            # Scheduled on the loop, not awaited here: the write lands even if the client hangs up first.
+            asyncio.get_running_loop().call_later(
+                fault.latency, lambda: landed.done() or landed.set_result(run())
+            )
+            status, payload = await asyncio.shield(landed)
+            log(status, "late_commit")
+            return JSONResponse(payload, status_code=status)
         if fault is not None:
             log(0, fault.kind)  # marked before any wait: the client may give up first
             response = await _fault_response(fault, request_id, request.headers.get("authorization"))
             log(response.status_code, fault.kind)
             return response
 
-        try:
-            if body_error is not None:
-                raise ApiError(400, body_error)
-            data = handler(Call(self.store, params, query, body))
-            status, payload = 200, _envelope(data, request_id)
-        except ApiError as exc:
-            status, payload = exc.status, {"errors": exc.errors, "request_id": request_id}
+        status, payload = run()
 
         fault = self.faults.take(endpoint, after_commit=True) if status == 200 else None
         if fault is not None and fault.kind == "latency":

@@ -2,7 +2,10 @@
 
 A `Fault` matches an endpoint key such as `"POST /issues"` (or `"*"`) and fires a
 set number of times. `after_commit=True` lets the handler do its work first and
-then fails the response: the case where a naive retry duplicates a write.
+then fails the response: the case where a naive retry duplicates a write. The
+`late_commit` kind is Pylon applying a write late: the handler runs `latency` seconds
+after the request arrived, whether or not the client is still waiting (one with a
+shorter timeout has given up by then), and the answer comes after that.
 """
 
 from __future__ import annotations
@@ -16,8 +19,16 @@ from typing import Any, Literal
 
 from pylon_mcp.sandbox.directory_handlers import RATE_LIMITS as DIRECTORY_RATE_LIMITS
 
-FaultKind = Literal["status", "latency", "non_json", "truncated", "reset", "timeout"]
-FAULT_KINDS: tuple[str, ...] = ("status", "latency", "non_json", "truncated", "reset", "timeout")
+FaultKind = Literal["status", "latency", "non_json", "truncated", "reset", "timeout", "late_commit"]
+FAULT_KINDS: tuple[str, ...] = (
+    "status",
+    "latency",
+    "non_json",
+    "truncated",
+    "reset",
+    "timeout",
+    "late_commit",
+)
 
 # Pylon's per-endpoint limits from the spec snapshot (requests per minute).
 SPEC_RATE_LIMITS: dict[str, int] = {
@@ -47,7 +58,7 @@ class Fault:
     status: int = 500
     times: int | None = 1  # None: every matching request until cleared
     after_commit: bool = False
-    latency: float = 0.0  # seconds, for "latency" and "timeout"
+    latency: float = 0.0  # seconds, for "latency", "timeout" and "late_commit"
     retry_after: str | None = None
     retry_after_header: str = "Retry-After"
     errors: list[str] = field(default_factory=list)

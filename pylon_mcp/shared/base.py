@@ -1,4 +1,5 @@
-"""The shared-state interface: ledger, rate gate, listing cache and change bus, plus liveness."""
+"""The shared-state interface: ledger, rate gate, listing cache, change bus and reply confirmation
+tokens, plus liveness."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any, Protocol
 
 from mcp.server.subscriptions import SubscriptionBus
 
+from pylon_mcp.confirmations import ConfirmationStore
 from pylon_mcp.pylon.gate import RateGate
 
 Record = dict[str, Any]  # a JSON-able ledger record
@@ -49,6 +51,7 @@ class SharedState(Protocol):
     ledger: Ledger
     listings: ListingCache
     bus: SubscriptionBus
+    confirmations: ConfirmationStore
 
     async def start(self) -> None:
         """Called by the server lifespan: connect and start background readers (never fails on an outage)."""

@@ -10,6 +10,7 @@ from typing import Any
 from mcp.server.subscriptions import InMemorySubscriptionBus
 
 from pylon_mcp.config import Settings
+from pylon_mcp.confirmations import InMemoryConfirmations
 from pylon_mcp.pylon.gate import LocalRateGate, budget_limits
 from pylon_mcp.shared.base import Record
 
@@ -85,6 +86,7 @@ class MemoryState:
         self.ledger = MemoryLedger()
         self.listings = MemoryListingCache(listing_ttl)
         self.bus = InMemorySubscriptionBus()
+        self.confirmations = InMemoryConfirmations()
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> MemoryState:

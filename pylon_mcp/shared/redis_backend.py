@@ -4,13 +4,18 @@
 - rate gate: Pylon's 429 cooldowns and a sliding-window budget per endpoint, booked atomically by
   a Lua script on Redis's own clock (replicas' clocks may differ);
 - listing cache: one hash, dropped whole when a write makes listings stale;
+- confirmation tokens for customer replies (redis_confirmations.py), single-use across replicas;
 - change bus: the SDK's `SubscriptionBus` over pub/sub. A replica delivers to its own listeners
   only what it reads back from the channel, so each listener hears each event exactly once,
   whichever replica published it.
 
 When Redis is down: the ledger raises SharedStateUnavailable (writes that need it are refused),
 the gate falls back to this process's own gate, the cache misses, and events reach this
-replica's listeners only.
+replica's listeners only. A circuit breaker keeps that cheap: after a failure, callers are
+refused at once for BREAK seconds, then one call goes through to find out (the probe); only a
+real failure opens it again, never its own refusals, so recovery needs no pause in traffic.
+Calls that have a fallback (the gate, the cache, publishing) give up after READ_TIMEOUT, so a
+Redis that hangs costs them a moment, not the 2 s socket timeout.
 """
 
 from __future__ import annotations
@@ -43,13 +48,21 @@ from redis.exceptions import RedisError
 
 from pylon_mcp.config import Settings
 from pylon_mcp.pylon.gate import LocalRateGate, budget_limits
+from pylon_mcp.pylon.retry import COOLDOWN_CAP_SECONDS
 from pylon_mcp.shared.base import Record, SharedStateUnavailable
+from pylon_mcp.shared.redis_confirmations import RedisConfirmations
 
 log = logging.getLogger("pylon_mcp.shared.redis")
 
 # Redis failures look like these: its own errors, and socket errors from the connection.
 FAILURES = (RedisError, OSError, asyncio.TimeoutError)
-BREAK = 2.0  # seconds callers fail fast after a failure, before Redis is tried again
+BREAK = 2.0  # seconds callers fail fast after a failure, before one call (the probe) tries Redis again
+PROBE_HOLD = 2.5  # while the probe is out, others still fail fast (longer than the 2 s socket timeout)
+READ_TIMEOUT = 0.5  # seconds a call with a fallback waits for Redis (it answers in ~1 ms when well)
+
+
+class BreakerOpen(RedisConnectionError):
+    """Refused by the breaker without asking Redis: not a new failure, so it does not re-arm the breaker."""
 
 
 def _canonical(record: Record) -> str:
@@ -66,13 +79,18 @@ class _Store:
         self.where = f"Redis at {parts.hostname or parts.path}" + (f":{parts.port}" if parts.port else "")
         self._client: redis.Redis | None = None
         self._down_until = 0.0
+        self._probe_due = False  # the next caller after the window is the one that tries Redis
 
     @property
     def client(self) -> redis.Redis:
         """The client for requests on a caller's path: fails at once for a moment after a failure,
         so an unreachable host costs one connect timeout per few seconds, not one per request."""
-        if time.monotonic() < self._down_until:
-            raise RedisConnectionError("failed moments ago; not retried yet")
+        now = time.monotonic()
+        if now < self._down_until:
+            raise BreakerOpen("failed moments ago; not retried yet")
+        if self._probe_due:  # this caller finds out; the others keep failing fast meanwhile
+            self._probe_due = False
+            self._down_until = now + PROBE_HOLD
         return self.raw
 
     @property
@@ -91,13 +109,18 @@ class _Store:
         return self._client
 
     def mark_up(self) -> None:
+        """Redis answered: close the breaker."""
         self._down_until = 0.0
+        self._probe_due = False
 
-    def mark_down(self) -> None:
-        self._down_until = time.monotonic() + BREAK
+    def mark_down(self, exc: BaseException) -> None:
+        """Redis failed: open the breaker for BREAK seconds from now. Its own refusals don't count."""
+        if not isinstance(exc, BreakerOpen):
+            self._down_until = time.monotonic() + BREAK
+            self._probe_due = True
 
     def unavailable(self, exc: BaseException) -> SharedStateUnavailable:
-        self.mark_down()
+        self.mark_down(exc)
         return SharedStateUnavailable(
             f"the shared state ({self.where}) cannot be reached ({type(exc).__name__})"
         )
@@ -126,12 +149,13 @@ class RedisLedger:
 
     async def claim(self, key: str, record: Record, ttl: float) -> Record | None:
         try:
+            client = self._store.client  # once: a probe's own second command must not meet the breaker
             for _ in range(3):  # the holder's record may expire between SET and GET
-                if await self._store.client.set(
-                    self._key(key), _canonical(record), nx=True, px=int(ttl * 1000)
-                ):
+                claimed = await client.set(self._key(key), _canonical(record), nx=True, px=int(ttl * 1000))
+                self._store.mark_up()
+                if claimed:
                     return None
-                current = await self._store.client.get(self._key(key))
+                current = await client.get(self._key(key))
                 if current is not None:
                     return json.loads(current)
         except FAILURES as exc:
@@ -145,6 +169,7 @@ class RedisLedger:
             )
         except FAILURES as exc:
             raise self._store.unavailable(exc) from exc
+        self._store.mark_up()
         return bool(done)
 
     async def put(self, key: str, record: Record, ttl: float) -> None:
@@ -152,12 +177,14 @@ class RedisLedger:
             await self._store.client.set(self._key(key), _canonical(record), px=int(ttl * 1000))
         except FAILURES as exc:
             raise self._store.unavailable(exc) from exc
+        self._store.mark_up()
 
     async def drop(self, key: str) -> None:
         try:
             await self._store.client.delete(self._key(key))
         except FAILURES as exc:
             raise self._store.unavailable(exc) from exc
+        self._store.mark_up()
 
 
 class RedisListingCache:
@@ -170,9 +197,11 @@ class RedisListingCache:
         if self.ttl <= 0:
             return None
         try:
-            raw = await self._store.client.hget(self._hash, key)
+            with anyio.fail_after(READ_TIMEOUT):  # a cache: better a miss now than an answer in 2 s
+                raw = await self._store.client.hget(self._hash, key)
         except FAILURES as exc:
             raise self._store.unavailable(exc) from exc
+        self._store.mark_up()
         if raw is None:
             return None
         entry = json.loads(raw)
@@ -183,25 +212,32 @@ class RedisListingCache:
             return
         entry = json.dumps({"expires": time.time() + self.ttl, "value": value})
         try:
-            async with self._store.client.pipeline(transaction=True) as pipe:
-                await pipe.hset(self._hash, key, entry).pexpire(self._hash, int(self.ttl * 1000)).execute()
+            with anyio.fail_after(READ_TIMEOUT):
+                async with self._store.client.pipeline(transaction=True) as pipe:
+                    await (
+                        pipe.hset(self._hash, key, entry).pexpire(self._hash, int(self.ttl * 1000)).execute()
+                    )
         except FAILURES as exc:
             raise self._store.unavailable(exc) from exc
+        self._store.mark_up()
 
     async def clear(self) -> None:
         try:
             await self._store.client.delete(self._hash)
         except FAILURES as exc:
             raise self._store.unavailable(exc) from exc
+        self._store.mark_up()
 
 
-# KEYS: booked sends (zset), cooldown (ms). ARGV: limit, window ms, max wait ms, member.
-# Times are Redis's own (TIME), in ms. Mirrors LocalRateGate.reserve.
+# KEYS: booked sends (zset), cooldown (ms). ARGV: limit, window ms, max wait ms, member, cooldown cap ms.
+# Times are Redis's own (TIME), in ms. Mirrors LocalRateGate.reserve. A cooldown is capped when
+# read as when written: anyone who can write to Redis must not hold an endpoint back for a day.
 _RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local at = now
-local cooldown = tonumber(redis.call('GET', KEYS[2]) or '0')
+local cooldown = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+if cooldown > now + tonumber(ARGV[5]) then cooldown = now + tonumber(ARGV[5]) end
 if cooldown > at then at = cooldown end
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
@@ -245,23 +281,27 @@ class RedisRateGate:
 
     async def reserve(self, route: str, max_wait: float) -> tuple[bool, float]:
         keys = (f"{self._store.prefix}sent:{route}", f"{self._store.prefix}cooldown:{route}")
-        args = (self.limits.get(route, 0), int(self.window * 1000), int(max_wait * 1000), uuid.uuid4().hex)
+        args = (self.limits.get(route, 0), int(self.window * 1000), int(max_wait * 1000), uuid.uuid4().hex,
+                int(COOLDOWN_CAP_SECONDS * 1000))  # fmt: skip
         try:
-            granted, wait_ms = await self._store.client.eval(_RESERVE, 2, *keys, *args)
+            with anyio.fail_after(READ_TIMEOUT):  # on every Pylon request: a hung Redis must not stall them
+                granted, wait_ms = await self._store.client.eval(_RESERVE, 2, *keys, *args)
         except FAILURES as exc:
-            self._store.mark_down()
+            self._store.mark_down(exc)
             self._warn(exc)
             return await self.local.reserve(route, max_wait)
+        self._store.mark_up()
         return bool(granted), int(wait_ms) / 1000
 
     async def cool_down(self, route: str, seconds: float) -> None:
         await self.local.cool_down(route, seconds)
         try:
-            await self._store.client.eval(
-                _COOL_DOWN, 1, f"{self._store.prefix}cooldown:{route}", max(1, int(seconds * 1000))
-            )
+            with anyio.fail_after(READ_TIMEOUT):
+                await self._store.client.eval(
+                    _COOL_DOWN, 1, f"{self._store.prefix}cooldown:{route}", max(1, int(seconds * 1000))
+                )
         except FAILURES as exc:
-            self._store.mark_down()
+            self._store.mark_down(exc)
             self._warn(exc)
 
     def _warn(self, exc: BaseException) -> None:
@@ -317,10 +357,12 @@ class RedisSubscriptionBus:
     async def publish(self, event: ServerEvent) -> None:
         if self._listening.is_set():
             try:
-                await self._store.client.publish(self.channel, _event_to_json(event))
+                with anyio.fail_after(READ_TIMEOUT):
+                    await self._store.client.publish(self.channel, _event_to_json(event))
+                self._store.mark_up()
                 return  # our own reader delivers it here, once
-            except FAILURES:
-                self._store.mark_down()
+            except FAILURES as exc:
+                self._store.mark_down(exc)
                 log.debug("could not publish %s to Redis", event, exc_info=True)
         # Redis is away: at least this replica's listeners hear of it.
         await self._local.publish(event)
@@ -379,6 +421,7 @@ class RedisState:
         self.ledger = RedisLedger(self._store)
         self.listings = RedisListingCache(self._store, listing_ttl)
         self.bus = RedisSubscriptionBus(self._store)
+        self.confirmations = RedisConfirmations(self._store)
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> RedisState:

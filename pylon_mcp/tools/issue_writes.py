@@ -108,7 +108,8 @@ async def create_issue(
         user_id=acting_user_id(),  # hosted for a team: the first message shows the signed-in person
     )
     if idempotency_key is None:
-        issue = await _create(app(ctx).pylon, request, None)
+        pylon = app(ctx).pylon
+        issue = await _create(pylon, request, None, idempotency.settle_window(pylon.timeout))
         app(ctx).recent.remember([issue])
         await announce_change(ctx, None, issue)
         return _write(WriteResult(action="created", issue=await named(app(ctx).directory, issue)))
@@ -131,9 +132,10 @@ async def _create_once(ctx: Context, request: CreateIssueRequest, key: str) -> C
     """create_issue with an idempotency key: see pylon_mcp/idempotency.py."""
     state = app(ctx)
     created: list[Issue] = []
+    settle = idempotency.settle_window(state.pylon.timeout)
 
     async def attempt() -> dict[str, Any]:
-        issue = await _create(state.pylon, request, key)
+        issue = await _create(state.pylon, request, key, settle)
         created.append(issue)
         return WriteResult(action="created", issue=await named(state.directory, issue)).model_dump(
             mode="json"
@@ -157,7 +159,16 @@ async def _create_once(ctx: Context, request: CreateIssueRequest, key: str) -> C
             attempt=attempt,
             recover=recover,
             unsure=_may_have_applied,
+            settle=settle,
         )
+    except idempotency.NotSettled as exc:
+        raise ToolError(
+            f"Not created: an earlier create_issue with idempotency_key {key!r} ended without a clear answer "
+            f"from Pylon, and no issue titled {quote(request.title[:100])} has appeared since, but Pylon may "
+            f"still create it until {exc.at} ({exc.seconds_left} s from now). Nothing was sent now. Repeat this "
+            f"same call after {exc.at}: it looks again and creates the issue only if it is still not there. To "
+            "create it now anyway, accepting that it may then exist twice, use a new idempotency_key."
+        ) from None
     except idempotency.KeyReused:
         raise bad_argument(
             "idempotency_key", "this key was already used with different arguments; use a new key"
@@ -188,7 +199,13 @@ def _may_have_applied(exc: BaseException) -> bool:
     return isinstance(cause, PylonError) and cause.write_may_have_applied
 
 
-async def _create(pylon: PylonClient, request: CreateIssueRequest, key: str | None) -> Issue:
+class UnsureCreate(ToolError):
+    """Pylon may have created the issue: never to be retried blindly."""
+
+    settles: float | None = None  # until when it may still land (epoch s; idempotency.run_once records it)
+
+
+async def _create(pylon: PylonClient, request: CreateIssueRequest, key: str | None, settle: float) -> Issue:
     """POST /issues; when the outcome is unknown, tell the model how to find out before repeating."""
     try:
         return await pylon.create_issue(request)
@@ -196,13 +213,18 @@ async def _create(pylon: PylonClient, request: CreateIssueRequest, key: str | No
         if not exc.write_may_have_applied:
             raise
         since = format_rfc3339(utcnow().replace(microsecond=0) - timedelta(minutes=1))
+        settles = idempotency.settles_from_now(settle)
+        safe = idempotency.when(settles)
         how = (
-            f"repeat the call with the same idempotency_key ({key!r}): it finds the issue if it was created"
+            f"Pylon may still create it until {safe}. Repeat the call with the same idempotency_key ({key!r}) "
+            f"after {safe}: it finds the issue if it was created, and creates it only if it was not"
             if key
-            else f"search_issues with title_contains={quote(request.title[:100])} and created_after={since} "
-            "shows whether it exists"
+            else f"Pylon may still create it until {safe}; after then, search_issues with "
+            f"title_contains={quote(request.title[:100])} and created_after={since} shows whether it exists"
         )
-        raise ToolError(f"{describe(exc)} Do not simply retry: {how}.") from exc
+        error = UnsureCreate(f"{describe(exc)} Do not simply retry: {how}.")
+        error.settles = settles
+        raise error from exc
 
 
 async def _find_created(pylon: PylonClient, request: CreateIssueRequest, since: str) -> Issue | None:

@@ -3,8 +3,10 @@
 Without an `idempotency_key`, an unknown outcome (a 5xx, a timeout, a lost answer) is reported
 with how to check, never retried. With a key, a repeat within 10 minutes returns the first
 result, and after an unknown outcome it first looks for the message in the conversation
-(same kind, same text, posted since) instead of posting it again. Keys share the server's
-ledger (pylon_mcp/idempotency.py, in-process or in Redis), namespaced by kind.
+(same kind, same text, posted since) instead of posting it again; while the first attempt
+could still land (Pylon may apply it after we stopped waiting) and it is not there, the
+repeat sends nothing and says when it is safe. Keys share the server's ledger
+(pylon_mcp/idempotency.py, in-process or in Redis), namespaced by kind.
 """
 
 from __future__ import annotations
@@ -53,14 +55,55 @@ async def _find_posted(
 class UnsureWrite(ToolError):
     """Pylon may have posted the message: never to be retried blindly."""
 
+    settles: float | None = None  # until when it may still land (epoch s; idempotency.run_once records it)
 
-def _unsure(exc: PylonError, what: str, ref: str, key: str | None) -> ToolError:
+
+_VERB = {"note": "post", "reply": "send"}
+
+
+def _unsure(exc: PylonError, what: str, ref: str, key: str | None, settle: float) -> ToolError:
+    settles = idempotency.settles_from_now(settle)
+    safe = idempotency.when(settles)
+    if key is None:
+        how = (
+            f"Pylon may still {_VERB[what]} it until {safe}; after then, get_issue_messages with "
+            f"issue_id={quote(ref)} shows whether the {what} is there (at the end)"
+        )
+        return UnsureWrite(f"{describe(exc)} Do not simply retry: {how}.")
     how = (
-        f"repeat the call with the same idempotency_key ({key!r}): it checks the conversation first"
-        if key
-        else f"get_issue_messages with issue_id={quote(ref)} shows whether the {what} is there (at the end)"
+        f"Pylon may still {_VERB[what]} it until {safe}. Repeat the call with the same idempotency_key "
+        f"({key!r}) after {safe}: it checks the conversation first and {_VERB[what]}s only if the {what} is "
+        "not there"
     )
-    return UnsureWrite(f"{describe(exc)} Do not simply retry: {how}.")
+    if what == "reply":
+        how += (
+            "; that repeat needs the person's approval again (a confirmation_token works once: ask for a fresh "
+            "preview), and tell them the first attempt may have reached the customer"
+        )
+    error = UnsureWrite(f"{describe(exc)} Do not simply retry: {how}.")
+    error.settles = settles
+    return error
+
+
+def not_settled(exc: idempotency.NotSettled, what: str, ref: str) -> ToolError:
+    """The repeat of an unsure post came too early: when it is safe, and how to force it."""
+    verb = _VERB[what]
+    text = (
+        f"Not {'sent' if what == 'reply' else 'posted'}: an earlier call with idempotency_key {exc.key!r} ended "
+        f"without a clear answer from Pylon, and its {what} is not in issue #{ref}'s conversation yet, but Pylon "
+        f"may still {verb} it until {exc.at} ({exc.seconds_left} s from now). Nothing was sent now. Repeat this "
+        f"same call after {exc.at}: it looks again and {verb}s only if the {what} is still not there."
+    )
+    if what == "reply":
+        text += (
+            " Sending it now with a new idempotency_key could email the customer twice: do that only if the "
+            "person, told so, approves a fresh preview."
+        )
+    else:
+        text += (
+            f" To {verb} it now anyway, accepting that it may then appear twice, use a new idempotency_key."
+        )
+    return ToolError(text)
 
 
 async def post_once(
@@ -77,12 +120,13 @@ async def post_once(
     """Run `post()` (a note or reply), at most once per idempotency key. Returns (message id, note)."""
     state = app(ctx)
     private = kind == "note"
+    settle = idempotency.settle_window(state.pylon.timeout)
     if key is None:
         try:
             created = await post()
         except PylonError as exc:
             if exc.write_may_have_applied:
-                raise _unsure(exc, kind, ref, None) from exc
+                raise _unsure(exc, kind, ref, None, settle) from exc
             raise
         return created.id, None
 
@@ -91,7 +135,7 @@ async def post_once(
             created = await post()
         except PylonError as exc:
             if exc.write_may_have_applied:
-                raise _unsure(exc, kind, ref, key) from exc
+                raise _unsure(exc, kind, ref, key, settle) from exc
             raise
         return {"id": created.id}
 
@@ -108,7 +152,10 @@ async def post_once(
             attempt=attempt,
             recover=recover,
             unsure=_may_have_applied,
+            settle=settle,
         )
+    except idempotency.NotSettled as exc:
+        raise not_settled(exc, kind, ref) from None
     except idempotency.KeyReused:
         raise refused(
             "idempotency_key", "this key was already used with different arguments; use a new key"
@@ -123,10 +170,13 @@ async def post_once(
             f"idempotency_key cannot be honoured for now: {exc}. Without the shared ledger the {kind} "
             "could be posted twice, so nothing was sent to Pylon. Retry shortly."
         ) from exc
+    again = "sent" if kind == "reply" else "posted"
     if how == "repeat":
-        return record["id"], "Already done by an earlier call with this idempotency_key; not posted again."
+        return record["id"], f"Already done by an earlier call with this idempotency_key; not {again} again."
     if how == "recovered":
-        return record["id"], "The earlier attempt with this idempotency_key did post it; not posted again."
+        return record["id"], (
+            f"The earlier attempt with this idempotency_key did {_VERB[kind]} it; not {again} again."
+        )
     return record["id"], None
 
 

@@ -5,12 +5,14 @@ It is offered only with PYLON_ALLOW_CUSTOMER_REPLIES (read-only mode and the all
   resolver flow (`Resolve`): `plan_reply` works out exactly what would be sent, `ask_approval`
   asks, and a decline or cancel sends nothing.
 - Other clients get a preview plus a short-lived, single-use confirmation token bound to the
-  issue, the message answered, the recipients and the exact HTML; only a second call carrying
-  it sends (pylon_mcp/confirmations.py).
+  issue, the message answered, the recipients, the exact HTML and the signed-in person; only a
+  second call carrying it sends (pylon_mcp/confirmations.py; kept in the shared state, so it
+  works on any replica, once).
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
@@ -22,13 +24,14 @@ from mcp_types import CallToolResult
 from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, Field
 
-from pylon_mcp.auth.caller import acting_user_id
+from pylon_mcp.auth.caller import acting_user_id, current_caller
 from pylon_mcp.confirmations import TOKEN_TTL, Redeem, content_digest
 from pylon_mcp.pylon.client import issue_ref
 from pylon_mcp.pylon.errors import PylonError
 from pylon_mcp.pylon.models import Issue
 from pylon_mcp.render.messages import MessageWriteResult, author_of, reply_preview_body, role_of
 from pylon_mcp.render.text import quote
+from pylon_mcp.shared.base import SharedStateUnavailable
 from pylon_mcp.tools.context import announce_change, app
 from pylon_mcp.tools.conversation import (
     IssueRef,
@@ -121,6 +124,12 @@ async def plan_reply(
     return ReplyPlan(issue=issue, request=request, out=out, digest=digest)
 
 
+def _owner() -> str:
+    """Whose confirmation a token is: the signed-in person's OAuth subject; without OAuth, one caller."""
+    caller = current_caller()
+    return caller.subject if caller is not None else ""
+
+
 def _recipients(target: Message, issue: Issue) -> tuple[list[str], list[str] | None]:
     info = target.email_info
     if role_of(target) == "customer":
@@ -189,7 +198,12 @@ async def send_customer_reply(
             )
             return write_result(out, text)
     elif confirmation_token is None:
-        token = state.confirmations.issue(plan.digest)
+        try:
+            token = await state.confirmations.issue(plan.digest, _owner())
+        except SharedStateUnavailable as exc:
+            raise ToolError(
+                f"No preview token could be issued: {exc}. Nothing was sent. Retry shortly."
+            ) from exc
         out = out.model_copy(update={"confirmation_token": token, "expires_in_seconds": int(TOKEN_TTL)})
         text = (
             f"PREVIEW: nothing has been sent. This reply would go to the CUSTOMER on issue #{ref}.\n"
@@ -199,12 +213,21 @@ async def send_customer_reply(
         )
         return write_result(out, text)
     else:
-        verdict = state.confirmations.redeem(confirmation_token, plan.digest)
+        try:
+            verdict = await state.confirmations.redeem(confirmation_token, plan.digest, _owner())
+        except SharedStateUnavailable as exc:
+            raise ToolError(
+                f"The confirmation_token cannot be checked now: {exc}. Nothing was sent. Retry shortly with the "
+                "same token."
+            ) from exc
         if verdict is not Redeem.OK:
             why = {
                 Redeem.UNKNOWN: "is not one this server issued (or it expired long ago)",
+                Redeem.OTHER_CALLER: "was issued to another signed-in person: only who saw the preview can "
+                "confirm it",
                 Redeem.EXPIRED: "has expired",
-                Redeem.USED: "was already used: that reply was sent (or attempted) once",
+                Redeem.USED: "was already used: that reply was sent, or attempted and may have reached the "
+                "customer (get_issue_messages shows whether it is there; say so to the person before any resend)",
                 Redeem.MISMATCH: "was issued for a different text, message or recipients",
             }[verdict]
             raise refused(
@@ -229,9 +252,10 @@ async def send_customer_reply(
             isinstance(exc, PylonError) and exc.write_may_have_applied
         )
         if token_flow and confirmation_token and not sent_maybe:
-            state.confirmations.release(
-                confirmation_token
-            )  # Pylon did not take it: the approval still stands
+            with contextlib.suppress(SharedStateUnavailable):  # then the person previews again
+                await state.confirmations.release(
+                    confirmation_token
+                )  # Pylon did not take it: approval stands
         raise
     await announce_change(ctx, plan.issue, plan.issue)
     out = out.model_copy(update={"action": "reply_sent", "message_id": created_id})
