@@ -9,7 +9,8 @@ The guard (plain ASGI, in front of `/mcp`):
 - a request body limit → 413;
 and every refusal is a JSON-RPC error body, not plain text.
 `/readyz` (readiness.py) and `/metrics` (metrics.py) answer before auth, like `/healthz`:
-they carry statuses and counts, never tokens or issue data.
+they carry statuses and counts, never tokens or issue data. They check Host as /mcp does;
+`/healthz` answers any Host.
 
 Stateless mode keeps nothing per client between requests, so replicas behind a
 load balancer need no sticky sessions.
@@ -139,7 +140,15 @@ class Guard:
                         "headers": [(b"content-type", b"application/json")]})  # fmt: skip
             await send({"type": "http.response.body", "body": self.health})
             return
+        host = headers.get("host", "")
+        host_allowed = self.hosts is None or _matches(host, self.hosts)
         if path in ("/readyz", "/metrics"):
+            # Checked like /mcp: a page loaded from another site (DNS rebinding) must not read them.
+            if not host_allowed:
+                await _json(
+                    send, 421, -32600, f"Host {host!r} is not allowed; add it to PYLON_MCP_ALLOWED_HOSTS"
+                )
+                return
             await self._operations(path, send)
             return
         if self.oauth is not None and path in self.oauth.metadata_paths:
@@ -149,8 +158,7 @@ class Guard:
         if path.rstrip("/") != MCP_PATH:
             await _json(send, 404, -32601, f"not found: the MCP endpoint is {MCP_PATH}")
             return
-        host = headers.get("host", "")
-        if self.hosts is not None and not _matches(host, self.hosts):
+        if not host_allowed:
             await _json(send, 421, -32600, f"Host {host!r} is not allowed; add it to PYLON_MCP_ALLOWED_HOSTS")
             return
         origin = headers.get("origin")

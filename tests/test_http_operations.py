@@ -176,4 +176,13 @@ async def test_metrics_stay_small_whatever_tool_names_callers_send(
     assert len(values["tool"]) <= len(TOOLS) + 1
     assert all(len(v) <= 40 for name, vs in values.items() if name != "endpoint" for v in vs)
     assert len(response.content) < 100_000, len(response.content)
-    print(f"/metrics after 2,020 random tool names: {len(response.content):,} bytes")
+
+
+@pytest.mark.parametrize("path", ["/readyz", "/metrics"])
+def test_readyz_and_metrics_check_the_host_header_like_mcp(replica: BackgroundServer, path: str) -> None:
+    # Issue 19, item 10: they answered any Host, so a DNS-rebound page could read them.
+    foreign = httpx2.get(f"{replica.url}{path}", headers={"host": "attacker.example"}, timeout=10)
+    assert foreign.status_code == 421 and "attacker.example" in foreign.json()["error"]["message"]
+    assert get(replica, path).status_code == 200
+    healthz = httpx2.get(f"{replica.url}/healthz", headers={"host": "attacker.example"}, timeout=10)
+    assert healthz.status_code == 200  # liveness answers any Host: it says nothing but "ok"
