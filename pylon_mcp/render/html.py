@@ -24,7 +24,7 @@ from functools import cache
 from typing import Any
 
 # hiding and nesting compile their patterns on import: loaded on first use, off the start-up path.
-from pylon_mcp.render.text import strip_invisible, tidy
+from pylon_mcp.render.text import tidy
 
 MAX_HTML_CHARS = 512_000  # of HTML converted; the rest stays reachable through include=["raw_html"]
 MAX_MARKDOWN_CHARS = 512_000  # of Markdown kept (deep lists indent every line)
@@ -311,65 +311,3 @@ def _markdown_renderer() -> Any:
 
 def markdown_to_html(markdown: str) -> str:
     return sanitize_outbound(str(_markdown_renderer()(markdown))).strip()
-
-
-# --- include=["raw_html"]: the HTML itself, as a view for the model ------------------
-
-# An attribute inside a tag: `/` separates attributes too (`<img/onerror=…>`).
-_RAW_ATTR = re.compile(r"([\s/])([^\s=>/\"']++)(\s*+=\s*+(?:\"[^\"]*+\"|'[^']*+'|[^\s>]++))?+")
-_URL_ATTRS = frozenset({"href", "src", "action", "formaction", "xlink:href", "data", "background", "poster",
-                        "lowsrc", "dynsrc", "codebase", "cite", "ping", "srcset", "content", "style"})  # fmt: skip
-_ACTIVE = re.compile(r"(?:java|vb|live)script\s*:|data\s*:|expression\s*\(", re.IGNORECASE)
-_ENTITY_OR_SPACE = re.compile(r"&#(x[0-9a-f]+|\d+);?|&(tab|newline|colon);|[\x00-\x20]", re.IGNORECASE)
-BLOCKED_URL = "#blocked-unsafe-url"
-
-
-def _decoded(value: str) -> str:
-    named = {"tab": "", "newline": "", "colon": ":"}
-
-    def sub(m: re.Match[str]) -> str:
-        if m.group(1):
-            text = m.group(1)
-            try:
-                code = int(text[1:], 16) if text[0] in "xX" else int(text)
-                char = chr(code) if 0 < code <= 0x10FFFF else ""
-            except (ValueError, OverflowError):
-                return ""
-            return "" if char <= " " else char
-        if m.group(2):
-            return named[m.group(2).lower()]
-        return ""
-
-    return _ENTITY_OR_SPACE.sub(sub, strip_invisible(value))
-
-
-def _neutralise_tag(m: re.Match[str]) -> str:
-    if m.group(2) is None or m.group(1):  # a comment or an end tag
-        return m.group(0)
-
-    def attribute(a: re.Match[str]) -> str:
-        space, name, assignment = a.group(1), a.group(2).lower(), a.group(3) or ""
-        if name.startswith("on") or name == "srcdoc":
-            return f"{space}data-blocked-{name}"  # shows what was there, runs nothing
-        if name in _URL_ATTRS and assignment and _ACTIVE.search(_decoded(assignment)):
-            return f'{space}{a.group(2)}="{BLOCKED_URL}"'
-        return a.group(0)
-
-    tag = m.group(0)
-    head = re.match(r"<[^\s/>]+", tag)
-    end = head.end() if head else 1
-    return tag[:end] + _RAW_ATTR.sub(attribute, tag[end:])
-
-
-def raw_html_view(html: str) -> str:
-    """The body's HTML for a model: invisible and control characters removed, active URLs and
-    event handlers neutralised; everything else as Pylon sent it."""
-    text = tidy_raw(html)
-    from pylon_mcp.render.nesting import TAG_TOKEN, tag_region
-
-    end = tag_region(text)
-    return TAG_TOKEN.sub(_neutralise_tag, text[:end]) + text[end:]
-
-
-def tidy_raw(html: str) -> str:
-    return strip_invisible(html).replace("\r\n", "\n").replace("\r", "\n")
