@@ -195,7 +195,59 @@ def _converter() -> Callable[[str], str]:
 
 
 # Images become plain links: a model echoing `![](url)` would make the client fetch it.
-_IMAGE = re.compile(r"!\[([^\]\n]*)\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+# `![alt](url "title")`, read by hand: as one regex over the text, each `![` of `![![![…` scanned to
+# the same far `]` (quadratic: 100 KB took 18 s). Here every search's answer is reused by the
+# starts before it, so the text is read a bounded number of times.
+_ALT_END = re.compile(r"[\]\n]")
+_URL_END = re.compile(r"[)\s]")
+_NOT_SPACE = re.compile(r"\S")
+_QUOTE = re.compile('"')
+
+
+class _NextMatch:
+    """The first match of `pattern` at or after a position, remembering the last answer."""
+
+    def __init__(self, pattern: re.Pattern[str], text: str) -> None:
+        self.pattern, self.text = pattern, text
+        self.searched_from, self.found = 0, -1
+
+    def __call__(self, position: int) -> int:
+        if not self.searched_from <= position <= self.found:
+            m = self.pattern.search(self.text, position)
+            self.searched_from, self.found = position, m.start() if m else len(self.text)
+        return self.found
+
+
+def _images_as_links(markdown: str) -> str:
+    n = len(markdown)
+    alt_end, url_end = _NextMatch(_ALT_END, markdown), _NextMatch(_URL_END, markdown)
+    not_space, quote = _NextMatch(_NOT_SPACE, markdown), _NextMatch(_QUOTE, markdown)
+    out: list[str] = []
+    done = 0
+    start = markdown.find("![")
+    while start != -1:
+        end = None
+        close = alt_end(start + 2)
+        url_start = close + 2
+        if close < n and markdown[close] == "]" and markdown.startswith("(", close + 1):
+            stop = url_end(url_start)
+            if url_start < stop < n:
+                if markdown[stop] == ")":
+                    end = stop + 1
+                else:  # whitespace, then an optional "title"
+                    opening = not_space(stop)
+                    if opening < n and markdown[opening] == '"':
+                        closing = quote(opening + 1)
+                        if closing < n and markdown.startswith(")", closing + 1):
+                            end = closing + 2
+        if end is None:
+            start = markdown.find("![", start + 1)
+            continue
+        alt, url = markdown[start + 2 : close], markdown[url_start:stop]
+        out.append(f"{markdown[done:start]}[image: {alt or 'untitled'}]({url})")
+        done = end
+        start = markdown.find("![", end)
+    return "".join(out) + markdown[done:] if out else markdown
 
 
 class _RecentConversions:
@@ -254,7 +306,7 @@ def _convert_body(html: str) -> tuple[str, bool]:
 
     guarded = limit_nesting(html[:MAX_HTML_CHARS] if capped else html)
     markdown = _converter()(_inbound(guarded.html))
-    markdown = _IMAGE.sub(lambda m: f"[image: {m.group(1) or 'untitled'}]({m.group(2)})", markdown)
+    markdown = _images_as_links(markdown)
     if len(markdown) > MAX_MARKDOWN_CHARS:
         markdown, capped = markdown[:MAX_MARKDOWN_CHARS], True
     markdown = tidy(markdown)
