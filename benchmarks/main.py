@@ -22,6 +22,7 @@ from benchmarks import (
     cold_start,
     definitions,
     hostile_body,
+    hostile_writes,
     http_throughput,
     output_size,
     rate_limits,
@@ -43,6 +44,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[Config], Awaitable[Outcome]]]] = {
     "9": ("auth_overhead", auth_overhead.run),
     "10": ("hostile_body", hostile_body.run),
     "11": ("definitions", definitions.run),
+    "15": ("hostile_writes", hostile_writes.run),
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 COLUMNS = ("benchmark", "ours", "baseline", "ratio", "goal", "met?")
