@@ -127,6 +127,9 @@ class Guard:
         token = settings.auth_token.reveal()
         self._token = token.encode() if token else None
         self.health = json.dumps({"status": "ok", "version": __version__, "demo": settings.demo}).encode()
+        from pylon_mcp.http_limits import RepeatedReport  # HTTP mode only: imports uvicorn
+
+        self._incomplete = RepeatedReport("a client disconnected before sending its whole request body")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -176,12 +179,17 @@ class Guard:
         if declared is not None and _is_ascii_number(declared) and int(declared) > limit:
             await _json(send, 413, -32600, f"request body larger than {limit} bytes")
             return
-        if declared is None and scope.get("method") == "POST":
-            # Chunked uploads declare no length: read up to the limit here, so an oversized one
-            # gets the same JSON 413 (the SDK's own check answers in plain text).
+        if scope.get("method") == "POST":
+            # Read the body here, up to the limit: an oversized chunked upload gets the same JSON 413
+            # (the SDK's own check answers in plain text), and a client that leaves mid-body is
+            # counted in one log line a minute (the SDK logged a traceback for each).
             buffered = await _read_body(receive, limit)
             if buffered is None:
                 await _json(send, 413, -32600, f"request body larger than {limit} bytes")
+                return
+            if buffered[-1]["type"] == "http.disconnect":
+                metrics.incomplete_request()
+                self._incomplete.report()
                 return
             receive = _replay(buffered, receive)
         if self.oauth is not None:
@@ -285,13 +293,17 @@ def serve(
     port = sock.getsockname()[1]
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     url = f"http://{host}:{port}{MCP_PATH}"
+    options = http_limits.server_options()
+    if isinstance(sock, http_limits.ListeningSocket):
+        # Connections beyond the cap get a 503 from the listening socket, at once (see http_limits).
+        sock.capacity = options["limit_concurrency"]
     config = uvicorn.Config(
         build_http_app(server, settings),
         log_level=settings.log_level,
         access_log=settings.log_level == "debug",
         timeout_graceful_shutdown=30,
         lifespan="on",
-        **http_limits.server_options(),
+        **options,
     )
     http_limits.install_log_limits()  # after Config, which (re)configures uvicorn's loggers
     if on_ready is not None:

@@ -69,6 +69,8 @@ class _Metrics:
                                 ["endpoint", "status"], registry=r)  # fmt: skip
         self.upstream_seconds = Histogram("pylon_mcp_upstream_seconds", "Pylon request latency", ["endpoint"],
                                           registry=r)  # fmt: skip
+        self.incomplete = Counter("pylon_mcp_http_incomplete_requests", "Requests whose client disconnected "
+                                  "before sending the whole body", registry=r)  # fmt: skip
         self.rate_limited = Counter("pylon_mcp_rate_limited", "Requests held back by a 429 or the budget, by "
                                     "endpoint and what happened (upstream_429, refused)", ["endpoint", "kind"],
                                     registry=r)  # fmt: skip
@@ -103,6 +105,11 @@ def upstream(endpoint: str, status: int | None, seconds: float) -> None:
         _current.upstream_seconds.labels(endpoint).observe(seconds)
         if status == 429:
             _current.rate_limited.labels(endpoint, "upstream_429").inc()
+
+
+def incomplete_request() -> None:
+    if _current is not None:
+        _current.incomplete.inc()
 
 
 def refused(endpoint: str) -> None:
