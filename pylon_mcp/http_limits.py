@@ -22,6 +22,8 @@ from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from pylon_mcp import metrics
+
 # From connect, or from the previous response, to a complete request head and body.
 HEADER_TIMEOUT_SECONDS = 10.0
 IDLE_TIMEOUT_SECONDS = 5  # keep-alive connection with no request
@@ -89,6 +91,7 @@ class ListeningSocket(socket.socket):
 
     def _refuse(self, conn: socket.socket) -> None:
         self.refused += 1
+        metrics.connection_refused()
         _lingering.close_expired()
         try:
             conn.setblocking(False)

@@ -71,6 +71,8 @@ class _Metrics:
                                           registry=r)  # fmt: skip
         self.incomplete = Counter("pylon_mcp_http_incomplete_requests", "Requests whose client disconnected "
                                   "before sending the whole body", registry=r)  # fmt: skip
+        self.refused_connections = Counter("pylon_mcp_http_refused_connections", "Connections answered 503 "
+                                           "at once because the connection cap was reached", registry=r)  # fmt: skip
         self.rate_limited = Counter("pylon_mcp_rate_limited", "Requests held back by a 429 or the budget, by "
                                     "endpoint and what happened (upstream_429, refused)", ["endpoint", "kind"],
                                     registry=r)  # fmt: skip
@@ -110,6 +112,11 @@ def upstream(endpoint: str, status: int | None, seconds: float) -> None:
 def incomplete_request() -> None:
     if _current is not None:
         _current.incomplete.inc()
+
+
+def connection_refused() -> None:
+    if _current is not None:
+        _current.refused_connections.inc()
 
 
 def refused(endpoint: str) -> None:

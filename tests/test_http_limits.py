@@ -284,6 +284,9 @@ def test_beyond_capacity_new_connections_get_a_fast_503_and_probes_recover(sandb
                 break
             time.sleep(0.1)
         assert statuses[-1] == 200, statuses
+        metrics = httpx2.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text.splitlines()
+        refused = next(row for row in metrics if row.startswith("pylon_mcp_http_refused_connections_total "))
+        assert float(refused.split()[1]) >= 400 - 136  # each refusal counted
     finally:
         for conn in idle:
             conn.close()
