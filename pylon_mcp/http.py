@@ -66,6 +66,18 @@ def _is_ascii_number(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+def _is_ip_host(host: str) -> bool:
+    """Whether a Host header names an IP address (with or without a port), not a domain name."""
+    import ipaddress
+
+    name = host[1 : host.find("]")] if host.startswith("[") else host.rsplit(":", 1)[0]
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
 def _matches(value: str, patterns: list[str]) -> bool:
     for pattern in patterns:
         if value == pattern:
@@ -146,8 +158,9 @@ class Guard:
         host = headers.get("host", "")
         host_allowed = self.hosts is None or _matches(host, self.hosts)
         if path in ("/readyz", "/metrics"):
-            # Checked like /mcp: a page loaded from another site (DNS rebinding) must not read them.
-            if not host_allowed:
+            # Checked like /mcp: a page loaded from another site (DNS rebinding) must not read them. An IP
+            # address is also accepted: rebinding needs a name, and probes (kubelet) send the pod's IP.
+            if not host_allowed and not _is_ip_host(host):
                 await _json(
                     send, 421, -32600, f"Host {host!r} is not allowed; add it to PYLON_MCP_ALLOWED_HOSTS"
                 )

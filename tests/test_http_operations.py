@@ -184,5 +184,10 @@ def test_readyz_and_metrics_check_the_host_header_like_mcp(replica: BackgroundSe
     foreign = httpx2.get(f"{replica.url}{path}", headers={"host": "attacker.example"}, timeout=10)
     assert foreign.status_code == 421 and "attacker.example" in foreign.json()["error"]["message"]
     assert get(replica, path).status_code == 200
+    # An IP address cannot be rebound: orchestrators' probes (kubelet sends the pod's IP) pass.
+    for address in ("10.1.2.3:8000", "[fd00::1]:8000", "10.1.2.3"):
+        assert httpx2.get(f"{replica.url}{path}", headers={"host": address}, timeout=10).status_code == 200
+    rebound = httpx2.get(f"{replica.url}{path}", headers={"host": "10.1.2.3.attacker.example"}, timeout=10)
+    assert rebound.status_code == 421
     healthz = httpx2.get(f"{replica.url}/healthz", headers={"host": "attacker.example"}, timeout=10)
     assert healthz.status_code == 200  # liveness answers any Host: it says nothing but "ok"
