@@ -24,6 +24,7 @@ from benchmarks import (
     customer_cards,
     definitions,
     hostile_body,
+    hostile_writes,
     http_throughput,
     output_size,
     rate_limits,
@@ -47,6 +48,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[Config], Awaitable[Outcome]]]] = {
     "11": ("definitions", definitions.run),
     "13": ("customer_cards", customer_cards.run),
     "14": ("attachments", attachments.run),
+    "15": ("hostile_writes", hostile_writes.run),
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 COLUMNS = ("benchmark", "ours", "baseline", "ratio", "goal", "met?")

@@ -25,12 +25,14 @@ from pylon_mcp.directory import Directory
 from pylon_mcp.message_resources import complete_message_argument
 from pylon_mcp.pylon.errors import PylonError
 from pylon_mcp.pylon.models import BASE_STATES, PRIORITIES
+from pylon_mcp.render.text import line_breaking_character, strip_invisible
 from pylon_mcp.resources import recent_listing
 from pylon_mcp.state import StateHolder
 
 log = logging.getLogger("pylon_mcp.completions")
 
 MAX_VALUES = 100
+MAX_VALUE_CHARS = 200  # longer values are no argument anyone types
 DIRECTORY_ARGUMENTS = (
     "assignee_id",
     "team_id",
@@ -47,36 +49,63 @@ def register_completions(server: MCPServer[Any], holder: StateHolder) -> None:
         argument: CompletionArgument,
         context: CompletionContext | None,
     ) -> Completion | None:
-        name = argument.name
-        if name in ("message_id", "thread_id"):
-            return await complete_message_argument(holder.get(), name, argument.value, context)
-        if name not in ("state", "priority", "tag", "issue_id", "days", *DIRECTORY_ARGUMENTS):
-            return None
-        state = holder.get()
-        prefix = argument.value.lower()
-        if name in DIRECTORY_ARGUMENTS or name in ("state", "tag"):
-            known = await _from_directory(state.directory, name, argument.value)
-            if known is not None:
-                matches = [v for v in known if v.lower().startswith(prefix) or prefix in v.lower().split()]
-                return Completion(values=matches[:MAX_VALUES], total=len(matches),
-                                  has_more=len(matches) > MAX_VALUES)  # fmt: skip
-        if name in ("tag", "issue_id") and not (state.seen.tags if name == "tag" else state.seen.numbers):
-            try:
-                await recent_listing(state)  # fills `seen`
-            except PylonError:
-                log.info("completion could not read recent issues", exc_info=True)
-        if name == "state":
-            options = [*BASE_STATES, *sorted(state.seen.states)]
-        elif name == "priority":
-            options = list(PRIORITIES)
-        elif name == "tag":
-            options = [tag for tag, _ in state.seen.tags.most_common()]
-        elif name == "issue_id":
-            options = [str(n) for n in sorted(state.seen.numbers, reverse=True)]
-        else:
-            options = list(DAY_SPANS)
-        matches = [value for value in options if value.lower().startswith(prefix)]
-        return Completion(values=matches[:MAX_VALUES], total=len(matches), has_more=len(matches) > MAX_VALUES)
+        return usable(await _complete(holder, argument, context))
+
+
+def usable(completion: Completion | None) -> Completion | None:
+    """Only values that fit a one-line argument: tags, names and IDs come from people and Pylon, and a
+    value with a line break or an invisible character would carry text into the client's UI or the
+    model's context unlabelled (and the tools refuse such arguments anyway)."""
+    if completion is None:
+        return None
+    values = [v for v in completion.values if _one_line_value(v)]
+    if len(values) == len(completion.values):
+        return completion
+    total = None if completion.total is None else completion.total - (len(completion.values) - len(values))
+    return Completion(values=values, total=total, has_more=completion.has_more)
+
+
+def _one_line_value(value: str) -> bool:
+    return (
+        len(value) <= MAX_VALUE_CHARS
+        and line_breaking_character(value) is None
+        and strip_invisible(value) == value
+    )
+
+
+async def _complete(
+    holder: StateHolder, argument: CompletionArgument, context: CompletionContext | None
+) -> Completion | None:
+    name = argument.name
+    if name in ("message_id", "thread_id"):
+        return await complete_message_argument(holder.get(), name, argument.value, context)
+    if name not in ("state", "priority", "tag", "issue_id", "days", *DIRECTORY_ARGUMENTS):
+        return None
+    state = holder.get()
+    prefix = argument.value.lower()
+    if name in DIRECTORY_ARGUMENTS or name in ("state", "tag"):
+        known = await _from_directory(state.directory, name, argument.value)
+        if known is not None:
+            matches = [v for v in known if v.lower().startswith(prefix) or prefix in v.lower().split()]
+            return Completion(values=matches[:MAX_VALUES], total=len(matches),
+                              has_more=len(matches) > MAX_VALUES)  # fmt: skip
+    if name in ("tag", "issue_id") and not (state.seen.tags if name == "tag" else state.seen.numbers):
+        try:
+            await recent_listing(state)  # fills `seen`
+        except PylonError:
+            log.info("completion could not read recent issues", exc_info=True)
+    if name == "state":
+        options = [*BASE_STATES, *sorted(state.seen.states)]
+    elif name == "priority":
+        options = list(PRIORITIES)
+    elif name == "tag":
+        options = [tag for tag, _ in state.seen.tags.most_common()]
+    elif name == "issue_id":
+        options = [str(n) for n in sorted(state.seen.numbers, reverse=True)]
+    else:
+        options = list(DAY_SPANS)
+    matches = [value for value in options if value.lower().startswith(prefix)]
+    return Completion(values=matches[:MAX_VALUES], total=len(matches), has_more=len(matches) > MAX_VALUES)
 
 
 async def _from_directory(directory: Directory, name: str, typed: str) -> list[str] | None:

@@ -25,7 +25,7 @@ from pylon_mcp.pylon.client import PylonClient
 from pylon_mcp.pylon.directory import Account, Contact, CustomFieldDefinition, IssueStatus, Tag, Team, User
 from pylon_mcp.pylon.errors import PylonError
 from pylon_mcp.pylon.models import BASE_STATES, Filter, Follower, Issue
-from pylon_mcp.render.text import one_line, strip_invisible
+from pylon_mcp.render.text import inline, one_line, strip_invisible
 
 T = TypeVar("T")
 Kind = Literal["user", "team", "account", "contact", "status", "tag", "field"]
@@ -54,19 +54,22 @@ class Entry:
     detail: str | None = None  # email, domain, status category, field type/options
 
     def line(self) -> str:
+        # Names, tags and details are typed by people (tags and statuses in Pylon's UI, accounts and
+        # contacts by customers): each is shown as one token or JSON-quoted, never as a line of its own.
+        name, detail, ident = inline(self.name), inline(self.detail) if self.detail else None, inline(self.id)
         if self.kind in ("user", "contact"):
-            who = f"{self.name} <{self.detail}>" if self.detail and self.name != self.detail else self.name
+            who = f"{name} <{detail}>" if detail and self.name != self.detail else name
         elif self.kind == "account":
-            who = f"{self.name} ({self.detail})" if self.detail else self.name
+            who = f"{name} ({detail})" if detail else name
         elif self.kind == "status":
-            return f"{self.name} · slug {self.id}" + (f" · category {self.detail}" if self.detail else "")
+            return f"{name} · slug {ident}" + (f" · category {detail}" if detail else "")
         elif self.kind == "tag":
-            return self.name
+            return name
         elif self.kind == "field":
-            return f"{self.name} · slug {self.id}" + (f" · {self.detail}" if self.detail else "")
+            return f"{name} · slug {ident}" + (f" · {detail}" if detail else "")
         else:
-            who = self.name
-        return f"{who} · {self.id}"
+            who = name
+        return f"{who} · {ident}"
 
     def as_dict(self) -> dict[str, str]:
         out = {"id": self.id, "name": self.name}

@@ -9,7 +9,8 @@ The guard (plain ASGI, in front of `/mcp`):
 - a request body limit → 413;
 and every refusal is a JSON-RPC error body, not plain text.
 `/readyz` (readiness.py) and `/metrics` (metrics.py) answer before auth, like `/healthz`:
-they carry statuses and counts, never tokens or issue data.
+they carry statuses and counts, never tokens or issue data. They check Host as /mcp does;
+`/healthz` answers any Host.
 
 Stateless mode keeps nothing per client between requests, so replicas behind a
 load balancer need no sticky sessions.
@@ -81,6 +82,18 @@ def _is_ascii_number(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+def _is_ip_host(host: str) -> bool:
+    """Whether a Host header names an IP address (with or without a port), not a domain name."""
+    import ipaddress
+
+    name = host[1 : host.find("]")] if host.startswith("[") else host.rsplit(":", 1)[0]
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
 def _matches(value: str, patterns: list[str]) -> bool:
     for pattern in patterns:
         if value == pattern:
@@ -142,6 +155,9 @@ class Guard:
         token = settings.auth_token.reveal()
         self._token = token.encode() if token else None
         self.health = json.dumps({"status": "ok", "version": __version__, "demo": settings.demo}).encode()
+        from pylon_mcp.http_limits import RepeatedReport  # HTTP mode only: imports uvicorn
+
+        self._incomplete = RepeatedReport("a client disconnected before sending its whole request body")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -155,7 +171,16 @@ class Guard:
                         "headers": [(b"content-type", b"application/json")]})  # fmt: skip
             await send({"type": "http.response.body", "body": self.health})
             return
+        host = headers.get("host", "")
+        host_allowed = self.hosts is None or _matches(host, self.hosts)
         if path in ("/readyz", "/metrics"):
+            # Checked like /mcp: a page loaded from another site (DNS rebinding) must not read them. An IP
+            # address is also accepted: rebinding needs a name, and probes (kubelet) send the pod's IP.
+            if not host_allowed and not _is_ip_host(host):
+                await _json(
+                    send, 421, -32600, f"Host {host!r} is not allowed; add it to PYLON_MCP_ALLOWED_HOSTS"
+                )
+                return
             await self._operations(path, send)
             return
         if self.oauth is not None and path in self.oauth.metadata_paths:
@@ -165,8 +190,7 @@ class Guard:
         if path.rstrip("/") != MCP_PATH:
             await _json(send, 404, -32601, f"not found: the MCP endpoint is {MCP_PATH}")
             return
-        host = headers.get("host", "")
-        if self.hosts is not None and not _matches(host, self.hosts):
+        if not host_allowed:
             await _json(send, 421, -32600, f"Host {host!r} is not allowed; add it to PYLON_MCP_ALLOWED_HOSTS")
             return
         origin = headers.get("origin")
@@ -184,12 +208,17 @@ class Guard:
         if declared is not None and _is_ascii_number(declared) and int(declared) > limit:
             await _json(send, 413, -32600, f"request body larger than {limit} bytes")
             return
-        if declared is None and scope.get("method") == "POST":
-            # Chunked uploads declare no length: read up to the limit here, so an oversized one
-            # gets the same JSON 413 (the SDK's own check answers in plain text).
+        if scope.get("method") == "POST":
+            # Read the body here, up to the limit: an oversized chunked upload gets the same JSON 413
+            # (the SDK's own check answers in plain text), and a client that leaves mid-body is
+            # counted in one log line a minute (the SDK logged a traceback for each).
             buffered = await _read_body(receive, limit)
             if buffered is None:
                 await _json(send, 413, -32600, f"request body larger than {limit} bytes")
+                return
+            if buffered[-1]["type"] == "http.disconnect":
+                metrics.incomplete_request()
+                self._incomplete.report()
                 return
             receive = _replay(buffered, receive)
         if self.oauth is not None:
@@ -330,13 +359,17 @@ def serve(
     sock = sock or bind(settings)
     port = sock.getsockname()[1]
     url = client_url(settings.host, port)
+    options = http_limits.server_options()
+    if isinstance(sock, http_limits.ListeningSocket):
+        # Connections beyond the cap get a 503 from the listening socket, at once (see http_limits).
+        sock.capacity = options["limit_concurrency"]
     config = uvicorn.Config(
         build_http_app(server, settings),
         log_level=settings.log_level,
         access_log=settings.log_level == "debug",
         timeout_graceful_shutdown=30,
         lifespan="on",
-        **http_limits.server_options(),
+        **options,
     )
     http_limits.install_log_limits()  # after Config, which (re)configures uvicorn's loggers
     if on_ready is not None:

@@ -13,11 +13,40 @@ Recording is a no-op until `enable()` (HTTP mode), so stdio never imports promet
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _current: Any = None  # _Metrics once enabled
+
+# Every label value comes from a fixed set: a value a caller or Pylon chooses (a made-up tool
+# name, an odd status) would otherwise become a new time series for every request, and /metrics
+# would grow without bound. Anything outside its set is counted under one catch-all value.
+_known_tools: set[str] = set()
+UNKNOWN = "unknown"
+OUTCOMES = frozenset({"ok", "error"})
+
+
+def known_tools(names: Iterable[str]) -> None:
+    """Tool names to label by name (each server registers its own); any other name is `unknown`."""
+    _known_tools.update(names)
+
+
+def _tool(name: str) -> str:
+    return name if name in _known_tools else UNKNOWN
+
+
+def _status(status: int | None) -> str:
+    if status is None or status == 0:
+        return "error"  # no HTTP answer (timeout, connection error)
+    return str(status) if isinstance(status, int) and 100 <= status <= 599 else "other"
+
+
+def _endpoint(route: str) -> str:
+    from pylon_mcp.pylon.gate import PUBLISHED_LIMITS  # every endpoint the client calls
+
+    return route if route in PUBLISHED_LIMITS else "other"
 
 
 class _Metrics:
@@ -40,6 +69,10 @@ class _Metrics:
                                 ["endpoint", "status"], registry=r)  # fmt: skip
         self.upstream_seconds = Histogram("pylon_mcp_upstream_seconds", "Pylon request latency", ["endpoint"],
                                           registry=r)  # fmt: skip
+        self.incomplete = Counter("pylon_mcp_http_incomplete_requests", "Requests whose client disconnected "
+                                  "before sending the whole body", registry=r)  # fmt: skip
+        self.refused_connections = Counter("pylon_mcp_http_refused_connections", "Connections answered 503 "
+                                           "at once because the connection cap was reached", registry=r)  # fmt: skip
         self.rate_limited = Counter("pylon_mcp_rate_limited", "Requests held back by a 429 or the budget, by "
                                     "endpoint and what happened (upstream_429, refused)", ["endpoint", "kind"],
                                     registry=r)  # fmt: skip
@@ -62,21 +95,33 @@ def render() -> tuple[bytes, str] | None:
 
 def tool_call(tool: str, outcome: str, seconds: float) -> None:
     if _current is not None:
-        _current.tool_calls.labels(tool, outcome).inc()
+        tool = _tool(tool)
+        _current.tool_calls.labels(tool, outcome if outcome in OUTCOMES else "error").inc()
         _current.tool_seconds.labels(tool).observe(seconds)
 
 
 def upstream(endpoint: str, status: int | None, seconds: float) -> None:
     if _current is not None:
-        _current.upstream.labels(endpoint, str(status) if status else "error").inc()
+        endpoint = _endpoint(endpoint)
+        _current.upstream.labels(endpoint, _status(status)).inc()
         _current.upstream_seconds.labels(endpoint).observe(seconds)
         if status == 429:
             _current.rate_limited.labels(endpoint, "upstream_429").inc()
 
 
+def incomplete_request() -> None:
+    if _current is not None:
+        _current.incomplete.inc()
+
+
+def connection_refused() -> None:
+    if _current is not None:
+        _current.refused_connections.inc()
+
+
 def refused(endpoint: str) -> None:
     if _current is not None:
-        _current.rate_limited.labels(endpoint, "refused").inc()
+        _current.rate_limited.labels(_endpoint(endpoint), "refused").inc()
 
 
 class RequestMetrics:
@@ -105,5 +150,5 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, record)
         finally:
-            _current.requests.labels(path, str(status)).inc()
+            _current.requests.labels(path, _status(status)).inc()
             _current.request_seconds.labels(path).observe(time.perf_counter() - started)

@@ -143,6 +143,7 @@ class PylonMCPServer(MCPServer[AppState]):
         self.access = access
         self.holder = StateHolder()  # the running lifespan's state, for /readyz
         self._arguments = {tool.name: set(tool.parameters.get("properties", {})) for tool in tools}
+        metrics.known_tools([*self._arguments, *refused])  # metrics label these by name, others "unknown"
         # Tools whose argument model is still the start-up placeholder (see build_tool).
         self._pending = {
             tool.name: (tool, spec)

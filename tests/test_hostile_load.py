@@ -112,3 +112,52 @@ async def test_messages_are_converted_off_the_event_loop(
     (content,) = (await client.read_resource("pylon://issues/8/messages")).contents
     assert content.text  # type: ignore[union-attr]
     assert conversion_threads and threading.get_ident() not in conversion_threads
+
+
+# Issue 19, item 7: four notes of 100 KB Markdown brackets pushed others' p50 to 2.5 s; a reply preview
+# of the same took 3.4 s (an image pattern that backtracked, on the event loop). Speed is measured in
+# benchmarks/hostile_writes.py (benchmark 15).
+BRACKETS = "![" * 50_000  # 100 KB, the longest body a note or reply takes
+
+
+@pytest.fixture
+def markdown_threads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Records the thread every Markdown → HTML conversion runs on."""
+    seen: list[int] = []
+    renderer = html_module._markdown_renderer()
+
+    def recording(markdown: str) -> str:
+        seen.append(threading.get_ident())
+        return str(renderer(markdown))
+
+    monkeypatch.setattr(html_module, "_markdown_renderer", lambda: recording)
+    monkeypatch.setattr(html_module, "_recent", html_module._RecentConversions())
+    return seen
+
+
+async def test_large_notes_and_reply_previews_convert_off_the_event_loop(
+    sandbox_url: str, sandbox: Sandbox, markdown_threads: list[int], conversion_threads: list[int]
+) -> None:
+    loop_thread = threading.get_ident()
+    async with connect(sandbox_url, allow_customer_replies=True) as client:
+        note = await ok(client, "add_internal_note", {"issue_id": "7", "body_markdown": BRACKETS})
+        preview = await ok(
+            client, "send_customer_reply", {"issue_id": "7", "body_markdown": "!" + BRACKETS[:-1]}
+        )
+        small = await ok(client, "add_internal_note", {"issue_id": "7", "body_markdown": "short *note*"})
+    assert "Added internal note" in text(note) and "PREVIEW" in text(preview) and "Added" in text(small)
+    assert [r.body["body_html"].count("![") for r in sandbox.requests("POST /issues/{id}/note")] == [
+        50_000,
+        0,
+    ]
+    assert len(markdown_threads) == 3 and markdown_threads.count(loop_thread) == 1  # only the small one
+    assert len(conversion_threads) >= 2 and loop_thread not in conversion_threads[:2]
+
+
+def test_images_become_links_as_before() -> None:
+    convert = html_module._images_as_links
+    assert (
+        convert('a ![logo](https://x.example/l.png "Logo") b') == "a [image: logo](https://x.example/l.png) b"
+    )
+    assert convert("![](cid:1) and ![x](y)") == "[image: untitled](cid:1) and [image: x](y)"
+    assert convert("![![![") == "![![![" and convert("![a](b c)") == "![a](b c)"

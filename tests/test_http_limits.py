@@ -1,10 +1,12 @@
-"""HTTP mode under idle, slow and fd-exhausting clients (issue 14, item 20), over real loopback sockets.
+"""HTTP mode under idle, slow, half-sent and fd-exhausting clients (issue 14, item 20; issue 19, item 6),
+over real loopback sockets.
 
 Every wait is a bounded loop: a connection the server never closes fails the test at the bound.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import resource
 import signal
@@ -199,8 +201,10 @@ def test_fd_exhaustion_logs_once_and_the_server_recovers(sandbox_url: str) -> No
         for conn in idle:
             conn.close()
         err = stop(proc)
-    assert err.count("socket.accept() out of system resource") == 1, err[-3000:]
-    assert "repeats are reported once per 60s" in err
+    # Connections beyond the cap are refused with a 503 before the descriptors run out (issue 19,
+    # item 6); were they to run out anyway, that too is one line, not a traceback per retry.
+    assert err.count("socket.accept() out of system resource") <= 1, err[-3000:]
+    assert err.count("connection refused with 503") == 1 and "repeats are reported once per 60s" in err
     assert "Traceback" not in err and len(err) < 5000  # was megabytes of retry tracebacks
 
 
@@ -215,3 +219,76 @@ def test_a_slow_answer_is_not_cut_off(guarded_url: tuple[str, int], sandbox: San
     response = httpx2.post(f"http://{host}:{port}/mcp", json=call, headers=headers, timeout=10)
     assert response.status_code == 200 and response.json()["result"]["isError"] is False
     assert [r.fault for r in sandbox.requests("GET /issues/{id}")] == ["latency"]
+
+
+def half_sent(address: tuple[str, int], count: int) -> None:
+    """`count` POSTs that declare 4,096 body bytes, send 10 and close."""
+    host, port = address
+    head = (f"POST /mcp HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+            "Accept: application/json, text/event-stream\r\nContent-Length: 4096\r\n\r\n").encode()  # fmt: skip
+    for _ in range(count):
+        with socket.create_connection(address) as conn:
+            conn.sendall(head + b'{"jsonrpc"')
+
+
+def incomplete_count(address: tuple[str, int]) -> float:
+    host, port = address
+    text = httpx2.get(f"http://{host}:{port}/metrics", timeout=5).text
+    line = next(
+        (row for row in text.splitlines() if row.startswith("pylon_mcp_http_incomplete_requests_total ")),
+        "x 0",
+    )
+    return float(line.split()[1])
+
+
+def test_half_sent_requests_are_counted_in_one_log_line(
+    guarded_url: tuple[str, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Issue 19, item 6: each one logged a 10-line ClientDisconnect traceback (319 KB for 500).
+    before = incomplete_count(guarded_url)
+    with caplog.at_level("WARNING"):
+        half_sent(guarded_url, 100)
+        for _ in range(100):  # bounded wait until the server has seen every disconnect
+            if incomplete_count(guarded_url) - before >= 100:
+                break
+            time.sleep(0.05)
+    assert incomplete_count(guarded_url) - before == 100
+    ours = [r for r in caplog.records if r.name.startswith(("pylon_mcp", "mcp", "uvicorn", "starlette"))]
+    assert not [r for r in ours if r.exc_info or r.levelno >= logging.ERROR]
+    reports = [
+        r.getMessage() for r in ours if "disconnected before sending its whole request body" in r.getMessage()
+    ]
+    assert len(reports) <= 1 and len(ours) <= 1, [r.getMessage() for r in ours]
+
+
+def test_beyond_capacity_new_connections_get_a_fast_503_and_probes_recover(sandbox_url: str) -> None:
+    # Issue 19, item 6: at nofile 1,024, 2,000 idle sockets made probes time out (they queued behind
+    # the idle ones). The same at a smaller scale: nofile 200 (so at most 136 connections), 400 idle.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1000:
+        pytest.skip(f"needs 1000 open files for 400 idle sockets and the server; the hard limit is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1000), hard))
+    proc, port = serve_process(sandbox_url, (200, 200))
+    idle: list[socket.socket] = []
+    try:
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=2) for _ in range(400)]
+        probe = httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=3)  # times out if it queues
+        assert probe.status_code == 503 and "too many open connections" in probe.text
+        for conn in idle:
+            conn.close()
+        idle.clear()
+        statuses = []
+        for _ in range(10):  # recovered within 1 s of the idle connections closing
+            statuses.append(httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code)
+            if statuses[-1] == 200:
+                break
+            time.sleep(0.1)
+        assert statuses[-1] == 200, statuses
+        metrics = httpx2.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text.splitlines()
+        refused = next(row for row in metrics if row.startswith("pylon_mcp_http_refused_connections_total "))
+        assert float(refused.split()[1]) >= 400 - 136  # each refusal counted
+    finally:
+        for conn in idle:
+            conn.close()
+        err = stop(proc)
+    assert err.count("connection refused with 503") == 1 and "Traceback" not in err, err[-3000:]

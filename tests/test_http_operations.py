@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,7 +21,8 @@ from pylon_mcp.pylon.auth import Secret
 from pylon_mcp.sandbox import Sandbox
 from pylon_mcp.sandbox.server import BackgroundServer
 from pylon_mcp.server import build_server
-from tests.mcp_helpers import settings_for, text
+from pylon_mcp.tools.registry import TOOLS
+from tests.mcp_helpers import connect, settings_for, text
 
 pytestmark = pytest.mark.anyio
 
@@ -141,3 +143,51 @@ async def test_metrics_count_requests_tool_calls_upstream_statuses_and_429s(
     assert value('pylon_mcp_rate_limited_total{endpoint="GET /issues/{id}",kind="upstream_429"}') == 1
     assert value('pylon_mcp_http_requests_total{path="/mcp",status="200"}') >= 2  # plus the client's own
     assert value('pylon_mcp_tool_call_seconds_count{tool="get_issue"}') == 2
+
+
+def label_values(exposition: str) -> dict[str, set[str]]:
+    """Each label's distinct values across every sample of /metrics."""
+    values: dict[str, set[str]] = {}
+    for line in exposition.splitlines():
+        if line.startswith("#") or "{" not in line:
+            continue
+        for pair in line[line.index("{") + 1 : line.rindex("}")].split('",'):
+            name, _, value = pair.partition('="')
+            values.setdefault(name, set()).add(value.rstrip('"'))
+    return values
+
+
+async def test_metrics_stay_small_whatever_tool_names_callers_send(
+    replica: BackgroundServer, sandbox_url: str
+) -> None:
+    # Issue 19, item 5: each made-up tool name became a label value (2,000 calls grew /metrics to 84 MB).
+    # Most calls go through a fast in-process client: metrics are per process, so the replica counts them.
+    async with connect(sandbox_url) as client:
+        for _ in range(2000):
+            assert (await client.call_tool(f"x{secrets.token_hex(100)}", {})).is_error
+    async with mcp(replica) as client:
+        for _ in range(20):
+            assert (await client.call_tool(f"y{secrets.token_hex(100)}", {})).is_error
+        assert not (await client.call_tool("get_issue", {"issue_id": "7"})).is_error
+    response = get(replica, "/metrics")
+    values = label_values(response.text)
+    assert "unknown" in values["tool"] and "get_issue" in values["tool"]
+    assert not any(value.startswith(("x", "y")) for value in values["tool"])
+    assert len(values["tool"]) <= len(TOOLS) + 1
+    assert all(len(v) <= 40 for name, vs in values.items() if name != "endpoint" for v in vs)
+    assert len(response.content) < 100_000, len(response.content)
+
+
+@pytest.mark.parametrize("path", ["/readyz", "/metrics"])
+def test_readyz_and_metrics_check_the_host_header_like_mcp(replica: BackgroundServer, path: str) -> None:
+    # Issue 19, item 10: they answered any Host, so a DNS-rebound page could read them.
+    foreign = httpx2.get(f"{replica.url}{path}", headers={"host": "attacker.example"}, timeout=10)
+    assert foreign.status_code == 421 and "attacker.example" in foreign.json()["error"]["message"]
+    assert get(replica, path).status_code == 200
+    # An IP address cannot be rebound: orchestrators' probes (kubelet sends the pod's IP) pass.
+    for address in ("10.1.2.3:8000", "[fd00::1]:8000", "10.1.2.3"):
+        assert httpx2.get(f"{replica.url}{path}", headers={"host": address}, timeout=10).status_code == 200
+    rebound = httpx2.get(f"{replica.url}{path}", headers={"host": "10.1.2.3.attacker.example"}, timeout=10)
+    assert rebound.status_code == 421
+    healthz = httpx2.get(f"{replica.url}/healthz", headers={"host": "attacker.example"}, timeout=10)
+    assert healthz.status_code == 200  # liveness answers any Host: it says nothing but "ok"

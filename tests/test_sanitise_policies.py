@@ -15,10 +15,10 @@ from pylon_mcp.render.html import (
     OUTBOUND,
     html_to_markdown,
     markdown_to_html,
-    raw_html_view,
     sanitize_outbound,
 )
 from pylon_mcp.render.nesting import limit_nesting
+from pylon_mcp.render.raw_view import raw_html_view
 from pylon_mcp.sandbox import Sandbox
 from tests.mcp_helpers import connect, ok, text
 
@@ -176,9 +176,58 @@ def test_raw_html_is_a_view_without_invisible_characters_or_active_urls() -> Non
         assert bad not in view, repr(bad)
     lowered = view.lower()
     assert "javascript" not in lowered and "vbscript:" not in lowered and "data:text" not in lowered
-    assert " onerror=" not in lowered and " onload=" not in lowered and " srcdoc=" not in lowered
-    assert "data-blocked-onerror" in view  # the model still sees that a handler was there
+    assert "onerror" not in lowered and "onload" not in lowered and "srcdoc" not in lowered
     assert '<a href="https://ok.example/p?q=1">ok</a>' in view and "<p>Hi evil[31m</p>" in view
+
+
+# Issue 19, item 8: active content in every spelling a browser accepts. The first five survived the
+# old pattern-based view (an attribute right after a closing quote, single quotes, SVG animation).
+ACTIVE_PAYLOADS = [
+    '<img src="x"onerror=alert(1)>',
+    '<a title="t"href="javascript:alert(1)">x</a>',
+    "<img src=x onerror='alert(1)'>",
+    '<svg><animate attributeName="href" values="javascript:alert(1)"/><a><text>x</text></a></svg>',
+    '<svg><set attributeName="href" to="javascript:alert(1)"/></svg>',
+    '<svg><a xlink:href="javascript:alert(1)"><text>x</text></a></svg>',
+    '<svg onload="alert(1)">', "<svg/onload=alert(1)>", '<body onload="alert(1)">',
+    "<script>alert(1)</script>", "<SCRIPT SRC=//evil.example/x.js></SCRIPT>",
+    '<iframe src="javascript:alert(1)"></iframe>', '<iframe srcdoc="<script>alert(1)</script>"></iframe>',
+    '<object data="javascript:alert(1)"></object>', '<embed src="javascript:alert(1)">',
+    '<a href="JaVaScRiPt:alert(1)">x</a>', '<a href="java&#x09;script:alert(1)">x</a>',
+    '<a href="&#106;avascript:alert(1)">x</a>', '<a href=" javascript:alert(1)">x</a>',
+    '<a href="vbscript:msgbox(1)">x</a>', '<a href="data:text/html;base64,PHNjcmlwdD4=">x</a>',
+    '<img src="data:image/svg+xml,<svg onload=alert(1)>">',
+    '<form action="javascript:alert(1)"><button>x</button></form>',
+    '<button formaction="javascript:alert(1)">x</button>', '<input onfocus=alert(1) autofocus>',
+    '<details open ontoggle=alert(1)>', '<math><a xlink:href="javascript:alert(1)">x</a></math>',
+    '<p style="background:url(javascript:alert(1))">x</p>', '<p style="width:expression(alert(1))">x</p>',
+    '<div style="behavior:url(x.htc)">x</div>', '<meta http-equiv="refresh" content="0;url=javascript:alert(1)">',
+    '<base href="javascript:alert(1)//">', '<link rel="stylesheet" href="javascript:alert(1)">',
+    '<img src=x:alert(alt) onerror=eval(src) alt=0>', "<a href='javas\u0000cript:alert(1)'>x</a>",
+]  # fmt: skip
+_ACTIVE = re.compile(
+    r"(?:java|vb)script|data:|expression|behavior|<(?:script|iframe|object|embed|svg|math|meta|base|link|form|"
+    r"input|button)|[\s/\"']on[a-z]+\s*=|srcdoc|formaction",
+    re.IGNORECASE,
+)
+
+
+@pytest.mark.parametrize("payload", ACTIVE_PAYLOADS)
+def test_raw_html_view_is_inert(payload: str) -> None:
+    view = raw_html_view(f"<p>before</p>{payload}<p>after</p>")
+    assert not _ACTIVE.search(view), view
+    assert "<p>before</p>" in view and "<p>after</p>" in view  # the structure around it stays
+
+
+def test_raw_html_view_keeps_structure_styles_and_safe_links() -> None:
+    html = ('<table class="t"><tr><td colspan="2" style="color: red">cell</td></tr></table>'
+            '<a href="https://ok.example/x" title="t">ok</a><img src="cid:logo" alt="logo"><b>bold</b>')  # fmt: skip
+    view = raw_html_view(html)
+    assert '<td colspan="2" style="color: red">cell</td>' in view and '<table class="t">' in view
+    assert (
+        '<a href="https://ok.example/x" title="t">ok</a>' in view
+        and '<img src="cid:logo" alt="logo">' in view
+    )
 
 
 @pytest.mark.anyio
@@ -239,3 +288,19 @@ def test_the_depth_guard_reads_tags_as_the_html_tokenizer_does() -> None:
     assert limit_nesting('<div title="a>b">' * 3000).removed_chars
     # Unclosed start tags are one tag's attributes, not 3000 elements.
     assert not limit_nesting("<p>ok</p>" + '<b "' * 3000 + ">").removed_chars
+
+
+def test_every_format_character_is_removed_except_the_visible_ones_named() -> None:
+    # Issue 19, item 8: U+FFF9-FFFB, U+1BCA0-1BCA3 and U+1D173-1D17A survived. Python's Unicode
+    # database decides what is Cf; KEPT_FORMAT_CHARACTERS (named in the README) are drawn visibly.
+    import sys
+    import unicodedata
+
+    from pylon_mcp.render.text import KEPT_FORMAT_CHARACTERS, strip_invisible
+
+    format_characters = [chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf"]
+    survivors = [f"U+{ord(c):04X}" for c in format_characters if strip_invisible(f"a{c}b") != "ab"]
+    assert sorted(survivors) == sorted(f"U+{ord(c):04X}" for c in KEPT_FORMAT_CHARACTERS)
+    assert all(unicodedata.category(c) == "Cf" for c in KEPT_FORMAT_CHARACTERS)
+    hostile = "<p>a\ufff9b\U0001bca0c\U0001d173d&#xfffa;e</p>"
+    assert raw_html_view(hostile) == "<p>abcde</p>" and html_to_markdown(hostile)[0] == "abcde"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -11,7 +12,7 @@ import sys
 import pytest
 
 from pylon_mcp.config import Settings
-from pylon_mcp.pylon.auth import Secret
+from pylon_mcp.pylon.auth import RedactingFilter, Secret
 from pylon_mcp.sandbox import Sandbox
 from tests.conftest import TOKEN
 from tests.mcp_helpers import INITIALIZE, connect
@@ -107,3 +108,61 @@ def test_debug_log_of_a_process_never_shows_an_echoed_token(sandbox_url: str, sa
     assert "request_id Bearer [REDACTED]" in answer["result"]["content"][0]["text"]
     assert "x-request-id', b'bearer [redacted]'" in err.lower()  # httpcore's header trace, redacted
     assert TOKEN not in "".join(out) and TOKEN not in err
+
+
+# Issue 19, item 9: an upstream that alters the token on the way back.
+ALTERED = [
+    TOKEN.upper(),
+    TOKEN[:20],
+    f"id-{TOKEN[7:21]}-x",
+    base64.b64encode(TOKEN.encode()).decode(),
+    base64.b64encode(f"Bearer {TOKEN}".encode()).decode(),  # another alignment inside a longer text
+    base64.urlsafe_b64encode(f'{{"auth": "{TOKEN}"}}'.encode()).decode(),
+    "Bearer%20" + "".join(f"%{byte:02X}" for byte in TOKEN.encode()),
+]
+
+
+def leaks(text: str) -> list[str]:
+    """Any run of 12 characters of the token (any case), or of its base64 forms, in `text`."""
+    lowered = text.lower()
+    found = [TOKEN[i : i + 12] for i in range(len(TOKEN) - 11) if TOKEN[i : i + 12].lower() in lowered]
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + TOKEN.encode()).decode()[4:-4]
+        found += [encoded[i : i + 16] for i in range(len(encoded) - 15) if encoded[i : i + 16] in text]
+    percent = "".join(f"%{byte:02x}" for byte in TOKEN.encode())
+    return found + [
+        percent[i : i + 36] for i in range(0, len(percent) - 35, 3) if percent[i : i + 36] in lowered
+    ]
+
+
+@pytest.mark.parametrize("altered", ALTERED)
+async def test_an_altered_echo_of_the_token_is_redacted(
+    sandbox_url: str, sandbox: Sandbox, caplog: pytest.LogCaptureFixture, altered: str
+) -> None:
+    assert leaks(altered)  # the probe finds what it looks for
+    caplog.set_level(logging.DEBUG)
+    sandbox.add_fault(
+        endpoint="GET /issues/{id}", status=404, errors=[f"token was {altered} here"], times=None
+    )
+    async with connect(sandbox_url) as client:
+        result = await client.call_tool("get_issue", {"issue_id": "7"})
+    shown = json.dumps(result.model_dump(by_alias=True, mode="json"))
+    assert result.is_error and "[REDACTED]" in shown
+    assert not leaks(shown) and not leaks(caplog.text)
+
+
+def test_the_log_filter_redacts_altered_forms_in_any_record() -> None:
+    # Libraries' own debug traces (httpcore prints response headers) pass the process's filter.
+    record = logging.LogRecord("httpcore.http11", logging.DEBUG, __file__, 1, "headers=%r", None, None)
+    record.args = ([(b"x-request-id", f"Bearer {altered}".encode()) for altered in ALTERED],)
+    RedactingFilter([Secret(TOKEN)]).filter(record)
+    assert not leaks(record.getMessage()) and record.getMessage().count("[REDACTED]") == len(ALTERED)
+
+
+def test_redaction_leaves_ordinary_text_alone() -> None:
+    secret = Secret(TOKEN)
+    ordinary = (
+        f"pylon_api_ prefix, 0123456789 digits, {TOKEN[:11]} eleven characters, https://x.example/a?b=c"
+    )
+    assert secret.redact(ordinary) == ordinary
+    assert Secret("short").redact("a SHORT word") == "a [REDACTED] word"

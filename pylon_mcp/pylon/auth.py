@@ -7,23 +7,29 @@ from collections.abc import Generator, Iterable
 
 import httpx2
 
+from pylon_mcp.pylon.redaction import ShortTokenRedactor, TokenRedactor, redactor
+
 
 class Secret:
     """A string that refuses to show itself. Call `reveal()` at the one place it is needed."""
 
-    __slots__ = ("_value",)
+    __slots__ = ("_redactor", "_value")
 
     def __init__(self, value: str) -> None:
         self._value = value
+        self._redactor: TokenRedactor | ShortTokenRedactor | None = None
 
     def reveal(self) -> str:
         return self._value
 
     def redact(self, text: str) -> str:
-        """Remove the secret from text that came from elsewhere (e.g. an upstream error body)."""
-        if self._value and self._value in text:
-            return text.replace(self._value, "[REDACTED]")
-        return text
+        """Remove the secret from text that came from elsewhere (e.g. an upstream error body): also
+        altered copies (any case, any run of 12+ of its characters, base64, URL-encoded)."""
+        if not self._value or not text:
+            return text
+        if self._redactor is None:
+            self._redactor = redactor(self._value)  # built once per secret, on first use
+        return self._redactor.redact(text)
 
     def __bool__(self) -> bool:
         return bool(self._value)

@@ -24,7 +24,7 @@ from functools import cache
 from typing import Any
 
 # hiding and nesting compile their patterns on import: loaded on first use, off the start-up path.
-from pylon_mcp.render.text import strip_invisible, tidy
+from pylon_mcp.render.text import tidy
 
 MAX_HTML_CHARS = 512_000  # of HTML converted; the rest stays reachable through include=["raw_html"]
 MAX_MARKDOWN_CHARS = 512_000  # of Markdown kept (deep lists indent every line)
@@ -195,7 +195,59 @@ def _converter() -> Callable[[str], str]:
 
 
 # Images become plain links: a model echoing `![](url)` would make the client fetch it.
-_IMAGE = re.compile(r"!\[([^\]\n]*)\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+# `![alt](url "title")`, read by hand: as one regex over the text, each `![` of `![![![…` scanned to
+# the same far `]` (quadratic: 100 KB took 18 s). Here every search's answer is reused by the
+# starts before it, so the text is read a bounded number of times.
+_ALT_END = re.compile(r"[\]\n]")
+_URL_END = re.compile(r"[)\s]")
+_NOT_SPACE = re.compile(r"\S")
+_QUOTE = re.compile('"')
+
+
+class _NextMatch:
+    """The first match of `pattern` at or after a position, remembering the last answer."""
+
+    def __init__(self, pattern: re.Pattern[str], text: str) -> None:
+        self.pattern, self.text = pattern, text
+        self.searched_from, self.found = 0, -1
+
+    def __call__(self, position: int) -> int:
+        if not self.searched_from <= position <= self.found:
+            m = self.pattern.search(self.text, position)
+            self.searched_from, self.found = position, m.start() if m else len(self.text)
+        return self.found
+
+
+def _images_as_links(markdown: str) -> str:
+    n = len(markdown)
+    alt_end, url_end = _NextMatch(_ALT_END, markdown), _NextMatch(_URL_END, markdown)
+    not_space, quote = _NextMatch(_NOT_SPACE, markdown), _NextMatch(_QUOTE, markdown)
+    out: list[str] = []
+    done = 0
+    start = markdown.find("![")
+    while start != -1:
+        end = None
+        close = alt_end(start + 2)
+        url_start = close + 2
+        if close < n and markdown[close] == "]" and markdown.startswith("(", close + 1):
+            stop = url_end(url_start)
+            if url_start < stop < n:
+                if markdown[stop] == ")":
+                    end = stop + 1
+                else:  # whitespace, then an optional "title"
+                    opening = not_space(stop)
+                    if opening < n and markdown[opening] == '"':
+                        closing = quote(opening + 1)
+                        if closing < n and markdown.startswith(")", closing + 1):
+                            end = closing + 2
+        if end is None:
+            start = markdown.find("![", start + 1)
+            continue
+        alt, url = markdown[start + 2 : close], markdown[url_start:stop]
+        out.append(f"{markdown[done:start]}[image: {alt or 'untitled'}]({url})")
+        done = end
+        start = markdown.find("![", end)
+    return "".join(out) + markdown[done:] if out else markdown
 
 
 class _RecentConversions:
@@ -254,7 +306,7 @@ def _convert_body(html: str) -> tuple[str, bool]:
 
     guarded = limit_nesting(html[:MAX_HTML_CHARS] if capped else html)
     markdown = _converter()(_inbound(guarded.html))
-    markdown = _IMAGE.sub(lambda m: f"[image: {m.group(1) or 'untitled'}]({m.group(2)})", markdown)
+    markdown = _images_as_links(markdown)
     if len(markdown) > MAX_MARKDOWN_CHARS:
         markdown, capped = markdown[:MAX_MARKDOWN_CHARS], True
     markdown = tidy(markdown)
@@ -311,65 +363,3 @@ def _markdown_renderer() -> Any:
 
 def markdown_to_html(markdown: str) -> str:
     return sanitize_outbound(str(_markdown_renderer()(markdown))).strip()
-
-
-# --- include=["raw_html"]: the HTML itself, as a view for the model ------------------
-
-# An attribute inside a tag: `/` separates attributes too (`<img/onerror=…>`).
-_RAW_ATTR = re.compile(r"([\s/])([^\s=>/\"']++)(\s*+=\s*+(?:\"[^\"]*+\"|'[^']*+'|[^\s>]++))?+")
-_URL_ATTRS = frozenset({"href", "src", "action", "formaction", "xlink:href", "data", "background", "poster",
-                        "lowsrc", "dynsrc", "codebase", "cite", "ping", "srcset", "content", "style"})  # fmt: skip
-_ACTIVE = re.compile(r"(?:java|vb|live)script\s*:|data\s*:|expression\s*\(", re.IGNORECASE)
-_ENTITY_OR_SPACE = re.compile(r"&#(x[0-9a-f]+|\d+);?|&(tab|newline|colon);|[\x00-\x20]", re.IGNORECASE)
-BLOCKED_URL = "#blocked-unsafe-url"
-
-
-def _decoded(value: str) -> str:
-    named = {"tab": "", "newline": "", "colon": ":"}
-
-    def sub(m: re.Match[str]) -> str:
-        if m.group(1):
-            text = m.group(1)
-            try:
-                code = int(text[1:], 16) if text[0] in "xX" else int(text)
-                char = chr(code) if 0 < code <= 0x10FFFF else ""
-            except (ValueError, OverflowError):
-                return ""
-            return "" if char <= " " else char
-        if m.group(2):
-            return named[m.group(2).lower()]
-        return ""
-
-    return _ENTITY_OR_SPACE.sub(sub, strip_invisible(value))
-
-
-def _neutralise_tag(m: re.Match[str]) -> str:
-    if m.group(2) is None or m.group(1):  # a comment or an end tag
-        return m.group(0)
-
-    def attribute(a: re.Match[str]) -> str:
-        space, name, assignment = a.group(1), a.group(2).lower(), a.group(3) or ""
-        if name.startswith("on") or name == "srcdoc":
-            return f"{space}data-blocked-{name}"  # shows what was there, runs nothing
-        if name in _URL_ATTRS and assignment and _ACTIVE.search(_decoded(assignment)):
-            return f'{space}{a.group(2)}="{BLOCKED_URL}"'
-        return a.group(0)
-
-    tag = m.group(0)
-    head = re.match(r"<[^\s/>]+", tag)
-    end = head.end() if head else 1
-    return tag[:end] + _RAW_ATTR.sub(attribute, tag[end:])
-
-
-def raw_html_view(html: str) -> str:
-    """The body's HTML for a model: invisible and control characters removed, active URLs and
-    event handlers neutralised; everything else as Pylon sent it."""
-    text = tidy_raw(html)
-    from pylon_mcp.render.nesting import TAG_TOKEN, tag_region
-
-    end = tag_region(text)
-    return TAG_TOKEN.sub(_neutralise_tag, text[:end]) + text[end:]
-
-
-def tidy_raw(html: str) -> str:
-    return strip_invisible(html).replace("\r\n", "\n").replace("\r", "\n")

@@ -23,7 +23,8 @@ from pylon_mcp.attachments.listing import numbered
 from pylon_mcp.directory import Names
 from pylon_mcp.pylon.models import Follower, Issue
 from pylon_mcp.pylon.timefmt import parse_rfc3339
-from pylon_mcp.render.html import converts_off_loop, html_to_markdown, html_to_text, raw_html_view
+from pylon_mcp.render.html import converts_off_loop, html_to_markdown, html_to_text
+from pylon_mcp.render.raw_view import raw_html_view
 from pylon_mcp.render.text import (
     Window,
     compact_markdown,

@@ -6,14 +6,22 @@ import json
 import re
 from dataclasses import dataclass
 
-# Characters a human reviewer cannot see but a model reads: zero-width and joiners,
-# bidi overrides and isolates, soft hyphen, BOM, fillers, variation selectors and
-# Unicode tag characters (both used to smuggle hidden instructions), and C0/C1
-# controls other than newline and tab.
+# Characters a human reviewer cannot see but a model reads: every Unicode format character
+# (category Cf: zero-width characters and joiners, bidi overrides and isolates, soft hyphen, BOM,
+# interlinear annotation marks, shorthand and musical format controls, Egyptian hieroglyph
+# controls, Unicode tag characters) except KEPT_FORMAT_CHARACTERS; also fillers, variation
+# selectors, and C0/C1 controls other than newline and tab. tests/test_render.py checks the Cf
+# ranges against Python's Unicode database.
 _INVISIBLE = re.compile(
     "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
-    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e007f\U000e0100-\U000e01ef"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb\U00013430-\U0001343f"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e007f\U000e0100-\U000e01ef"
     "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+)
+# Format characters that are kept: the prepended concatenation marks (Arabic number signs and
+# the like). Each is drawn as a visible sign spanning the digits after it, so none hides text.
+KEPT_FORMAT_CHARACTERS = frozenset(
+    "\u0600\u0601\u0602\u0603\u0604\u0605\u06dd\u070f\u0890\u0891\u08e2\U000110bd\U000110cd"
 )
 _BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 _TILDES = re.compile(r"~{3,}")

@@ -38,7 +38,7 @@ from pylon_mcp.tools.conversation import (
     check_lengths,
     find_message,
     issue_label,
-    outbound_html,
+    outbound_html_off_loop,
     write_result,
 )
 from pylon_mcp.tools.posting import UnsureWrite, post_once, refused
@@ -75,7 +75,7 @@ async def plan_reply(
         body_markdown=body_markdown, body_html=body_html, message_id=message_id,
         confirmation_token=confirmation_token, idempotency_key=idempotency_key,
     )  # fmt: skip
-    html = outbound_html(body_markdown, body_html)
+    html = await outbound_html_off_loop(body_markdown, body_html)
     # The endpoint takes attachment_urls; the tool leaves them out to keep its surface small.
     attachments: list[str] | None = None
     pylon = app(ctx).pylon
