@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import httpx2
 import pytest
 
-from pylon_mcp.sandbox import Sandbox
+from pylon_mcp.sandbox import Sandbox, attachments
 from pylon_mcp.sandbox.seed import HOSTILE_NUMBERS, TOPICS
 from tests.conftest import TOKEN
 from tests.test_sandbox import error_of
@@ -130,6 +130,8 @@ def test_seeded_issues_are_coherent(sandbox: Sandbox) -> None:
         first_name = requester.name.split()[0]
         assert body.endswith(f"<p>Thanks,<br>{first_name}</p>")  # signed by the requester
         assert re.findall(r"<br>(\w+)</p>$", body) == [first_name]
+        if number in attachments.TITLES:  # titled for their files (sandbox/attachments.py)
+            continue
         # The title's own words (the topic and its detail) are what the body talks about.
         topic = next(
             t for t in TOPICS if re.fullmatch(re.sub(r"\\\{\w+\\\}", "(.+)", re.escape(t[0])), record.title)

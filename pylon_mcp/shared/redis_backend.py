@@ -58,6 +58,7 @@ log = logging.getLogger("pylon_mcp.shared.redis")
 FAILURES = (RedisError, OSError, asyncio.TimeoutError)
 BREAK = 2.0  # seconds callers fail fast after a failure, before one call (the probe) tries Redis again
 PROBE_HOLD = 2.5  # while the probe is out, others still fail fast (longer than the 2 s socket timeout)
+SLOW_CALLS_TO_BREAK = 2
 READ_TIMEOUT = 0.5  # seconds a call with a fallback waits for Redis (it answers in ~1 ms when well)
 
 
@@ -80,6 +81,7 @@ class _Store:
         self._client: redis.Redis | None = None
         self._down_until = 0.0
         self._probe_due = False  # the next caller after the window is the one that tries Redis
+        self._slow_calls = 0  # time-boxed calls in a row that Redis did not answer in READ_TIMEOUT
 
     @property
     def client(self) -> redis.Redis:
@@ -112,9 +114,16 @@ class _Store:
         """Redis answered: close the breaker."""
         self._down_until = 0.0
         self._probe_due = False
+        self._slow_calls = 0
 
     def mark_down(self, exc: BaseException) -> None:
-        """Redis failed: open the breaker for BREAK seconds from now. Its own refusals don't count."""
+        """Redis failed: open the breaker for BREAK seconds from now. Its own refusals don't count, and
+        one slow answer doesn't either: a busy event loop can overrun READ_TIMEOUT once (that caller
+        still takes its fallback); two in a row is a Redis that hangs."""
+        if isinstance(exc, TimeoutError):
+            self._slow_calls += 1
+            if self._slow_calls < SLOW_CALLS_TO_BREAK:
+                return
         if not isinstance(exc, BreakerOpen):
             self._down_until = time.monotonic() + BREAK
             self._probe_due = True
