@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from pylon_mcp.sandbox.directory_handlers import RATE_LIMITS as DIRECTORY_RATE_LIMITS
+from pylon_mcp.sandbox.knowledge_handlers import RATE_LIMITS as KNOWLEDGE_RATE_LIMITS
 
 FaultKind = Literal["status", "latency", "non_json", "truncated", "reset", "timeout"]
 FAULT_KINDS: tuple[str, ...] = ("status", "latency", "non_json", "truncated", "reset", "timeout")
@@ -36,6 +37,7 @@ SPEC_RATE_LIMITS: dict[str, int] = {
     "GET /issues/{id}/threads": 20,
     "POST /issues/{id}/note": 10,
     "POST /issues/{id}/reply": 10,
+    **KNOWLEDGE_RATE_LIMITS,
 }
 
 
