@@ -19,6 +19,7 @@ from pylon_mcp.tools.conversation import add_internal_note, get_issue_messages
 from pylon_mcp.tools.followers import manage_followers
 from pylon_mcp.tools.issue_writes import create_issue, delete_issue, snooze_issue, update_issue
 from pylon_mcp.tools.issues import get_issue, search_issues
+from pylon_mcp.tools.knowledge import get_article, search_knowledge
 from pylon_mcp.tools.lookup import find
 from pylon_mcp.tools.replies import send_customer_reply
 
@@ -69,6 +70,7 @@ TOOLSETS: dict[str, str] = {
     "issues": "find, read, create and change issues; followers",
     "conversation": "an issue's messages, internal notes, and customer replies (switched on separately)",
     "directory": "users, contacts, accounts and teams: names and emails to IDs and back",
+    "knowledge": "search help articles, macros, resolved issues and feature requests; read an article",
 }
 ALL_TOOLSETS = "all"
 
@@ -78,6 +80,10 @@ TOOLS: tuple[ToolDef, ...] = (
     ToolDef(
         find, "Find IDs by name", read_only=True, destructive=False, idempotent=True, toolset="directory"
     ),
+    ToolDef(
+        search_knowledge, "Search knowledge", read_only=True, destructive=False, idempotent=True, toolset="knowledge"
+    ),
+    ToolDef(get_article, "Get article", read_only=True, destructive=False, idempotent=True, toolset="knowledge"),
     ToolDef(create_issue, "Create issue", read_only=False, destructive=False, idempotent=False),
     ToolDef(update_issue, "Update issue", read_only=False, destructive=True, idempotent=True),
     ToolDef(snooze_issue, "Snooze issue", read_only=False, destructive=True, idempotent=True),
@@ -152,6 +158,11 @@ def select_tools(settings: Settings) -> tuple[list[ToolDef], dict[str, str]]:
             refused[tool.name] = (
                 f"{tool.name} is in the '{tool.toolset}' toolset, which this server does not offer "
                 f"(PYLON_TOOLSETS={','.join(toolsets)})."
+            )
+        elif tool.toolset == "knowledge" and settings.knowledge_index == "off":
+            refused[tool.name] = (
+                f"{tool.name} is switched off on this server (PYLON_KNOWLEDGE_INDEX=off). Search issues with "
+                "search_issues instead."
             )
         elif settings.read_only and not tool.read_only:
             refused[tool.name] = (
