@@ -43,7 +43,9 @@ class Document:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Document:
-        return cls(kind=data["kind"], id=data["id"], title=data["title"], body=data["body"], meta=data["meta"])
+        return cls(
+            kind=data["kind"], id=data["id"], title=data["title"], body=data["body"], meta=data["meta"]
+        )
 
 
 def _markdown(html: str | None) -> str:

@@ -94,7 +94,8 @@ class KnowledgeIndex(Protocol):
 
         def work(db: sqlite3.Connection) -> list[str]:
             rows = db.execute(
-                "SELECT key FROM docs WHERE kind = ? AND json_extract(meta, ?) < ?", (kind, f"$.{field}", cutoff)
+                "SELECT key FROM docs WHERE kind = ? AND json_extract(meta, ?) < ?",
+                (kind, f"$.{field}", cutoff),
             )
             return [row[0] for row in rows]
 
@@ -132,7 +133,9 @@ class SqliteIndex:
             try:
                 return self._open_file(path)
             except (sqlite3.DatabaseError, OSError) as again:
-                self.problem = f"the index file {path} cannot be written ({type(again).__name__}); kept in memory"
+                self.problem = (
+                    f"the index file {path} cannot be written ({type(again).__name__}); kept in memory"
+                )
                 log.warning("%s", self.problem)
                 self.path = None
                 return self._connect(":memory:")
@@ -262,14 +265,17 @@ class SqliteIndex:
 
         def work(db: sqlite3.Connection) -> list[str]:
             rows = db.execute(
-                "SELECT key FROM docs WHERE kind = ? AND json_extract(meta, ?) < ?", (kind, f"$.{field}", cutoff)
+                "SELECT key FROM docs WHERE kind = ? AND json_extract(meta, ?) < ?",
+                (kind, f"$.{field}", cutoff),
             )
             return [row[0] for row in rows]
 
         return self.delete(self._run(work, []))
 
     def meta(self, name: str) -> str | None:
-        row = self._run(lambda db: db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone(), None)
+        row = self._run(
+            lambda db: db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone(), None
+        )
         return row[0] if row else None
 
     def set_meta(self, name: str, value: str) -> None:
@@ -281,16 +287,16 @@ class SqliteIndex:
         match = fts_query(query)
         if match is None or not kinds:
             return []
-        marks = ",".join("?" * len(kinds))
         sql = (
-            f"SELECT d.kind, d.id, d.title, d.body, d.meta, bm25(fts, {TITLE_WEIGHT}, 1.0) AS rank, "
-            f"snippet(fts, 1, '', '', '…', {SNIPPET_TOKENS}) "
-            f"FROM fts JOIN docs d ON d.rowid = fts.rowid "
-            f"WHERE fts MATCH ? AND fts.kind IN ({marks}) ORDER BY rank LIMIT ?"
+            "SELECT d.kind, d.id, d.title, d.body, d.meta, bm25(fts, ?, 1.0) AS rank, "
+            "snippet(fts, 1, '', '', '…', ?) FROM fts JOIN docs d ON d.rowid = fts.rowid "
+            "WHERE fts MATCH ? AND fts.kind IN (SELECT value FROM json_each(?)) ORDER BY rank LIMIT ?"
         )
 
         def work(db: sqlite3.Connection) -> list[Hit]:
-            rows = db.execute(sql, (match, *kinds, limit)).fetchall()
+            rows = db.execute(
+                sql, (TITLE_WEIGHT, SNIPPET_TOKENS, match, json.dumps(list(kinds)), limit)
+            ).fetchall()
             return [Hit(_doc(row), -float(row[5]), row[6] or "") for row in rows]
 
         return self._run(work, [])
@@ -305,7 +311,8 @@ class SqliteIndex:
             for start in range(0, len(keys), 500):
                 chunk = list(keys[start : start + 500])
                 marks = ",".join("?" * len(chunk))
-                rows = db.execute(f"SELECT kind, id, title, body, meta FROM docs WHERE key IN ({marks})", chunk)
+                sql = f"SELECT kind, id, title, body, meta FROM docs WHERE key IN ({marks})"  # noqa: S608 - ?s only
+                rows = db.execute(sql, chunk)
                 out.extend(_doc(row) for row in rows)
             return out
 
@@ -317,10 +324,13 @@ class SqliteIndex:
         )
 
     def counts(self) -> dict[str, int]:
-        return self._run(lambda db: dict(db.execute("SELECT kind, count(*) FROM docs GROUP BY kind").fetchall()), {})
+        return self._run(
+            lambda db: dict(db.execute("SELECT kind, count(*) FROM docs GROUP BY kind").fetchall()), {}
+        )
 
     def size_bytes(self) -> int:
         """Pages in use, whether on disk or in memory."""
+
         def work(db: sqlite3.Connection) -> int:
             pages = db.execute("PRAGMA page_count").fetchone()[0]
             return int(pages) * int(db.execute("PRAGMA page_size").fetchone()[0])

@@ -13,11 +13,13 @@ import re
 MAX_TERMS = 32
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Words that match nearly every document and only add noise to BM25.
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
 a an and are as at be been but by can could did do does for from had has have how i if in into is it its
 me my no not of on or our please so than that the their them then there these they this to us was we
 were what when where which who why will with would you your yours hi hello thanks thank team there any
-""".split())
+""".split()  # noqa: SIM905 - a word list reads better as text
+)
 
 
 def terms(text: str) -> list[str]:

@@ -103,7 +103,9 @@ class RedisExchange:
                 pipe.hdel(docs, *deletes)
             await pipe.execute()
         batch = json.dumps({"up": [d.key for d in upserts], "del": deletes})
-        version = int(await self.client.eval(_PUBLISH, 2, self._key("version"), self._key("log"), batch, LOG_LENGTH))
+        version = int(
+            await self.client.eval(_PUBLISH, 2, self._key("version"), self._key("log"), batch, LOG_LENGTH)
+        )
         if version == self.version + 1:
             self.version = version  # our own batch: our index has it already
 

@@ -231,12 +231,16 @@ class Knowledge:
             hits += [Hit(d, 0.0, d.body[:160]) for d in extra]
         return SearchOutcome(hits[:limit], error, self.progress, index.where)
 
-    async def _feature_requests(self, index: SqliteIndex, query: str, limit: int) -> tuple[list[str], str | None]:
+    async def _feature_requests(
+        self, index: SqliteIndex, query: str, limit: int
+    ) -> tuple[list[str], str | None]:
         """Pylon's own search, one request; the results join the index so BM25 ranks them with the rest."""
         from pylon_mcp.pylon.knowledge_models import SearchFeatureRequestsRequest
 
         try:
-            found = await self.pylon.search_feature_requests(SearchFeatureRequestsRequest(query=query, limit=limit))
+            found = await self.pylon.search_feature_requests(
+                SearchFeatureRequestsRequest(query=query, limit=limit)
+            )
         except PylonError as exc:
             return [], str(exc)
         docs = [d for request in found if (d := feature_request_document(request))]

@@ -144,7 +144,9 @@ class Syncer:
                     "GET /knowledge-bases/{id}/articles", self.pylon.list_articles, kb.id, cursor=cursor
                 )
                 docs = await anyio.to_thread.run_sync(
-                    lambda page=page: [d for a in page.articles if (d := article_document(a, kb, names))]
+                    lambda page=page, kb=kb, names=names: [
+                        d for a in page.articles if (d := article_document(a, kb, names))
+                    ]
                 )
                 await self._store(docs, generation)
                 if not page.has_next_page:
@@ -184,7 +186,9 @@ class Syncer:
             resolved = [i for i in page.issues if i.state == "closed" and (i.resolution_time or "") >= cutoff]
             kept = {i.id for i in resolved}
             reopened = [f"issue:{i.id}" for i in page.issues if i.id and i.id not in kept]
-            docs = await anyio.to_thread.run_sync(lambda r=resolved: [d for i in r if (d := issue_document(i))])
+            docs = await anyio.to_thread.run_sync(
+                lambda r=resolved: [d for i in r if (d := issue_document(i))]
+            )
             await self._store(docs, 0)  # issues leave by their own rules (reopened, aged out), never by sweep
             if reopened:
                 await self._deleted(await self._idx(self.index.delete, reopened))

@@ -67,7 +67,9 @@ class KnowledgeEndpoints:
         return [_models().KnowledgeBase.model_validate(item) for item in env.data or []]
 
     async def list_collections(self, knowledge_base_id: str) -> list[Collection]:
-        env = await self._read(f"/knowledge-bases/{segment(knowledge_base_id, 'knowledge_base_id')}/collections")
+        env = await self._read(
+            f"/knowledge-bases/{segment(knowledge_base_id, 'knowledge_base_id')}/collections"
+        )
         return [_models().Collection.model_validate(item) for item in env.data or []]
 
     async def list_articles(
@@ -112,7 +114,11 @@ class KnowledgeEndpoints:
         )
         return [_models().FeatureRequest.model_validate(item) for item in env.data or []]
 
-    async def get_feature_request(self, feature_request_id: str, *, fetch_evidence: bool = False) -> FeatureRequest:
+    async def get_feature_request(
+        self, feature_request_id: str, *, fetch_evidence: bool = False
+    ) -> FeatureRequest:
         params = {"fetch_evidence": "true"} if fetch_evidence else None
-        env = await self._read(f"/feature-requests/{segment(feature_request_id, 'feature_request_id')}", params)
+        env = await self._read(
+            f"/feature-requests/{segment(feature_request_id, 'feature_request_id')}", params
+        )
         return _models().FeatureRequest.model_validate(env.data or {})

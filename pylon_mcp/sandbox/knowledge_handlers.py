@@ -103,7 +103,9 @@ def search_feature_requests(call: Call) -> list[dict[str, Any]]:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 0 < limit <= 1000:
         raise ApiError(400, "limit must be between 1 and 1000")
     statuses = body.get("request_statuses")
-    if statuses is not None and not (isinstance(statuses, list) and all(isinstance(s, str) for s in statuses)):
+    if statuses is not None and not (
+        isinstance(statuses, list) and all(isinstance(s, str) for s in statuses)
+    ):
         raise ApiError(400, "request_statuses must be a list of strings")
     words = {w for w in _WORD.findall((query or "").lower()) if len(w) > 2 and w not in _STOP}
     scored: list[tuple[int, int, dict[str, Any]]] = []
@@ -112,7 +114,9 @@ def search_feature_requests(call: Call) -> list[dict[str, Any]]:
             continue
         text = set(_WORD.findall(f"{request['title']} {request['description']}".lower()))
         # Keyword matching with a crude stem: "exports" matches "export".
-        score = sum(1 for w in words if w in text or w.rstrip("s") in text or any(t.startswith(w[:5]) for t in text))
+        score = sum(
+            1 for w in words if w in text or w.rstrip("s") in text or any(t.startswith(w[:5]) for t in text)
+        )
         if query and not score:
             continue
         scored.append((-score, index, request))
@@ -151,8 +155,12 @@ ROUTES = [
     ("GET", r"^/knowledge-bases$", "GET /knowledge-bases", list_knowledge_bases),
     ("GET", _KB + r"/collections$", "GET /knowledge-bases/{id}/collections", list_collections),
     ("GET", _KB + r"/articles$", "GET /knowledge-bases/{id}/articles", list_articles),
-    ("GET", _KB + r"/articles/(?P<article_id>[^/]+)$", "GET /knowledge-bases/{id}/articles/{article_id}",
-     get_article),
+    (
+        "GET",
+        _KB + r"/articles/(?P<article_id>[^/]+)$",
+        "GET /knowledge-bases/{id}/articles/{article_id}",
+        get_article,
+    ),
     ("GET", r"^/macros$", "GET /macros", list_macros),
     ("GET", r"^/macros/(?P<id>[^/]+)$", "GET /macros/{id}", get_macro),
     ("GET", r"^/macro-groups$", "GET /macro-groups", list_macro_groups),

@@ -60,7 +60,9 @@ async def get_article(
     return result(article_text(out), dump(out))
 
 
-async def read_article(state: Any, article_id: str, body_offset: int, *, budget: int | None = None) -> ArticleResult:
+async def read_article(
+    state: Any, article_id: str, body_offset: int, *, budget: int | None = None
+) -> ArticleResult:
     """The published article from Pylon (the index copy when Pylon cannot answer)."""
     from pylon_mcp.pylon.knowledge import segment
 

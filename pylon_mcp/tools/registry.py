@@ -81,9 +81,16 @@ TOOLS: tuple[ToolDef, ...] = (
         find, "Find IDs by name", read_only=True, destructive=False, idempotent=True, toolset="directory"
     ),
     ToolDef(
-        search_knowledge, "Search knowledge", read_only=True, destructive=False, idempotent=True, toolset="knowledge"
+        search_knowledge,
+        "Search knowledge",
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        toolset="knowledge",
     ),
-    ToolDef(get_article, "Get article", read_only=True, destructive=False, idempotent=True, toolset="knowledge"),
+    ToolDef(
+        get_article, "Get article", read_only=True, destructive=False, idempotent=True, toolset="knowledge"
+    ),
     ToolDef(create_issue, "Create issue", read_only=False, destructive=False, idempotent=False),
     ToolDef(update_issue, "Update issue", read_only=False, destructive=True, idempotent=True),
     ToolDef(snooze_issue, "Snooze issue", read_only=False, destructive=True, idempotent=True),
