@@ -48,7 +48,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
     tokenize='porter unicode61 remove_diacritics 2'
 );
 """
-TITLE_WEIGHT = 4.0  # a match in the title counts this many times a match in the body
+TITLE_WEIGHT = 2.0  # a match in the title counts twice a match in the body
 SNIPPET_TOKENS = 24
 T = TypeVar("T")
 

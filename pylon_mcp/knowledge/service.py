@@ -98,9 +98,10 @@ class Knowledge:
                     self.progress.last_success = _epoch(built)
             return self._index
 
-    async def cycle_finished(self) -> None:
-        """Wait for the current (or next) sync cycle to end (tests, benchmarks)."""
-        await self._cycle_done.wait()
+    async def synced(self, cycles: int = 1) -> None:
+        """Wait until `cycles` sync cycles have ended since start (tests, benchmarks)."""
+        while self.progress.cycles < cycles:
+            await self._cycle_done.wait()
 
     def wake(self) -> None:
         """Refresh now instead of at the next interval."""
