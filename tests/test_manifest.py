@@ -153,7 +153,14 @@ async def test_read_only_switch_leaves_only_the_read_tools(sandbox_url: str) -> 
     async with Client(params, mode="legacy") as client:
         names = [tool.name for tool in (await client.list_tools()).tools]
         refusal = await fails(client, "create_issue", {"title": "x", "body_html": "b", "account_id": "a"})
-    assert names == ["get_issue", "search_issues", "find", "get_issue_messages"]
+    assert names == [
+        "get_issue",
+        "search_issues",
+        "find",
+        "search_knowledge",
+        "get_article",
+        "get_issue_messages",
+    ]
     assert "read-only mode" in refusal
 
 

@@ -189,7 +189,7 @@ class Knowledge:
     async def _publish(self, upserts: list[Document], deletes: list[str]) -> None:
         if self.exchange is not None:
             try:
-                await self.exchange.publish(upserts, deletes)
+                await self.exchange.publish({d.key: d.to_json() for d in upserts}, deletes)
             except Exception as exc:
                 log.warning("knowledge: could not share documents with other replicas (%s)", exc)
 
@@ -197,7 +197,20 @@ class Knowledge:
         assert self.exchange is not None
         self._last_pull = time.monotonic()
         generation = int(await anyio.to_thread.run_sync(index.meta, "generation") or 0)
-        if await self.exchange.pull(index, generation):
+
+        async def apply(upserts: list[dict[str, Any]], deletes: list[str], everything: bool) -> None:
+            docs = [Document.from_json(item) for item in upserts]
+            await anyio.to_thread.run_sync(index.upsert, docs, generation)
+            if deletes:
+                await anyio.to_thread.run_sync(index.delete, deletes)
+            if everything:  # what the shared set does not hold is gone
+                held = {d.key for d in docs}
+                for kind in INDEXED_KINDS:
+                    stale = [k for k in await anyio.to_thread.run_sync(index.digests, kind) if k not in held]
+                    if stale:
+                        await anyio.to_thread.run_sync(index.delete, stale)
+
+        if await self.exchange.pull(apply):
             self.progress.counts = await anyio.to_thread.run_sync(index.counts)
             shared = await self.exchange.meta()
             if shared.get("finished"):
@@ -266,7 +279,7 @@ def _epoch(rfc3339: str) -> float | None:
 def _exchange(settings: Settings) -> Any:
     if not settings.redis_url or settings.knowledge_index == "off":
         return None
-    from pylon_mcp.knowledge.replicas import RedisExchange
+    from pylon_mcp.shared.redis_knowledge import RedisExchange
 
     digest = hashlib.sha256(f"{settings.api_url or ''}\n{settings.api_token.reveal()}".encode()).hexdigest()
     return RedisExchange(settings.redis_url.reveal(), digest[:16])

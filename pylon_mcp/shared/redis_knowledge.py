@@ -1,4 +1,6 @@
-"""Replicas share one sync: a Redis lock picks who asks Pylon; the others copy the documents from Redis.
+"""Replicas share one knowledge sync: a Redis lock picks who asks Pylon; the others copy the documents.
+
+Used by pylon_mcp/knowledge/service.py; this module knows Redis and JSON documents, not the index.
 
 Keys (under the organisation's namespace, as pylon_mcp/shared/redis_backend.py has them):
 
@@ -21,15 +23,16 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from pylon_mcp.knowledge.documents import Document
-from pylon_mcp.knowledge.index import SqliteIndex
-
+Doc = dict[str, Any]  # a document as JSON: {kind, id, title, body, meta}
+# apply(upserts, deletes, everything): everything=True means the upserts are the whole shared set.
+Apply = Callable[[list[Doc], list[str], bool], Awaitable[None]]
 log = logging.getLogger("pylon_mcp.knowledge")
 
 LOG_LENGTH = 500
@@ -90,27 +93,28 @@ class RedisExchange:
 
     # --- the documents ---------------------------------------------------------------------------
 
-    async def publish(self, upserts: list[Document], deletes: list[str]) -> None:
-        """One batch of changes, made by the replica holding the lock."""
+    async def publish(self, upserts: dict[str, Doc], deletes: list[str]) -> None:
+        """One batch of changes (document key -> document), made by the replica holding the lock."""
         if not upserts and not deletes:
             return
         docs = self._key("docs")
+        keys = list(upserts)
         async with self.client.pipeline(transaction=True) as pipe:
-            for start in range(0, len(upserts), CHUNK):
-                chunk = upserts[start : start + CHUNK]
-                pipe.hset(docs, mapping={d.key: json.dumps(d.to_json(), ensure_ascii=False) for d in chunk})
+            for start in range(0, len(keys), CHUNK):
+                chunk = keys[start : start + CHUNK]
+                pipe.hset(docs, mapping={k: json.dumps(upserts[k], ensure_ascii=False) for k in chunk})
             if deletes:
                 pipe.hdel(docs, *deletes)
             await pipe.execute()
-        batch = json.dumps({"up": [d.key for d in upserts], "del": deletes})
+        batch = json.dumps({"up": keys, "del": deletes})
         version = int(
             await self.client.eval(_PUBLISH, 2, self._key("version"), self._key("log"), batch, LOG_LENGTH)
         )
         if version == self.version + 1:
             self.version = version  # our own batch: our index has it already
 
-    async def pull(self, index: SqliteIndex, generation: int) -> bool:
-        """Bring the local index to the shared version. True when anything changed."""
+    async def pull(self, apply: Apply) -> bool:
+        """Bring this replica to the shared version through `apply`. True when anything changed."""
         raw = await self.client.get(self._key("version"))
         remote = int(raw or 0)
         if remote == self.version:
@@ -119,42 +123,26 @@ class RedisExchange:
         batches = [_batch(entry) for entry in entries]
         newer = [(v, b) for v, b in batches if v > self.version]
         if self.version == 0 or not newer or newer[0][0] != self.version + 1 or remote < self.version:
-            await self._pull_everything(index, generation)
+            await self._pull_everything(apply)
         else:
             for _, batch in newer:
-                await self._apply(index, batch, generation)
+                await self._apply(apply, batch)
         self.version = max(remote, max((v for v, _ in newer), default=remote))
         return True
 
-    async def _apply(self, index: SqliteIndex, batch: dict[str, list[str]], generation: int) -> None:
-        import anyio
-
+    async def _apply(self, apply: Apply, batch: dict[str, list[str]]) -> None:
         keys = batch.get("up", [])
         for start in range(0, len(keys), CHUNK):
-            chunk = keys[start : start + CHUNK]
-            values = await self.client.hmget(self._key("docs"), chunk)
-            docs = [Document.from_json(json.loads(v)) for v in values if v]
-            await anyio.to_thread.run_sync(index.upsert, docs, generation)
+            values = await self.client.hmget(self._key("docs"), keys[start : start + CHUNK])
+            await apply([json.loads(v) for v in values if v], [], False)
         if batch.get("del"):
-            await anyio.to_thread.run_sync(index.delete, batch["del"])
+            await apply([], batch["del"], False)
 
-    async def _pull_everything(self, index: SqliteIndex, generation: int) -> None:
-        import anyio
-
-        seen: set[str] = set()
-        batch: list[Document] = []
-        async for key, value in self.client.hscan_iter(self._key("docs"), count=CHUNK):
-            seen.add(key)
-            batch.append(Document.from_json(json.loads(value)))
-            if len(batch) >= CHUNK:
-                await anyio.to_thread.run_sync(index.upsert, batch, generation)
-                batch = []
-        if batch:
-            await anyio.to_thread.run_sync(index.upsert, batch, generation)
-        for kind in ("article", "macro", "issue"):
-            stale = [key for key in await anyio.to_thread.run_sync(index.digests, kind) if key not in seen]
-            if stale:
-                await anyio.to_thread.run_sync(index.delete, stale)
+    async def _pull_everything(self, apply: Apply) -> None:
+        everything: list[Doc] = []
+        async for _, value in self.client.hscan_iter(self._key("docs"), count=CHUNK):
+            everything.append(json.loads(value))
+        await apply(everything, [], True)
 
     async def aclose(self) -> None:
         if self._client is not None:
