@@ -37,9 +37,11 @@ def index() -> SqliteIndex:
     return built
 
 
+SYNTAX = ['"', "*", "NEAR", "-", ":", "(", ")", "AND", "OR", "NOT", "^", "{", "}", "+", "login", " "]
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.text(max_size=200) | st.lists(st.sampled_from(['"', "*", "NEAR", "-", ":", "(", ")", "AND", "OR",
-                                                         "NOT", "^", "{", "}", "+", "login", " "])).map("".join))  # fmt: skip
+@given(st.text(max_size=200) | st.lists(st.sampled_from(SYNTAX)).map("".join))
 def test_no_words_people_type_make_fts5_raise(index: SqliteIndex, query: str) -> None:
     index.search(query, ["article", "macro"], 5)
 
