@@ -360,6 +360,77 @@ ARTICLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         ),
     ),
     (
+        "getting-started",
+        "Merge duplicate contacts",
+        ("Open one contact, choose Merge, and pick the record to keep; conversations move to the survivor.",),
+    ),
+    (
+        "getting-started",
+        "Service level agreements (SLAs)",
+        ("Set first-response and resolution targets per priority; breaches show in the queue in red.",),
+    ),
+    (
+        "getting-started",
+        "Reports: CSAT and response times",
+        ("The Reports page charts satisfaction scores, first response time and resolution time by team.",),
+    ),
+    (
+        "getting-started",
+        "Change your name or email address",
+        ("Edit your profile under Profile, Account. A new email address must be confirmed from your inbox.",),
+    ),
+    (
+        "webhooks",
+        "Webhook event types",
+        ("Subscribe to created, updated and deleted events for contacts, orders, projects and tickets.",),
+    ),
+    (
+        "api",
+        "Archive projects through the API",
+        (
+            "PATCH /v2/projects/{id} with archived set to true hides a project; archived projects stay searchable.",
+        ),
+    ),
+    (
+        "getting-started",
+        "Tags: organise the queue",
+        ("Create tags under Settings, Tags, apply them by hand or with rules, and filter any view by tag.",),
+    ),
+    (
+        "getting-started",
+        "Saved views and filters",
+        ("Filter the queue by state, tag, assignee or account and save the result as a view for your team.",),
+    ),
+    (
+        "billing",
+        "Update the billing address and VAT number",
+        (
+            "Owners edit the company name, address and VAT number printed on invoices under Settings, Billing.",
+        ),
+    ),
+    (
+        "data",
+        "Import contacts from a spreadsheet",
+        (
+            "Upload a CSV with one contact per row; map the columns to fields and review duplicates before import.",
+        ),
+    ),
+    (
+        "integrations",
+        "Connect HubSpot",
+        ("Install the HubSpot app to show deal stage and owner next to each account.",),
+    ),
+    (
+        "mobile",
+        "Sign in to the mobile app with SSO",
+        ("Choose Continue with SSO and enter your workspace name; the app opens your identity provider.",),
+    ),
+    (
+        "webhooks",
+        "Test webhooks locally",
+        ("Use a tunnelling tool to expose a local port and send a test event from the Webhooks page.",),
+    ),
+    (
         "limits",
         "Error codes reference",
         ("400 means a bad request, 401 a missing key, 403 a key without access, 404 an unknown ID.",),
