@@ -23,6 +23,7 @@ from benchmarks import (
     definitions,
     hostile_body,
     http_throughput,
+    knowledge,
     output_size,
     rate_limits,
     replicas,
@@ -43,6 +44,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[Config], Awaitable[Outcome]]]] = {
     "9": ("auth_overhead", auth_overhead.run),
     "10": ("hostile_body", hostile_body.run),
     "11": ("definitions", definitions.run),
+    "12": ("knowledge", knowledge.run),
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 COLUMNS = ("benchmark", "ours", "baseline", "ratio", "goal", "met?")

@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from pylon_mcp.knowledge.documents import Document
-from pylon_mcp.knowledge.query import fts_query
+from pylon_mcp.knowledge.query import snippet, terms
 
 log = logging.getLogger("pylon_mcp.knowledge")
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS docs (
@@ -44,12 +44,12 @@ CREATE TABLE IF NOT EXISTS docs (
 );
 CREATE INDEX IF NOT EXISTS docs_kind ON docs (kind, generation);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
-    title, body, kind UNINDEXED, content='docs', content_rowid='rowid',
+    title, body, kind, content='docs', content_rowid='rowid',
     tokenize='porter unicode61 remove_diacritics 2'
 );
 """
 TITLE_WEIGHT = 2.0  # a match in the title counts twice a match in the body
-SNIPPET_TOKENS = 24
+_ALL_KINDS = ("article", "macro", "issue", "feature_request")
 T = TypeVar("T")
 
 
@@ -284,20 +284,33 @@ class SqliteIndex:
     # --- reading ------------------------------------------------------------------
 
     def search(self, query: str, kinds: Sequence[str], limit: int) -> list[Hit]:
-        match = fts_query(query)
-        if match is None or not kinds:
+        words = terms(query)
+        if not words or not kinds:
             return []
-        sql = (
-            "SELECT d.kind, d.id, d.title, d.body, d.meta, bm25(fts, ?, 1.0) AS rank, "
-            "snippet(fts, 1, '', '', '…', ?) FROM fts JOIN docs d ON d.rowid = fts.rowid "
-            "WHERE fts MATCH ? AND fts.kind IN (SELECT value FROM json_each(?)) ORDER BY rank LIMIT ?"
+        # Two steps: rank row IDs inside FTS5 (BM25 over title and body; the kind column only
+        # filters, weight 0), then read the few winners' text. Reading documents or making
+        # snippets for every matching row costs more than ranking them.
+        match = f"{{title body}} : ({' OR '.join(_phrase(w) for w in words)})"
+        if set(kinds) != set(_ALL_KINDS):
+            match += f" AND kind : ({' OR '.join(_phrase(k) for k in kinds)})"
+        rank_sql = (
+            "SELECT rowid, bm25(fts, ?, 1.0, 0.0) AS score FROM fts WHERE fts MATCH ? ORDER BY score LIMIT ?"
         )
 
         def work(db: sqlite3.Connection) -> list[Hit]:
+            ranked = db.execute(rank_sql, (TITLE_WEIGHT, match, limit)).fetchall()
+            if not ranked:
+                return []
             rows = db.execute(
-                sql, (TITLE_WEIGHT, SNIPPET_TOKENS, match, json.dumps(list(kinds)), limit)
+                "SELECT rowid, kind, id, title, body, meta FROM docs WHERE rowid IN (SELECT value FROM json_each(?))",
+                (json.dumps([rowid for rowid, _ in ranked]),),
             ).fetchall()
-            return [Hit(_doc(row), -float(row[5]), row[6] or "") for row in rows]
+            by_rowid = {row[0]: row[1:] for row in rows}
+            return [
+                Hit(_doc(by_rowid[rowid]), -float(score), snippet(by_rowid[rowid][3], words))
+                for rowid, score in ranked
+                if rowid in by_rowid
+            ]
 
         return self._run(work, [])
 
@@ -340,6 +353,11 @@ class SqliteIndex:
     def close(self) -> None:
         with self._lock, contextlib.suppress(sqlite3.Error):
             self._db.close()
+
+
+def _phrase(word: str) -> str:
+    """One FTS5 string: a double quote inside is doubled, so nothing a person types is syntax."""
+    return '"' + word.replace('"', '""') + '"'
 
 
 def _remove_row(db: sqlite3.Connection, rowid: int) -> None:

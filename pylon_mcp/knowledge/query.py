@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 MAX_TERMS = 32
+SNIPPET_CHARS = 200
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Words that match nearly every document and only add noise to BM25.
 STOPWORDS = frozenset(
@@ -33,6 +34,26 @@ def terms(text: str) -> list[str]:
         if len(seen) == MAX_TERMS:
             break
     return seen
+
+
+def snippet(body: str, words: list[str], width: int = SNIPPET_CHARS) -> str:
+    """About `width` characters of `body` around the first place a query word (or its stem) occurs.
+
+    Stems are approximated by the word's first letters (Porter keeps at least those), so
+    "exporting" finds "export". One pass per word over the body: linear time.
+    """
+    lowered = body.lower()
+    found = [
+        at
+        for word in words
+        if (at := lowered.find(word[: max(4, len(word) - 3)] if len(word) > 4 else word)) >= 0
+    ]
+    start = max(0, min(found, default=0) - width // 3)
+    if start:
+        space = body.find(" ", start)
+        start = space + 1 if 0 <= space < start + 20 else start
+    part = " ".join(body[start : start + width].split())
+    return ("…" if start else "") + part + ("…" if start + width < len(body) else "")
 
 
 def fts_query(text: str) -> str | None:
