@@ -50,6 +50,8 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
 """
 TITLE_WEIGHT = 2.0  # a match in the title counts twice a match in the body
 _ALL_KINDS = ("article", "macro", "issue", "feature_request")
+COMMON = 2000  # rows: a word in more is common enough that it alone does not make a row a candidate
+_COUNT_SQL = "SELECT count(*) FROM (SELECT 1 FROM fts WHERE fts MATCH ? LIMIT ?)"
 T = TypeVar("T")
 
 
@@ -287,18 +289,19 @@ class SqliteIndex:
         words = terms(query)
         if not words or not kinds:
             return []
-        # Two steps: rank row IDs inside FTS5 (BM25 over title and body; the kind column only
-        # filters, weight 0), then read the few winners' text. Reading documents or making
-        # snippets for every matching row costs more than ranking them.
-        match = f"{{title body}} : ({' OR '.join(_phrase(w) for w in words)})"
+        kind_filter = ""
         if set(kinds) != set(_ALL_KINDS):
-            match += f" AND kind : ({' OR '.join(_phrase(k) for k in kinds)})"
+            kind_filter = f" AND kind : ({' OR '.join(_phrase(k) for k in kinds)})"
         rank_sql = (
             "SELECT rowid, bm25(fts, ?, 1.0, 0.0) AS score FROM fts WHERE fts MATCH ? ORDER BY score LIMIT ?"
         )
 
         def work(db: sqlite3.Connection) -> list[Hit]:
-            ranked = db.execute(rank_sql, (TITLE_WEIGHT, match, limit)).fetchall()
+            ranked: list[Any] = []
+            for match in _matches(db, words):
+                ranked = db.execute(rank_sql, (TITLE_WEIGHT, match + kind_filter, limit)).fetchall()
+                if ranked:
+                    break
             if not ranked:
                 return []
             rows = db.execute(
@@ -353,6 +356,33 @@ class SqliteIndex:
     def close(self) -> None:
         with self._lock, contextlib.suppress(sqlite3.Error):
             self._db.close()
+
+
+def _matches(db: sqlite3.Connection, words: list[str]) -> list[str]:
+    """MATCH expressions to try in turn, so that ranking stays fast at any size.
+
+    BM25 is computed for every row that matches, and a word found in most documents ("user",
+    "account") makes nearly every row match. So candidates come from the rarer words (found in
+    fewer than COMMON rows; counting stops there), while every word still counts in the score:
+    `{rare OR …} AND {all OR …}`. A query of only common words asks for rows holding its two
+    rarest words together, then either of them.
+    """
+    counts = {}
+    for word in words:
+        found = db.execute(_COUNT_SQL, (f"{{title body}} : {_phrase(word)}", COMMON)).fetchone()[0]
+        if found:
+            counts[word] = found
+    if not counts:
+        return []
+    every = f"{{title body}} : ({' OR '.join(_phrase(w) for w in counts)})"
+    rare = [w for w, n in counts.items() if n < COMMON]
+    if len(rare) == len(counts):
+        return [every]
+    if rare:
+        return [f"{{title body}} : ({' OR '.join(_phrase(w) for w in rare)}) AND {every}"]
+    rarest = sorted(counts, key=lambda w: counts[w])[:2]
+    both = f"{{title body}} : ({' AND '.join(_phrase(w) for w in rarest)})"
+    return [both, f"{{title body}} : ({' OR '.join(_phrase(w) for w in rarest)})"]
 
 
 def _phrase(word: str) -> str:
