@@ -162,8 +162,6 @@ class PylonMCPServer(MCPServer[AppState]):
             raise ToolError(self.refused_tools[name])
         state = context.request_context.lifespan_context if context is not None else None
         lookup = state.pylon_user_id if isinstance(state, AppState) else None
-        if isinstance(state, AppState) and "search_knowledge" in self._arguments:
-            state.knowledge.start()  # the first tool call of a session starts indexing (never start-up)
         async with self.access.call(name, lookup):  # scopes; writes as the caller's Pylon user
             return await self._call_checked(name, arguments, context)
 

@@ -292,11 +292,15 @@ async def test_the_article_resource_template(sandbox_url: str, sandbox: Sandbox)
         assert "end of the billing period" in read.contents[0].text  # type: ignore[union-attr]
 
 
-async def test_start_up_and_listing_make_no_pylon_calls(sandbox_url: str, sandbox: Sandbox) -> None:
-    async with session(sandbox_url, knowledge_index="file") as (client, _):
+async def test_start_up_and_other_tools_make_no_knowledge_calls(sandbox_url: str, sandbox: Sandbox) -> None:
+    async with session(sandbox_url, knowledge_index="file") as (client, server):
         await client.list_tools()
         await client.list_prompts()
-        assert [r for r in sandbox.requests() if r.endpoint in KNOWLEDGE_ENDPOINTS] == []
+        await ok(client, "get_issue", {"issue_id": "1"})
+        assert [r for r in sandbox.requests() if r.endpoint in KNOWLEDGE_ENDPOINTS] == []  # only get_issue and names
+        await ok(client, "search_knowledge", {"query": "invoice"})  # the first knowledge call starts it
+        await knowledge(server).synced(1)
+        assert sandbox.requests("GET /knowledge-bases")
 
 
 async def test_index_off_refuses_the_tools_with_the_reason(sandbox_url: str, sandbox: Sandbox) -> None:

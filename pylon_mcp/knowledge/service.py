@@ -1,7 +1,7 @@
 """The knowledge room's front door: tools ask it to search and to find an article; it keeps the index fresh.
 
-Nothing happens at start-up: the first tool call of a session starts a background task
-that opens the index (a file per organisation in the user's cache directory, or memory),
+Nothing happens at start-up: the first knowledge call of a session (search_knowledge,
+get_article, an article resource) starts a background task that opens the index (a file per organisation in the user's cache directory, or memory),
 syncs it from Pylon, and refreshes it every PYLON_KNOWLEDGE_REFRESH seconds. A search never
 waits for the sync: it answers from what is indexed, and its status says how far the
 build has got, or how old the index is when Pylon failed.
@@ -69,7 +69,8 @@ class Knowledge:
     # --- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the background sync (once). Called by the first tool call of a session."""
+        """Start the background sync (once). Called by the first knowledge call of a session: a session
+        that never asks for knowledge spends no requests on it and writes none of its content to disk."""
         if not self.enabled or self._task is not None:
             return
         self._task = asyncio.get_running_loop().create_task(self._run(), name="pylon-mcp knowledge sync")
