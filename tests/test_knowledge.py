@@ -297,7 +297,9 @@ async def test_start_up_and_other_tools_make_no_knowledge_calls(sandbox_url: str
         await client.list_tools()
         await client.list_prompts()
         await ok(client, "get_issue", {"issue_id": "1"})
-        assert [r for r in sandbox.requests() if r.endpoint in KNOWLEDGE_ENDPOINTS] == []  # only get_issue and names
+        assert [
+            r for r in sandbox.requests() if r.endpoint in KNOWLEDGE_ENDPOINTS
+        ] == []  # only get_issue and names
         await ok(client, "search_knowledge", {"query": "invoice"})  # the first knowledge call starts it
         await knowledge(server).synced(1)
         assert sandbox.requests("GET /knowledge-bases")

@@ -1,10 +1,10 @@
 """The knowledge room's front door: tools ask it to search and to find an article; it keeps the index fresh.
 
-Nothing happens at start-up: the first knowledge call of a session (search_knowledge,
-get_article, an article resource) starts a background task that opens the index (a file per organisation in the user's cache directory, or memory),
-syncs it from Pylon, and refreshes it every PYLON_KNOWLEDGE_REFRESH seconds. A search never
-waits for the sync: it answers from what is indexed, and its status says how far the
-build has got, or how old the index is when Pylon failed.
+Nothing happens at start-up. The first knowledge call of a session (search_knowledge, get_article,
+an article resource) starts a background task that opens the index (a file per organisation in the
+user's cache directory, or memory), syncs it from Pylon, and refreshes it every
+PYLON_KNOWLEDGE_REFRESH seconds. A search never waits for the sync: it answers from what is
+indexed, and its status says how far the build has got, or how old the index is when Pylon failed.
 """
 
 from __future__ import annotations
