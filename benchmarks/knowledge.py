@@ -323,7 +323,7 @@ async def run(cfg: Config) -> Outcome:
             "report", None),
         Row("12 index size", f"{lat['disk_mb']} MB on disk, {lat['memory_mb']} MB in memory",
             f"built in {lat['build_s']} s", None, "report", None),
-        Row(f"12 upstream, full build ({up['extra_articles'] + 59} articles, {up['issues']} issues)",
+        Row(f"12 upstream, full build (sandbox + {up['extra_articles']:,} articles, {up['issues']:,} issues)",
             f"{up['full_build']['total']} requests, {up['full_build']['virtual_minutes']} min",
             "", None, "report", None),
         Row("12 upstream, refresh", f"{up['refresh']['total']} requests",
