@@ -326,3 +326,28 @@ async def test_prompts_search_knowledge_first_and_cite(sandbox_url: str) -> None
     async with session(sandbox_url, knowledge_index="off") as (client, _):
         draft = await client.get_prompt("draft_reply", {"issue_id": "42"})
         assert "search_knowledge" not in draft.messages[0].content.text  # type: ignore[union-attr]
+
+
+async def test_a_refresh_rewrites_a_changed_article_and_drops_an_unpublished_one(
+    sandbox_url: str, sandbox: Sandbox
+) -> None:
+    async with session(sandbox_url) as (client, server):
+        await built(client, server)
+        book = sandbox.store.knowledge
+        changed = next(
+            a for articles in book.articles.values() for a in articles if a.title == "Keyboard shortcuts"
+        )
+        gone = next(
+            a for articles in book.articles.values() for a in articles if a.title == "Connect HubSpot"
+        )
+        with book.lock:
+            changed.published_html = "<p>Press the quasar key to open the command palette.</p>"
+            gone.is_published, gone.published_html = False, ""
+        knowledge(server).wake()
+        await knowledge(server).synced(2)
+        _, hits = await search(client, query="quasar command palette", kinds=["article"])
+        assert hits[0]["id"] == changed.id
+        _, hits = await search(client, query="press anywhere shortcut", kinds=["article"], limit=20)
+        assert "J and K" not in str(hits)
+        _, hits = await search(client, query="hubspot deal stage", kinds=["article"], limit=20)
+        assert gone.id not in {h["id"] for h in hits}

@@ -59,12 +59,31 @@ def _title(text: str | None) -> str:
     return " ".join(strip_invisible(text or "").split())[:300]
 
 
+def source_digest(*parts: Any) -> str:
+    """A digest of what a document is made from: an unchanged source is not converted again."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def is_published(article: Any) -> bool:
+    return bool(
+        article.id and article.is_published and (article.current_published_content_html or "").strip()
+    )
+
+
+def article_source(article: Any, kb: Any, collections: dict[str, str]) -> str:
+    return source_digest(
+        article.title, article.current_published_content_html, article.url, article.is_unlisted,
+        article.last_published_at, kb.id, kb.title, collections.get(article.collection_id or ""),
+    )  # fmt: skip
+
+
 def article_document(article: Any, kb: Any, collections: dict[str, str]) -> Document | None:
     """A published article's published content; None for a draft (never published)."""
     published = article.current_published_content_html or ""
-    if not article.id or not article.is_published or not published.strip():
+    if not is_published(article):
         return None
     meta = {
+        "source": article_source(article, kb, collections),
         "kb_id": kb.id,
         "kb": _title(kb.title),
         "collection": _title(collections.get(article.collection_id or "", "")) or None,

@@ -85,6 +85,18 @@ class KnowledgeIndex(Protocol):
 
     def get(self, key: str) -> Document | None: ...
 
+    def sources(self, keys: Sequence[str]) -> dict[str, str]:
+        """key -> the source digest a document was built from (meta "source"), for those that have one."""
+
+        def work(db: sqlite3.Connection) -> dict[str, str]:
+            rows = db.execute(
+                "SELECT key, json_extract(meta, '$.source') FROM docs WHERE key IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(keys)),),
+            )
+            return {key: source for key, source in rows if source}
+
+        return self._run(work, {})
+
     def digests(self, kind: str) -> dict[str, str]: ...
 
     def counts(self) -> dict[str, int]: ...
@@ -333,6 +345,18 @@ class SqliteIndex:
             return out
 
         return self._run(work, [])
+
+    def sources(self, keys: Sequence[str]) -> dict[str, str]:
+        """key -> the source digest a document was built from (meta "source"), for those that have one."""
+
+        def work(db: sqlite3.Connection) -> dict[str, str]:
+            rows = db.execute(
+                "SELECT key, json_extract(meta, '$.source') FROM docs WHERE key IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(keys)),),
+            )
+            return {key: source for key, source in rows if source}
+
+        return self._run(work, {})
 
     def digests(self, kind: str) -> dict[str, str]:
         return self._run(

@@ -25,6 +25,8 @@ import anyio
 from pylon_mcp.knowledge.documents import (
     Document,
     article_document,
+    article_source,
+    is_published,
     issue_document,
     macro_document,
 )
@@ -143,9 +145,21 @@ class Syncer:
                 page = await self._call(
                     "GET /knowledge-bases/{id}/articles", self.pylon.list_articles, kb.id, cursor=cursor
                 )
+                # Converting HTML is most of a refresh's CPU: articles whose source is unchanged keep
+                # their indexed text and are only marked as seen.
+                published = [a for a in page.articles if is_published(a)]
+                keys = [f"article:{a.id}" for a in published]
+                known = await self._idx(self.index.sources, keys)
+                same = [
+                    k
+                    for a, k in zip(published, keys, strict=True)
+                    if known.get(k) == article_source(a, kb, names)
+                ]
+                await self._idx(self.index.touch, same, generation)
+                fresh = [a for a, k in zip(published, keys, strict=True) if k not in set(same)]
                 docs = await anyio.to_thread.run_sync(
-                    lambda page=page, kb=kb, names=names: [
-                        d for a in page.articles if (d := article_document(a, kb, names))
+                    lambda fresh=fresh, kb=kb, names=names: [
+                        d for a in fresh if (d := article_document(a, kb, names))
                     ]
                 )
                 await self._store(docs, generation)
