@@ -265,7 +265,14 @@ async def test_delete_when_enabled(sandbox_url: str, sandbox: Sandbox) -> None:
 async def test_read_only_hides_and_refuses_every_write(sandbox_url: str, sandbox: Sandbox) -> None:
     async with connect(sandbox_url, read_only=True, enable_delete=True, allow_customer_replies=True) as c:
         names = {tool.name for tool in (await c.list_tools()).tools}
-        assert names == {"get_issue", "search_issues", "find", "get_issue_messages"}
+        assert names == {
+            "get_issue",
+            "search_issues",
+            "find",
+            "search_knowledge",
+            "get_article",
+            "get_issue_messages",
+        }
         user = next(iter(sandbox.store.directory.users))
         attempts = {
             "create_issue": {"title": "x", "body_html": "b", "requester_email": "a@b.co"},
