@@ -351,3 +351,14 @@ async def test_a_refresh_rewrites_a_changed_article_and_drops_an_unpublished_one
         assert changed.id not in {h["id"] for h in hits}  # the old words are gone
         _, hits = await search(client, query="hubspot deal stage", kinds=["article"], limit=20)
         assert gone.id not in {h["id"] for h in hits}
+
+
+async def test_feature_request_search_failing_leaves_them_out_and_says_why(
+    sandbox_url: str, sandbox: Sandbox
+) -> None:
+    async with session(sandbox_url) as (client, server):
+        await built(client, server)
+        sandbox.add_fault(endpoint="POST /feature-requests/search", status=500, times=None)
+        body, hits = await search(client, query="bulk archive in the dashboard")
+        assert hits and all(h["kind"] != "feature_request" for h in hits)
+        assert "Feature requests left out" in body and "HTTP 500" in body
