@@ -193,7 +193,9 @@ async def test_a_refresh_picks_up_a_newly_published_article(sandbox_url: str, sa
 async def test_a_search_before_the_build_finishes_says_how_far_it_has_got(
     sandbox_url: str, sandbox: Sandbox
 ) -> None:
-    sandbox.add_fault(endpoint="GET /macro-groups", kind="latency", latency=0.5, times=1)
+    sandbox.add_fault(
+        endpoint="GET /macro-groups", kind="latency", latency=2.5, times=1
+    )  # past the first wait
     async with session(sandbox_url) as (client, server):
         body = text(await ok(client, "search_knowledge", {"query": "invoice seats"}))
         assert "Index: still being built" in body

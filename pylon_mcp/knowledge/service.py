@@ -32,6 +32,7 @@ log = logging.getLogger("pylon_mcp.knowledge")
 LOCK_TTL = 60.0  # seconds a replica's sync lock lives without renewal
 PULL_EVERY = 2.0  # seconds between a replica's checks for another replica's documents
 RETRY_AFTER_FAILURE = 60.0
+FIRST_WAIT = 2.0  # seconds the first search of an empty index waits for the build (a small org's takes ~1 s)
 
 
 def index_path(settings: Settings) -> Path:
@@ -225,6 +226,9 @@ class Knowledge:
     async def search(self, query: str, kinds: Sequence[str], limit: int) -> SearchOutcome:
         self.start()
         index = await self.index()
+        if self.progress.cycles == 0 and not self.progress.counts and self.exchange is None:
+            with anyio.move_on_after(FIRST_WAIT):  # an empty index answers nothing: give the build a moment
+                await self.synced(1)
         if self.exchange is not None and time.monotonic() - self._last_pull > PULL_EVERY:
             with contextlib.suppress(Exception):
                 await self._pull(index)
