@@ -42,7 +42,7 @@ from benchmarks.common import (
 
 BUDGET = 10_000
 RESERVED = {"conversation": 1_500, "directory": 800}  # issue 16's budgets for tools other branches add
-TOOLSETS = ("issues", "conversation", "directory")
+TOOLSETS = ("issues", "conversation", "directory", "knowledge")
 FUTURE = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 FOLLOW = {"operation": "add", "user_ids": ["{user}"]}
 

@@ -37,6 +37,7 @@ OPTION_GROUPS: dict[str, tuple[str, ...]] = {
                           "oauth_email_claim", "oauth_writes_need_user"),
     "tools and output": ("toolsets", "tools", "exclude_tools", "enable_delete", "allow_customer_replies",
                          "body_chars", "resource_ttl", "recent_days"),
+    "knowledge": ("knowledge_index", "knowledge_refresh", "knowledge_days"),
     "attachments": ("attachment_max_bytes", "attachment_allowed_hosts"),
     "replicas": ("redis_url", "rate_budget"),
     "logging": ("log_level",),

@@ -251,6 +251,29 @@ OPTIONS: tuple[Option, ...] = (
         "(default 0: no budget; 429s still pause callers)",
     ),
     Option(
+        "knowledge_index",
+        "PYLON_KNOWLEDGE_INDEX",
+        "--knowledge-index",
+        str,
+        "where search_knowledge keeps its index: file (default, in the user's cache directory), memory, or "
+        "off (no knowledge tools)",
+        choices=("file", "memory", "off"),
+    ),
+    Option(
+        "knowledge_refresh",
+        "PYLON_KNOWLEDGE_REFRESH",
+        "--knowledge-refresh",
+        float,
+        "seconds between refreshes of the knowledge index (default 900)",
+    ),
+    Option(
+        "knowledge_days",
+        "PYLON_KNOWLEDGE_DAYS",
+        "--knowledge-days",
+        int,
+        "days of resolved issues the knowledge index holds (default 90)",
+    ),
+    Option(
         "log_level",
         "PYLON_LOG_LEVEL",
         "--log-level",
@@ -298,6 +321,9 @@ class Settings:
     recent_days: int = 7
     redis_url: Secret = field(default_factory=lambda: Secret(""))
     rate_budget: float = 0.0
+    knowledge_index: Literal["file", "memory", "off"] = "file"
+    knowledge_refresh: float = 900.0
+    knowledge_days: int = 90
     log_level: str = "warning"
 
     @classmethod
@@ -336,6 +362,10 @@ class Settings:
             raise ConfigError(f"{name('resource_ttl')} must be 0 or more seconds")
         if not 1 <= self.recent_days <= 365:
             raise ConfigError(f"{name('recent_days')} must be between 1 and 365")
+        if self.knowledge_refresh < 1:
+            raise ConfigError(f"{name('knowledge_refresh')} must be at least 1 second")
+        if not 1 <= self.knowledge_days <= 365:
+            raise ConfigError(f"{name('knowledge_days')} must be between 1 and 365")
         if self.max_body_bytes < 1024:
             raise ConfigError(f"{name('max_body_bytes')} must be at least 1024")
         if not 0 <= self.rate_budget <= 1:

@@ -30,15 +30,16 @@ def register_prompts(server: MCPServer, offered: list[ToolDef]) -> list[str]:
     can_update = "update_issue" in names
     directory = ["find"] if "find" in names else []  # the lookup tool; the cards are named on their own
     registered: list[str] = []
+    knowledge = "search_knowledge" in names
     if {"get_issue", "search_issues"} <= names:
         triage = triage_issue_prompt(
-            can_update, "get_issue_messages" in names, directory, "get_account" in names
+            can_update, "get_issue_messages" in names, directory, "get_account" in names, knowledge
         )
         server.add_prompt(Prompt.from_function(triage, name="triage_issue", title="Triage an issue"))
         registered.append("triage_issue")
     if "get_issue_messages" in names:
         draft = draft_reply_prompt(
-            "add_internal_note" in names, "get_issue" in names, "send_customer_reply" in names
+            "add_internal_note" in names, "get_issue" in names, "send_customer_reply" in names, knowledge
         )
         server.add_prompt(Prompt.from_function(draft, name="draft_reply", title="Draft a reply for review"))
         registered.append("draft_reply")
@@ -54,6 +55,7 @@ def triage_issue_prompt(
     can_read_messages: bool = False,
     directory_tools: Sequence[str] = (),
     can_get_account: bool = False,
+    can_search_knowledge: bool = False,
 ) -> Callable[..., str]:
     who = "by name or email, as shown by get_issue/search_issues" + (
         f"; {', '.join(directory_tools)} looks up anyone else" if directory_tools else ""
@@ -82,12 +84,20 @@ def triage_issue_prompt(
             if can_get_account
             else ""
         )
+        similar = (
+            "   Then call search_knowledge with the issue's problem in a few words, kinds=['issue'], limit=3, and "
+            "show up to three similar resolved issues (number, link, how each was solved) so the assignee can "
+            "reuse their answers.\n"
+            if can_search_knowledge
+            else ""
+        )
         return (
             f"Triage Pylon issue {issue_id}.\n"
             f"1. Call get_issue with issue_id={issue_id!r} and include=['account'], and read the account card "
             f"first (owner, plan or tier, open issues), then the issue{conversation}.{others}\n"
             "2. Look at similar issues with search_issues (for example by title_contains or tags) to see which "
             "tags, assignees and teams are used for this kind of problem.\n"
+            f"{similar}"
             "3. Propose, each with a one-line reason:\n"
             f"   - state: one of {', '.join(BASE_STATES)} (or a custom status you saw in Pylon);\n"
             "   - tags to add or remove (prefer tags already in use);\n"
@@ -141,7 +151,9 @@ def summarize_recent_prompt(can_get_issue: bool):  # type: ignore[no-untyped-def
     return summarize_recent
 
 
-def draft_reply_prompt(can_note: bool, can_get_issue: bool, can_reply: bool):  # type: ignore[no-untyped-def]
+def draft_reply_prompt(
+    can_note: bool, can_get_issue: bool, can_reply: bool, can_search_knowledge: bool = False
+):  # type: ignore[no-untyped-def]
     def draft_reply(
         issue_id: Annotated[str, Field(description="Issue ID or number, e.g. 42")],
         message_id: Annotated[
@@ -158,14 +170,24 @@ def draft_reply_prompt(can_note: bool, can_get_issue: bool, can_reply: bool):  #
             if can_note
             else "This server cannot save notes: the person copies the draft into Pylon themselves."
         )
+        search = (
+            "2. Before writing, call search_knowledge with the customer's question in a few plain words. Read the "
+            "best article with get_article; reuse a macro's wording where it fits; check feature requests for a "
+            "known gap. Base the answer on what you found, and cite what you used: the article's URL, or a "
+            "resolved issue's number. If nothing fits, say so instead of guessing.\n"
+            if can_search_knowledge
+            else ""
+        )
+        step = 3 if can_search_knowledge else 2
         return (
             f"Draft a reply to {target} on Pylon issue {issue_id}, for a person to review.\n"
             f"1. Read {f'the issue with get_issue issue_id={issue_id!r} and ' if can_get_issue else ''}"
             f"the conversation with get_issue_messages "
             f"issue_id={issue_id!r}. Note what the customer asked and what we already promised.\n"
-            "2. Write a short, friendly reply that answers exactly that. Promise nothing the conversation does "
-            "not support; say what you are unsure of.\n"
-            f"3. Show the draft to me. Do NOT send it{send}.\n"
+            f"{search}"
+            f"{step}. Write a short, friendly reply that answers exactly that. Promise nothing the conversation "
+            "or the sources do not support; say what you are unsure of.\n"
+            f"{step + 1}. Show the draft to me, with its sources listed under it. Do NOT send it{send}.\n"
             f"{save}\n{DATA_NOT_INSTRUCTIONS}"
         )
 

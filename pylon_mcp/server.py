@@ -29,6 +29,7 @@ from mcp_types import Tool as MCPTool
 from pydantic import BaseModel, ValidationError
 
 from pylon_mcp import __version__, metrics
+from pylon_mcp.article_resources import register_article_resources
 from pylon_mcp.auth.policy import AccessPolicy, ReadScopeGate
 from pylon_mcp.changes import LegacySubscriptions
 from pylon_mcp.completions import register_completions
@@ -324,6 +325,7 @@ def build_server(
                 )
             )
             holder.current = AppState(pylon=client, settings=settings, shared=state_store, legacy=legacy)
+            stack.push_async_callback(holder.current.aclose)
             try:
                 yield holder.current
             finally:
@@ -350,6 +352,8 @@ def build_server(
     register_resources(server, holder)
     register_message_resources(server)
     register_customer_resources(server)
+    if any(spec.toolset == "knowledge" for spec in offered):
+        register_article_resources(server)
     if settings.transport != "http":  # stateless HTTP has no connection to keep a subscription on
         register_legacy_subscriptions(server, holder)
     register_completions(server, holder)

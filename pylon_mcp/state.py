@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from pylon_mcp.changes import LegacySubscriptions
 from pylon_mcp.config import Settings
@@ -20,6 +21,9 @@ from pylon_mcp.pylon.client import PylonClient
 from pylon_mcp.pylon.models import BASE_STATES, Issue
 from pylon_mcp.recent_issues import RecentIssues
 from pylon_mcp.shared.base import ListingCache, SharedState
+
+if TYPE_CHECKING:
+    from pylon_mcp.knowledge import Knowledge
 
 
 @dataclass
@@ -47,6 +51,7 @@ class AppState:
     shared: SharedState
     legacy: LegacySubscriptions
     directory: Directory = field(init=False)  # names <-> IDs; the only cache of users and accounts
+    _knowledge: Any = field(default=None, init=False, repr=False)
     seen: Seen = field(default_factory=Seen)
     recent: RecentIssues = field(default_factory=RecentIssues)  # number -> ID and "before" for writes
     resolver: Resolver = system_resolver  # DNS for attachment hosts (pylon_mcp/fetch.py); tests stub it
@@ -62,6 +67,20 @@ class AppState:
 
     def __post_init__(self) -> None:
         self.directory = Directory(self.pylon)
+
+    @property
+    def knowledge(self) -> Knowledge:
+        """The search index of articles, macros and resolved issues, made on first use: importing
+        SQLite and the sync is start-up time a session that never searches should not pay."""
+        if self._knowledge is None:
+            from pylon_mcp.knowledge import Knowledge
+
+            self._knowledge = Knowledge(self.pylon, self.settings)
+        return self._knowledge
+
+    async def aclose(self) -> None:
+        if self._knowledge is not None:
+            await self._knowledge.aclose()
 
     async def pylon_user_id(self, email: str) -> str | None:
         """OAuth mode: the Pylon user a signed-in caller's writes go out as (None: no such user)."""

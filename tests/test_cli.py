@@ -506,7 +506,7 @@ def test_help_is_grouped_and_check_has_its_own_short_help() -> None:
     assert sorted(grouped) == sorted(option.name for option in OPTIONS)  # each option in one group
     main_help = run("--help").stdout
     for title in ("Pylon options:", "transport and HTTP options:", "OAuth (HTTP mode) options:",
-                  "tools and output options:", "attachments options:", "replicas options:",
+                  "tools and output options:", "knowledge options:", "attachments options:", "replicas options:",
                   "logging options:"):  # fmt: skip
         assert f"\n{title}\n" in main_help, title
     assert "--oauth-writes-need-user, --no-oauth-writes-need-user" in main_help

@@ -59,7 +59,10 @@ def test_the_pylon_client_knows_nothing_about_mcp() -> None:
 
 
 def test_optional_heavy_libraries_are_imported_in_one_place_each() -> None:
-    owners = {"redis": {"pylon_mcp.shared.redis_backend"}, "prometheus_client": {"pylon_mcp.metrics"}}
+    owners = {
+        "redis": {"pylon_mcp.shared.redis_backend", "pylon_mcp.shared.redis_knowledge"},
+        "prometheus_client": {"pylon_mcp.metrics"},
+    }
     for library, allowed in owners.items():
         users = {m for m in modules() if any(n == library or n.startswith(library + ".") for n in imports(m))}
         assert users == allowed, library

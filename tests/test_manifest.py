@@ -159,6 +159,8 @@ async def test_read_only_switch_leaves_only_the_read_tools(sandbox_url: str) -> 
         "find",
         "get_account",
         "get_contact",
+        "search_knowledge",
+        "get_article",
         "get_issue_messages",
         "get_attachment",
     ]

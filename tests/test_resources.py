@@ -50,6 +50,7 @@ async def test_lists_resources_and_templates(client: Client) -> None:
         "pylon://issues/{issue_id}",
         "pylon://issues/state/{state}",
         "pylon://issues/tag/{tag}",
+        "pylon://articles/{article_id}",
         "pylon://issues/{issue_id}/messages",
         "pylon://accounts/{account}",
         "pylon://contacts/{contact}",

@@ -15,6 +15,7 @@ from pylon_mcp.pylon.customers import EXTERNAL_SOURCES, LinkExternalIssueRequest
 
 SPEC = json.loads((Path(__file__).parent / "spec" / "pylon-issues-openapi.json").read_text())
 SCHEMAS: dict[str, Any] = SPEC["components"]["schemas"]
+KNOWLEDGE = json.loads((Path(__file__).parent / "spec" / "pylon-knowledge-openapi.json").read_text())
 
 
 def spec_fields(name: str) -> set[str]:
@@ -117,8 +118,49 @@ def test_spec_rate_limits_table_matches_descriptions(table: str) -> None:
     if table == "client":
         assert set(PUBLISHED_LIMITS) == set(SPEC_RATE_LIMITS), "the client budget must cover every endpoint"
     directory = json.loads((Path(__file__).parent / "spec" / "pylon-directory-openapi.json").read_text())
-    paths = {**SPEC["paths"], **directory["paths"]}  # the directory endpoints have their own extract
+    # The directory and knowledge endpoints have their own extracts.
+    paths = {**SPEC["paths"], **directory["paths"], **KNOWLEDGE["paths"]}
     for key, per_minute in limits.items():
         method, path = key.split(" ")
         description = paths[path][method.lower()]["description"]
         assert f"**Rate limit:** {per_minute} requests per minute" in description, key
+
+
+@pytest.mark.parametrize(
+    ("model", "schema", "left_out"),
+    [
+        ("KnowledgeBase", "KnowledgeBase", set()),
+        ("Collection", "Collection", set()),
+        ("Article", "Article", set()),
+        ("VisibilityConfig", "VisibilityConfig", set()),
+        ("Macro", "Macro", set()),
+        ("MacroAction", "MacroAction", set()),
+        ("Visibility", "Visibility", set()),
+        ("MacroGroup", "MacroGroup", set()),
+        ("FeatureRequestEvidence", "FeatureRequestEvidence", set()),
+        ("SearchFeatureRequestsRequest", "SearchFeatureRequestsRequest", set()),
+    ],
+)
+def test_knowledge_models_equal_the_spec(model: str, schema: str, left_out: set[str]) -> None:
+    from pylon_mcp.pylon import knowledge_models
+
+    fields = set(getattr(knowledge_models, model).model_fields)
+    assert fields == set(KNOWLEDGE["components"]["schemas"][schema]["properties"]) - left_out
+
+
+def test_feature_request_model_covers_the_record_and_the_search_result() -> None:
+    from pylon_mcp.pylon.knowledge_models import FeatureRequest
+
+    schemas = KNOWLEDGE["components"]["schemas"]
+    both = set(schemas["FeatureRequest"]["properties"]) | set(
+        schemas["FeatureRequestSearchResult"]["properties"]
+    )
+    assert set(FeatureRequest.model_fields) == both
+
+
+def test_article_page_size_is_the_specs_default() -> None:
+    from pylon_mcp.pylon.knowledge import ARTICLE_PAGE_SIZE
+
+    limit = KNOWLEDGE["paths"]["/knowledge-bases/{id}/articles"]["get"]["parameters"]
+    doc = next(p for p in limit if p["name"] == "limit")["description"]
+    assert f"Defaults to {ARTICLE_PAGE_SIZE}" in doc

@@ -157,7 +157,7 @@ async def test_unknown_tool_is_an_error_result(sandbox_url: str) -> None:
 
 
 def test_registry_covers_every_tool_once() -> None:
-    assert len(TOOL_NAMES) == len(set(TOOL_NAMES)) == len(TOOLS) == 15
+    assert len(TOOL_NAMES) == len(set(TOOL_NAMES)) == len(TOOLS) == 17
 
 
 def test_the_schema_cache_round_trips_and_equals_live_generation(

@@ -276,6 +276,8 @@ async def test_read_only_hides_and_refuses_every_write(sandbox_url: str, sandbox
             "find",
             "get_account",
             "get_contact",
+            "search_knowledge",
+            "get_article",
             "get_issue_messages",
             "get_attachment",
         }

@@ -35,7 +35,7 @@ def model_facing_bytes(tool: dict[str, Any]) -> int:
 
 def test_every_tool_declares_a_known_toolset() -> None:
     assert all(tool.toolset in TOOLSETS for tool in TOOLS)
-    assert set(TOOLSETS) == {"issues", "conversation", "directory"}
+    assert set(TOOLSETS) == {"issues", "conversation", "directory", "knowledge"}
 
 
 def test_default_and_all_offer_every_toolset() -> None:
@@ -58,7 +58,8 @@ def test_a_toolset_left_out_is_refused_with_the_reason() -> None:
 
 def test_unknown_toolset_names_the_known_ones() -> None:
     with pytest.raises(
-        ConfigError, match=r"unknown toolset\(s\) issue; known: issues, conversation, directory, all"
+        ConfigError,
+        match=r"unknown toolset\(s\) issue; known: issues, conversation, directory, knowledge, all",
     ):
         select_tools(Settings(toolsets=("issue",)))
 

@@ -51,6 +51,7 @@ from pylon_mcp.pylon.errors import (
 )
 from pylon_mcp.pylon.filters import validate_filter
 from pylon_mcp.pylon.gate import LocalRateGate, RateGate
+from pylon_mcp.pylon.knowledge import KnowledgeEndpoints
 from pylon_mcp.pylon.messages import MessageEndpoints
 from pylon_mcp.pylon.models import (
     CreateIssueRequest,
@@ -122,7 +123,7 @@ class Envelope:
 Sleep = Callable[[float], Awaitable[None]]
 
 
-class PylonClient(DirectoryEndpoints, MessageEndpoints, CustomerEndpoints):
+class PylonClient(DirectoryEndpoints, MessageEndpoints, CustomerEndpoints, KnowledgeEndpoints):
     """Async client for Pylon's Issues API. Use as `async with PylonClient(...) as pylon:`."""
 
     def __init__(
@@ -326,7 +327,7 @@ class PylonClient(DirectoryEndpoints, MessageEndpoints, CustomerEndpoints):
         self, method: str, path: str, *, json: Any, params: Mapping[str, str] | None
     ) -> tuple[Envelope | PylonError, bool]:
         """One HTTP exchange. Returns the envelope, or the error and whether Pylon may have seen it."""
-        is_write = method not in ("GET", "HEAD") and path != "/issues/search"
+        is_write = method not in ("GET", "HEAD") and not path.endswith("/search")  # searches change nothing
         started = time.perf_counter()
         try:
             response = await self._http.request(method, path, json=json, params=params)
@@ -472,11 +473,16 @@ def _wall_clock(seconds_from_now: float) -> str:
     return format_rfc3339(utcnow().replace(microsecond=0) + timedelta(seconds=round(seconds_from_now)))
 
 
+_NESTED_IDS = {"articles": "{article_id}", "collections": "{collection_id}"}
+
+
 def _route(method: str, path: str) -> str:
     """The endpoint a request belongs to, as Pylon counts rate limits: `GET /issues/{id}`, `GET /users/{id}`."""
     parts = path.split("?", 1)[0].split("/")
     if len(parts) >= 3 and parts[2] != "search":
         parts[2] = "{id}"
+    if len(parts) >= 5 and parts[3] in _NESTED_IDS:  # /knowledge-bases/{id}/articles/{article_id}
+        parts[4] = _NESTED_IDS[parts[3]]
     return f"{method} {'/'.join(parts)}"
 
 

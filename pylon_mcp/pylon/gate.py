@@ -43,6 +43,15 @@ PUBLISHED_LIMITS: dict[str, int] = {
     "GET /issue-statuses": 10,
     "GET /tags": 60,
     "GET /custom-fields": 60,
+    "GET /knowledge-bases": 60,
+    "GET /knowledge-bases/{id}/collections": 20,
+    "GET /knowledge-bases/{id}/articles": 20,
+    "GET /knowledge-bases/{id}/articles/{article_id}": 60,
+    "GET /macros": 60,
+    "GET /macros/{id}": 60,
+    "GET /macro-groups": 60,
+    "POST /feature-requests/search": 20,
+    "GET /feature-requests/{id}": 60,
 }
 
 

@@ -24,7 +24,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from pylon_mcp.sandbox import attachments, customer_handlers, directory_handlers, handlers, message_handlers
+from pylon_mcp.sandbox import (
+    attachments,
+    customer_handlers,
+    directory_handlers,
+    handlers,
+    knowledge_handlers,
+    message_handlers,
+)
 from pylon_mcp.sandbox.faults import Fault, FaultPlan, RateLimiter, retry_after_header
 from pylon_mcp.sandbox.handlers import ApiError, Call
 from pylon_mcp.sandbox.seed import anchor_epoch
@@ -64,6 +71,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str, Handler]] = [
         handlers.update_followers,
     ),
     *((method, re.compile(pattern), key, fn) for method, pattern, key, fn in directory_handlers.ROUTES),
+    *((method, re.compile(pattern), key, fn) for method, pattern, key, fn in knowledge_handlers.ROUTES),
     (
         "GET",
         re.compile(r"^/issues/(?P<id>[^/]+)/messages$"),

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from pylon_mcp.sandbox.directory_handlers import RATE_LIMITS as DIRECTORY_RATE_LIMITS
+from pylon_mcp.sandbox.knowledge_handlers import RATE_LIMITS as KNOWLEDGE_RATE_LIMITS
 
 FaultKind = Literal["status", "latency", "non_json", "truncated", "reset", "timeout", "late_commit"]
 FAULT_KINDS: tuple[str, ...] = (
@@ -48,6 +49,7 @@ SPEC_RATE_LIMITS: dict[str, int] = {
     "POST /issues/{id}/note": 10,
     "POST /issues/{id}/reply": 10,
     "POST /issues/{id}/external-issues": 20,
+    **KNOWLEDGE_RATE_LIMITS,
 }
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from pylon_mcp.sandbox import account_seed
 from pylon_mcp.sandbox.conversations import ConversationBook
+from pylon_mcp.sandbox.knowledge_seed import KnowledgeBook, build_knowledge
 from pylon_mcp.sandbox.records import IssueRecord, Person, issue_json
 from pylon_mcp.sandbox.seed import Directory, build_directory, new_id, seed_issues
 
@@ -49,6 +50,16 @@ class Store:
         # IDs minted at runtime come from their own stream, so seeded data never shifts.
         self._id_rng = random.Random(seed ^ 0x5EED)
         self.conversations = ConversationBook(seed=seed, seeded_issues=issues, directory=self.directory)
+        self._anchor = anchor
+        self._knowledge: KnowledgeBook | None = None
+
+    @property
+    def knowledge(self) -> KnowledgeBook:
+        """Knowledge bases, macros and feature requests, built on first use (most tests never ask)."""
+        with self.lock:
+            if self._knowledge is None:
+                self._knowledge = build_knowledge(self.seed, self._anchor)
+            return self._knowledge
 
     # --- lookups --------------------------------------------------------------
 

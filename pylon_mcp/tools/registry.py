@@ -21,6 +21,7 @@ from pylon_mcp.tools.customers import get_account, get_contact, link_external_is
 from pylon_mcp.tools.followers import manage_followers
 from pylon_mcp.tools.issue_writes import create_issue, delete_issue, snooze_issue, update_issue
 from pylon_mcp.tools.issues import get_issue, search_issues
+from pylon_mcp.tools.knowledge import get_article, search_knowledge
 from pylon_mcp.tools.lookup import find
 from pylon_mcp.tools.replies import send_customer_reply
 
@@ -71,6 +72,7 @@ TOOLSETS: dict[str, str] = {
     "issues": "find, read, create and change issues; followers; links to engineering tickets",
     "conversation": "an issue's messages, internal notes, and customer replies (switched on separately)",
     "directory": "users, contacts, accounts and teams: names and emails to IDs and back; account and contact cards",
+    "knowledge": "search help articles, macros, resolved issues and feature requests; read an article",
 }
 ALL_TOOLSETS = "all"
 
@@ -85,6 +87,17 @@ TOOLS: tuple[ToolDef, ...] = (
     ),
     ToolDef(
         get_contact, "Contact card", read_only=True, destructive=False, idempotent=True, toolset="directory"
+    ),
+    ToolDef(
+        search_knowledge,
+        "Search knowledge",
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        toolset="knowledge",
+    ),
+    ToolDef(
+        get_article, "Get article", read_only=True, destructive=False, idempotent=True, toolset="knowledge"
     ),
     ToolDef(create_issue, "Create issue", read_only=False, destructive=False, idempotent=False),
     ToolDef(update_issue, "Update issue", read_only=False, destructive=True, idempotent=True),
@@ -172,6 +185,11 @@ def select_tools(settings: Settings) -> tuple[list[ToolDef], dict[str, str]]:
             refused[tool.name] = (
                 f"this tool is in the '{tool.toolset}' toolset, which this server does not offer "
                 f"(PYLON_TOOLSETS={','.join(toolsets)})."
+            )
+        elif tool.toolset == "knowledge" and settings.knowledge_index == "off":
+            refused[tool.name] = (
+                f"{tool.name} is switched off on this server (PYLON_KNOWLEDGE_INDEX=off). Search issues with "
+                "search_issues instead."
             )
         elif settings.read_only and not tool.read_only:
             refused[tool.name] = (

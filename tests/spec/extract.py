@@ -42,11 +42,25 @@ DIRECTORY_PATHS = (
     "/custom-fields",
 )
 
+# The knowledge endpoints (issue 21): knowledge bases, articles, macros, feature requests.
+KNOWLEDGE_PATHS = (
+    "/knowledge-bases",
+    "/knowledge-bases/{id}/collections",
+    "/knowledge-bases/{id}/articles",
+    "/knowledge-bases/{id}/articles/{article_id}",
+    "/macros",
+    "/macros/{id}",
+    "/macro-groups",
+    "/feature-requests/search",
+    "/feature-requests/{id}",
+)
+
 
 def main(source: str) -> None:
     spec = json.loads(Path(source).read_text())
     extract(spec, PATHS, "pylon-issues-openapi.json")
     extract(spec, DIRECTORY_PATHS, "pylon-directory-openapi.json")
+    extract(spec, KNOWLEDGE_PATHS, "pylon-knowledge-openapi.json")
 
 
 def extract(spec: dict, wanted_paths: tuple[str, ...], filename: str) -> None:
