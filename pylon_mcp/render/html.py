@@ -92,6 +92,7 @@ INBOUND = Policy(
     attributes={
         "*": {"style", "class", "id", "hidden", "aria-hidden", "bgcolor"},
         "font": {"color"},
+        "details": {"open"},
         "a": {"href"},
         "img": {"src", "alt"},
         "td": {"colspan", "rowspan"},
@@ -125,14 +126,18 @@ def sanitize_inbound(html: str) -> str:
     """Pylon's HTML as the model may read it: safe tags, nothing hidden, depth-limited."""
     from pylon_mcp.render.nesting import limit_nesting
 
-    return _inbound(limit_nesting(html).html)
+    return _inbound(limit_nesting(html).html)[0]
 
 
-def _inbound(guarded_html: str) -> str:
-    from pylon_mcp.render.hiding import remove_hidden, stylesheet
+def _inbound(guarded_html: str) -> tuple[str, int]:
+    """The visible HTML, and how many characters of text were left out as hidden or suspect."""
+    from pylon_mcp.render.hiding import drop_foreign_content, remove_hidden, stylesheet
 
     # The stylesheet is read from the input: the policy drops <style> blocks.
-    return remove_hidden(INBOUND.apply(_known_elements(guarded_html)), stylesheet(guarded_html))
+    styles = stylesheet(guarded_html)
+    without_foreign, foreign_chars = drop_foreign_content(guarded_html)
+    visible = remove_hidden(INBOUND.apply(_known_elements(without_foreign)), styles)
+    return visible.html, visible.left_out_chars + foreign_chars
 
 
 _KNOWN = _TEXT_TAGS | _MORE_TEXT_TAGS | _NEVER_SHOWN | _VOID_AND_META
@@ -253,7 +258,8 @@ def _convert_body(html: str) -> tuple[str, bool]:
     from pylon_mcp.render.nesting import MAX_DEPTH, limit_nesting
 
     guarded = limit_nesting(html[:MAX_HTML_CHARS] if capped else html)
-    markdown = _converter()(_inbound(guarded.html))
+    visible_html, hidden_chars = _inbound(guarded.html)
+    markdown = _converter()(visible_html)
     markdown = _IMAGE.sub(lambda m: f"[image: {m.group(1) or 'untitled'}]({m.group(2)})", markdown)
     if len(markdown) > MAX_MARKDOWN_CHARS:
         markdown, capped = markdown[:MAX_MARKDOWN_CHARS], True
@@ -263,6 +269,11 @@ def _convert_body(html: str) -> tuple[str, bool]:
             f"\n\n[{guarded.removed_chars:,} characters of HTML nested more than {MAX_DEPTH} levels deep are "
             "left out. include=['raw_html'] shows the HTML itself, with invisible characters and active "
             "links and handlers removed.]"
+        )
+    if hidden_chars:
+        markdown += (
+            f"\n\n[{hidden_chars:,} characters of hidden or hard-to-see text left out; "
+            "include=['raw_html'] shows the HTML.]"
         )
     return markdown.strip(), capped
 
