@@ -92,10 +92,29 @@ class Stylesheet:
         return found
 
 
-def parse_stylesheet(css_blocks: list[str], relevant: Callable[[Declaration], bool]) -> Stylesheet:
+_MAX_ATTRIBUTE_LOOKUPS = 200
+
+
+def parse_stylesheet(
+    css_blocks: list[str], relevant: Callable[[Declaration], bool], raw_html_lower: str
+) -> Stylesheet:
     """Every rule a desktop reader's mail client would apply, keeping only declarations `relevant`
-    says can change what is visible (so ordinary styling costs nothing later)."""
+    says can change what is visible (so ordinary styling costs nothing later). `raw_html_lower` is
+    searched for the names of attributes that selectors test."""
     import tinycss2
+
+    looked_up: dict[str, bool] = {}
+    lowered_blocks: list[str] = []
+
+    def attribute_present(name: str) -> bool:
+        if name not in looked_up:
+            if len(looked_up) >= _MAX_ATTRIBUTE_LOOKUPS:
+                return True
+            # Outside the style blocks themselves, which name it in their selectors.
+            if not lowered_blocks:
+                lowered_blocks.extend(block.lower() for block in css_blocks)
+            looked_up[name] = raw_html_lower.count(name) > sum(block.count(name) for block in lowered_blocks)
+        return looked_up[name]
 
     sheet = Stylesheet()
     order = 0
@@ -107,7 +126,7 @@ def parse_stylesheet(css_blocks: list[str], relevant: Callable[[Declaration], bo
                 found = [d for d in declarations(rule.content) if relevant(d)]
                 if not found:
                     continue
-                for selector in parse_selectors(rule.prelude):
+                for selector in parse_selectors(rule.prelude, attribute_present):
                     order += 1
                     sheet.by_key.setdefault(selector.key, []).append(Rule(selector, order, found))
                     sheet.rules += 1

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from pylon_mcp.render.css import Declaration, Stylesheet, declarations, parse_stylesheet
 from pylon_mcp.render.nesting import TAG_TOKEN, tag_region
+from pylon_mcp.render.text import strip_invisible
 from pylon_mcp.render.visibility import LINK_BLUE, Look, apply, relevant
 
 _TAG = re.compile(r'<(/?)([a-zA-Z][a-zA-Z0-9]*)((?:\s+[^\s=>/]+(?:="[^"]*")?)*)\s*(/?)>')
@@ -90,17 +91,19 @@ def stylesheet(raw_html: str) -> Styles:
         return Styles(Stylesheet())
     if _too_big("".join(blocks)):
         return Styles(Stylesheet(), undecidable=True)
-    return Styles(parse_stylesheet(blocks, relevant))
+    return Styles(parse_stylesheet(blocks, relevant, raw_html.lower()))
 
 
 @dataclass(frozen=True, slots=True)
 class Visible:
     html: str
     left_out_chars: int  # characters of text left out as hidden or suspect
+    undecidable: bool = False  # the style blocks were too big to read: all text was left out
 
 
 def _text_chars(chunk: str) -> int:
-    return len(" ".join(html.unescape(chunk).split()))
+    """Characters of text as a reader would count them: entities decoded, spaces collapsed, invisible gone."""
+    return len(" ".join(strip_invisible(html.unescape(chunk)).split()))
 
 
 _FOREIGN = frozenset({"svg", "math"})
@@ -186,7 +189,7 @@ def remove_hidden(clean_html: str, styles: Styles | None = None) -> Visible:
     Kept tags lose the attributes used only to decide.
     """
     if styles is not None and styles.undecidable:
-        return Visible("", _text_chars(re.sub(r"<[^>]*+>", " ", clean_html)))
+        return Visible("", _text_chars(re.sub(r"<[^>]*+>", " ", clean_html)), undecidable=True)
     sheet = styles.sheet if styles is not None else Stylesheet()
     out: list[str] = []
     root = Look()

@@ -129,15 +129,16 @@ def sanitize_inbound(html: str) -> str:
     return _inbound(limit_nesting(html).html)[0]
 
 
-def _inbound(guarded_html: str) -> tuple[str, int]:
-    """The visible HTML, and how many characters of text were left out as hidden or suspect."""
+def _inbound(guarded_html: str) -> tuple[str, int, bool]:
+    """The visible HTML, how many characters of text were left out as hidden or suspect, and whether
+    that was all of it because the style blocks were too big to read."""
     from pylon_mcp.render.hiding import drop_foreign_content, remove_hidden, stylesheet
 
     # The stylesheet is read from the input: the policy drops <style> blocks.
     styles = stylesheet(guarded_html)
     without_foreign, foreign_chars = drop_foreign_content(guarded_html)
     visible = remove_hidden(INBOUND.apply(_known_elements(without_foreign)), styles)
-    return visible.html, visible.left_out_chars + foreign_chars
+    return visible.html, visible.left_out_chars + foreign_chars, visible.undecidable
 
 
 _KNOWN = _TEXT_TAGS | _MORE_TEXT_TAGS | _NEVER_SHOWN | _VOID_AND_META
@@ -258,7 +259,7 @@ def _convert_body(html: str) -> tuple[str, bool]:
     from pylon_mcp.render.nesting import MAX_DEPTH, limit_nesting
 
     guarded = limit_nesting(html[:MAX_HTML_CHARS] if capped else html)
-    visible_html, hidden_chars = _inbound(guarded.html)
+    visible_html, hidden_chars, undecidable = _inbound(guarded.html)
     markdown = _converter()(visible_html)
     markdown = _IMAGE.sub(lambda m: f"[image: {m.group(1) or 'untitled'}]({m.group(2)})", markdown)
     if len(markdown) > MAX_MARKDOWN_CHARS:
@@ -270,9 +271,15 @@ def _convert_body(html: str) -> tuple[str, bool]:
             "left out. include=['raw_html'] shows the HTML itself, with invisible characters and active "
             "links and handlers removed.]"
         )
-    if hidden_chars:
+    if undecidable:
         markdown += (
-            f"\n\n[{hidden_chars:,} characters of hidden or hard-to-see text left out; "
+            f"\n\n[The body's <style> blocks are too large to tell what a reader sees, so its {hidden_chars:,} "
+            "characters of text are left out; include=['raw_html'] shows the HTML.]"
+        )
+    elif hidden_chars:
+        markdown += (
+            f"\n\n[{hidden_chars:,} character{'s' if hidden_chars != 1 else ''} of hidden or hard-to-see text "
+            "left out; "
             "include=['raw_html'] shows the HTML.]"
         )
     return markdown.strip(), capped

@@ -1,8 +1,10 @@
 """CSS selectors, read from tinycss2 tokens and matched conservatively against an element's ancestors.
 
 What is evaluated exactly: type, universal, `.class` and `#id` selectors, and the descendant
-(` `) and child (`>`) combinators. What cannot be known from the sanitised HTML is assumed to
-match ("could match"): attribute selectors, structural and functional pseudo-classes
+(` `) and child (`>`) combinators. An attribute selector whose attribute name appears nowhere in
+the raw HTML never matches (`[data-ogsc]`, `[x-apple-data-detectors]`: attributes mail clients add
+in dark mode or on phones); any other is assumed to match. What else cannot be known from the
+sanitised HTML is assumed to match ("could match"): structural and functional pseudo-classes
 (`:first-child`, `:nth-child()`, `:not()`, `:is()`, `:has()`…), `::first-line`/`::first-letter`,
 and the left side of sibling combinators (`+`, `~`). So a rule is applied to every element it
 could apply to, never to fewer. Two things never match on a page as first shown: user-action
@@ -13,6 +15,7 @@ module cannot read is taken to match every element.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,8 +85,9 @@ class Selector:
 _ANY = Selector([Compound()], [], (0, 0, 0))
 
 
-def parse_selectors(prelude: list[Any]) -> list[Selector]:
-    """A rule's selector list; an unreadable selector becomes one that matches everything."""
+def parse_selectors(prelude: list[Any], attribute_present: Callable[[str], bool]) -> list[Selector]:
+    """A rule's selector list; an unreadable selector becomes one that matches everything.
+    `attribute_present(name)`: whether an attribute of that name may be in the HTML at all."""
     groups: list[list[Any]] = [[]]
     for token in prelude:
         if token.type == "literal" and token.value == ",":
@@ -92,12 +96,12 @@ def parse_selectors(prelude: list[Any]) -> list[Selector]:
             groups[-1].append(token)
     out = []
     for group in groups:
-        parsed = _parse_one(group)
+        parsed = _parse_one(group, attribute_present)
         out.append(parsed if parsed is not None else _ANY)
     return out
 
 
-def _parse_one(tokens: list[Any]) -> Selector | None:
+def _parse_one(tokens: list[Any], attribute_present: Callable[[str], bool]) -> Selector | None:
     while tokens and tokens[0].type == "whitespace":
         tokens = tokens[1:]
     while tokens and tokens[-1].type == "whitespace":
@@ -144,7 +148,10 @@ def _parse_one(tokens: list[Any]) -> Selector | None:
             classes, empty = classes + 1, False
             i += 1
         elif kind == "[] block":
-            classes, empty = classes + 1, False  # could match
+            classes, empty = classes + 1, False
+            names = [t for t in token.content if t.type == "ident"]
+            if names and not attribute_present(names[0].lower_value):
+                current.never = True
         elif kind == "literal" and token.value in (":", "::"):
             element = token.value == "::"
             if i + 1 < len(tokens) and tokens[i + 1].type == "literal" and tokens[i + 1].value == ":":
