@@ -1,7 +1,8 @@
 """The inbound hiding policy as an allowlist (issue 19 items 1 and 2, docs/hiding-policy.md): text stays
 only when every style that applies to it is known to leave it visible. Tricks that used to pass, the
 cases the issue adds, and ordinary email styling that must stay visible (false positives hide real
-customer text). The older tricks are in test_sanitise_policies.HIDING_TRICKS; together they are 60+."""
+customer text). The older tricks are in test_sanitise_policies.HIDING_TRICKS (50; with the 18 here,
+68), and more ordinary styling in its VISIBLE."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from hypothesis import strategies as st
 
 from pylon_mcp.render.html import html_to_markdown
 from tests.emails import MARKETING_SENTENCES, OUTLOOK_EMAIL, OUTLOOK_SENTENCES, marketing_email
-from tests.test_sanitise_policies import HIDING_TRICKS
 
 # The 18 variants that reached the model (issue 19 item 2), each wrapping the word SECRET.
 PASSED_BEFORE = {
@@ -92,42 +92,12 @@ def test_suspect_text_is_left_out_and_counted(trick: str) -> None:
     assert counted and int(counted.group(1)) >= len("SECRET")
 
 
-def test_sixty_variants_are_covered() -> None:
-    assert len(HIDING_TRICKS) + len(PASSED_BEFORE) >= 60
-
-
-# Ordinary email styling that must stay visible.
+# Ordinary email styling that the old blocklist hid (more in test_sanitise_policies.VISIBLE).
 VISIBLE = {
     "font-size 0 wrapper reset by a child": '<table><tr><td style="font-size:0"><div style="display:inline-block;'
     'font-size:14px">SEEN</div></td></tr></table>',
-    "mobile media query": "<style>@media only screen and (max-width:600px){.d{display:none!important}}</style>"
-    "<p class=d>SEEN</p>",
-    "dark-mode media query": "<style>@media (prefers-color-scheme:dark){.t{color:#fff!important}}</style>"
-    "<p class=t>SEEN</p>",
-    "print media": "<style>@media print{.n{display:none}}</style><p class=n>SEEN</p>",
-    "Outlook.com dark mode attribute": "<style>[data-ogsc] .t{color:#fafafa!important}</style><p class=t>SEEN</p>",
-    "hover state": "<style>p:hover{display:none}</style><p>SEEN</p>",
-    "before pseudo-element": '<style>p::before{content:"";display:none}</style><p>SEEN</p>',
-    "light grey footer": '<p style="color:#999999;font-size:11px">SEEN</p>',
-    "muted opacity": '<p style="opacity:.7">SEEN</p>',
     "link default blue inside white ink": '<div style="color:#fff"><a href="https://x.example">SEEN</a></div>',
-    "legacy bgcolor without #": '<table><tr><td bgcolor="000000"><font color="ffffff">SEEN</font></td></tr></table>',
-    "white on a gradient": '<div style="background:linear-gradient(#1b1f3b,#333)">'
-    '<span style="color:#fff">SEEN</span></div>',
     "visibility reset by a child": '<div style="visibility:hidden"><b style="visibility:visible">SEEN</b></div>',
-    "open details": "<details open><summary>s</summary>SEEN</details>",
-    "summary of closed details": "<details><summary>SEEN</summary></details>",
-    "small rotation": '<span style="display:inline-block;transform:rotate(-2deg) scale(1.05)">SEEN</span>',
-    "centred column": '<div style="margin:0 auto;max-width:600px;width:100%;padding:0 16px">SEEN</div>',
-    "hanging indent": '<p style="margin-left:36pt;text-indent:-18pt">SEEN</p>',
-    "relative nudge": '<span style="position:relative;top:-2px;left:1px">SEEN</span>',
-    "mso and vendor properties": '<p style="mso-line-height-rule:exactly;mso-hide:none;-webkit-text-size-adjust:100%;'
-    '-ms-text-size-adjust:100%;-webkit-font-smoothing:antialiased;tab-stops:45.8pt">SEEN</p>',
-    "windowtext": '<span style="color:windowtext">SEEN</span>',
-    "var with fallback": '<p style="color:var(--missing, #333)">SEEN</p>',
-    "calc font size": '<p style="font-size:calc(12px + 0.2vw)">SEEN</p>',
-    "hsl dark": '<span style="color:hsl(220deg 30% 20%)">SEEN</span>',
-    "clipping a normal box": '<div style="overflow:hidden;height:200px;width:300px">SEEN</div>',
 }
 
 
@@ -170,12 +140,11 @@ def test_style_blocks_too_big_to_read_leave_the_text_out_and_say_why() -> None:
         alphabet=st.sampled_from(list("@{}()[]:;,.#>+~*!/\\\"' -_%0159aceilnoprstxdvh\n")), max_size=400
     ),
     inline=st.text(alphabet=st.sampled_from(list(":;()#,.%-/ 019acdeilnoprstxvwzh!\\")), max_size=80),
+    trick=st.sampled_from(sorted(PASSED_BEFORE)),
 )
-def test_any_css_renders_and_never_shows_the_hidden_part(css: str, inline: str) -> None:
-    """Random CSS never makes rendering raise, and never reveals text inside display:none."""
+def test_random_css_never_raises_or_reveals_suspect_text(css: str, inline: str, trick: str) -> None:
     clean = css.replace("</", "")
     markdown, _ = html_to_markdown(
-        f'<style>{clean}</style><p style="{inline.replace(chr(34), "")}">x</p>'
-        '<div style="display:none">SECRET</div>'
+        f'<style>{clean}</style><p style="{inline.replace(chr(34), "")}">x</p>{PASSED_BEFORE[trick]}'
     )
     assert "SECRET" not in markdown
