@@ -29,11 +29,20 @@ _VOID = frozenset({"br", "hr", "img", "wbr", "input", "meta", "link", "col", "so
 _KEPT_ATTRIBUTES = frozenset({"href", "src", "alt", "colspan", "rowspan"})
 # CSS costs about 2 µs a token in pure Python, holding the GIL: beyond this many (estimated) tokens of
 # style text, what is visible is not decided, and the whole body is left out with a note. Mail clients
-# clip messages past ~100 KB, so real stylesheets stay well inside it (a 50 KB one is ~20k tokens).
-MAX_CSS_TOKENS = 60_000
+# clip messages past ~100 KB, so real stylesheets stay well inside it (a 50 KB one is ~25k).
+MAX_CSS_TOKENS = 40_000
 # Roughly one CSS token each: a run of name characters, a run of spaces, or any other character.
 _TOKEN_ESTIMATE = re.compile(r"[\w\-]++|\s++|[^\w\s\-]", re.ASCII)
 _MAX_CSS_NESTING = 32  # brackets nested deeper than this are not real stylesheets
+# Selector matching work (compounds × ancestors scanned) per body before it is called undecidable;
+# real emails need a few thousand.
+MAX_MATCH_WORK = 2_000_000
+
+
+class _TooCostly(Exception):
+    """Matching the stylesheet against this body would cost more than MAX_MATCH_WORK."""
+
+
 _BRACKET = re.compile(r"[{}()\[\]]")
 
 
@@ -71,7 +80,9 @@ def style_blocks(raw_html: str) -> list[str]:
 
 
 def _too_big(css: str) -> bool:
-    if _TOKEN_ESTIMATE.subn("", css)[1] > MAX_CSS_TOKENS:
+    # Blocks cost about twice a plain token to parse: brackets count double.
+    brackets = css.count("{") + css.count("(") + css.count("[")
+    if _TOKEN_ESTIMATE.subn("", css)[1] + 2 * brackets > MAX_CSS_TOKENS:
         return True
     depth = 0
     for m in _BRACKET.finditer(css):
@@ -144,8 +155,25 @@ def drop_foreign_content(guarded_html: str) -> tuple[str, int]:
     return "".join(parts), removed
 
 
+_INLINE_CACHE: dict[str, list[Declaration]] = {}
+
+
+def _inline(style: str) -> list[Declaration]:
+    """Inline styles repeat a lot in templated email: each distinct one is parsed once (bounded cache)."""
+    found = _INLINE_CACHE.get(style)
+    if found is None:
+        if len(_INLINE_CACHE) > 2_000:
+            _INLINE_CACHE.clear()
+        found = _INLINE_CACHE[style] = declarations(style)
+    return found
+
+
 def _cascade(
-    styles: Stylesheet, chain: list[tuple[str, str, frozenset[str]]], inline: str, hints: dict[str, str]
+    styles: Stylesheet,
+    chain: list[tuple[str, str, frozenset[str]]],
+    inline: str,
+    hints: dict[str, str],
+    work: list[int],
 ) -> dict[str, Declaration]:
     """The declarations that apply to the last element of `chain`: presentational hints, then sheet
     rules by specificity and order, then the inline style; `!important` ones above all, inline last."""
@@ -157,12 +185,15 @@ def _cascade(
     if styles:
         tag, id_, classes = chain[-1]
         for rule in styles.candidates(tag, id_, classes):
+            work[0] += len(rule.selector.parts) * len(chain) if rule.selector.combinators else 1
+            if work[0] > MAX_MATCH_WORK:
+                raise _TooCostly
             if rule.selector.matches(chain):
                 for declaration in rule.declarations:
                     key = (int(declaration.important), 0, rule.selector.specificity, rule.order)
                     ranked.append((key, declaration))
     if inline:
-        for order, declaration in enumerate(declarations(inline)):
+        for order, declaration in enumerate(_inline(inline)):
             ranked.append(((int(declaration.important), 1, (0, 0, 0), order), declaration))
     ranked.sort(key=lambda item: item[0])
     return {declaration.name: declaration for _, declaration in ranked}
@@ -188,15 +219,28 @@ def remove_hidden(clean_html: str, styles: Styles | None = None) -> Visible:
     with the background beneath it is left out, while a descendant that makes it readable stays.
     Kept tags lose the attributes used only to decide.
     """
-    if styles is not None and styles.undecidable:
-        return Visible("", _text_chars(re.sub(r"<[^>]*+>", " ", clean_html)), undecidable=True)
-    sheet = styles.sheet if styles is not None else Stylesheet()
+    if styles is not None and not styles.undecidable:
+        try:
+            return _walk(clean_html, styles.sheet)
+        except _TooCostly:
+            pass
+    elif styles is None:
+        return _walk(clean_html, Stylesheet())
+    return Visible("", _text_chars(re.sub(r"<[^>]*+>", " ", clean_html)), undecidable=True)
+
+
+def _walk(clean_html: str, sheet: Stylesheet) -> Visible:
     out: list[str] = []
     root = Look()
     looks: list[Look] = []
     chain: list[tuple[str, str, frozenset[str]]] = []
     hidden_depth = 0  # > 0 while inside a hidden box (counts nesting to find its end)
     left_out = 0
+    work = [0]
+    # Siblings with the same tag and attributes look alike: (parent, tag, attributes) → (parent Look, Look).
+    frames: list[int] = []
+    next_frame = 0
+    same: dict[tuple[int, str, str], tuple[Look, Look]] = {}
     position = 0
     for m in _TAG.finditer(clean_html):
         chunk = clean_html[position : m.start()]
@@ -219,6 +263,7 @@ def remove_hidden(clean_html: str, styles: Styles | None = None) -> Visible:
             if looks:
                 looks.pop()
                 chain.pop()
+                frames.pop()
             continue
         parent = looks[-1] if looks else root
         if hidden_depth:
@@ -226,17 +271,27 @@ def remove_hidden(clean_html: str, styles: Styles | None = None) -> Visible:
                 hidden_depth += 1
                 looks.append(parent)
                 chain.append((name, "", frozenset()))
+                frames.append(-1)
             continue
         attrs = {k.lower(): html.unescape(v or "") for k, v in _ATTR.findall(raw_attrs)} if raw_attrs else {}
         classes = frozenset(attrs.get("class", "").lower().split()) if "class" in attrs else frozenset()
         chain.append((name, attrs.get("id", "").lower(), classes))
-        look = _look(name, attrs, parent, sheet, chain)
+        # Without a stylesheet a Look depends only on its parent's Look; with one, on the ancestors.
+        key = (id(parent) if not sheet else frames[-1] if frames else -1, name, raw_attrs)
+        cached = same.get(key)
+        if cached is not None and cached[0] is parent:
+            look = cached[1]
+        else:
+            look = _look(name, attrs, parent, sheet, chain, work)
+            if len(same) < 50_000:
+                same[key] = (parent, look)  # holding the parent keeps its id from being reused
         if look.box_hidden:
             if void:
                 chain.pop()
             else:
                 hidden_depth = 1
                 looks.append(look)
+                frames.append(-1)
             continue
         kept = " ".join(f'{k}="{html.escape(v)}"' for k, v in attrs.items() if k in _KEPT_ATTRIBUTES)
         out.append(f"<{name}{' ' + kept if kept else ''}>")
@@ -244,6 +299,8 @@ def remove_hidden(clean_html: str, styles: Styles | None = None) -> Visible:
             chain.pop()
         else:
             looks.append(look)
+            frames.append(next_frame)
+            next_frame += 1
     chunk = clean_html[position:]
     if chunk.strip():
         look = looks[-1] if looks else root
@@ -260,6 +317,7 @@ def _look(
     parent: Look,
     sheet: Stylesheet,
     chain: list[tuple[str, str, frozenset[str]]],
+    work: list[int],
 ) -> Look:
     if parent.closed_details and name != "summary":
         hidden = parent.child()
@@ -277,7 +335,7 @@ def _look(
     if "color" in attrs and name == "font":
         hints["color"] = _legacy_color(attrs["color"])
     hints = {k: v for k, v in hints.items() if v}
-    css = _cascade(sheet, chain, attrs.get("style", ""), hints) if (attrs or sheet) else {}
+    css = _cascade(sheet, chain, attrs.get("style", ""), hints, work) if (attrs or sheet) else {}
     if name == "a" and "href" in attrs and "color" not in css:
         look.color = LINK_BLUE  # a browser's link colour, unless the author sets one on the link
     apply(look, parent, css)

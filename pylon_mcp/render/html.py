@@ -271,10 +271,10 @@ def _convert_body(html: str) -> tuple[str, bool]:
             "left out. include=['raw_html'] shows the HTML itself, with invisible characters and active "
             "links and handlers removed.]"
         )
-    if undecidable:
+    if undecidable and hidden_chars:
         markdown += (
             f"\n\n[The body's <style> blocks are too large to tell what a reader sees, so its {hidden_chars:,} "
-            "characters of text are left out; include=['raw_html'] shows the HTML.]"
+            f"character{'s' if hidden_chars != 1 else ''} of text are left out; include=['raw_html'] shows the HTML.]"
         )
     elif hidden_chars:
         markdown += (

@@ -82,6 +82,7 @@ class Selector:
         return True
 
 
+MAX_COMPOUNDS = 12
 _ANY = Selector([Compound()], [], (0, 0, 0))
 
 
@@ -183,4 +184,6 @@ def _parse_one(tokens: list[Any], attribute_present: Callable[[str], bool]) -> S
         return None
     compounds.reverse()
     combinators.reverse()
+    # Compounds far to the left are assumed to match: matching stays cheap whatever the selector's length.
+    del compounds[MAX_COMPOUNDS:], combinators[MAX_COMPOUNDS - 1 :]
     return Selector(compounds, combinators, (ids, classes, tags))

@@ -75,7 +75,7 @@ class Look:
     """What text inside an element looks like; copied per element that changes anything."""
 
     __slots__ = ("alpha", "background", "box_hidden", "closed_details", "color", "custom", "fill", "font_px",
-                 "scale", "shown")  # fmt: skip
+                 "scale", "shown", "verdict")  # fmt: skip
 
     def __init__(self) -> None:
         self.box_hidden = False  # the element and all inside it are not shown (or are suspect)
@@ -88,6 +88,7 @@ class Look:
         self.background: RGBA = WHITE  # opaque colour beneath the text (Pylon shows bodies on white)
         self.custom: dict[str, list[Any]] = {}  # custom properties, inherited
         self.closed_details = False
+        self.verdict: bool | None = None  # text_visible(), once known
 
     def child(self) -> Look:
         out = Look.__new__(Look)
@@ -98,10 +99,15 @@ class Look:
             self.alpha,
             self.background,
         )
-        out.custom, out.closed_details = self.custom, False
+        out.custom, out.closed_details, out.verdict = self.custom, False, None
         return out
 
     def text_visible(self) -> bool:
+        if self.verdict is None:
+            self.verdict = self._text_visible()
+        return self.verdict
+
+    def _text_visible(self) -> bool:
         if self.box_hidden or not self.shown or self.closed_details:
             return False
         if self.font_px * self.scale < MIN_FONT_PX:
