@@ -290,9 +290,17 @@ def _convert_body(html: str) -> tuple[str, bool]:
 INLINE_HTML_CHARS = 16_000
 
 
+# A <style> block costs about 2 µs a CSS token to read (pure Python): past this size, a body that has one
+# converts in a worker thread too, so the event loop never parses CSS for long.
+INLINE_STYLED_HTML_CHARS = 2_000
+
+
 def converts_off_loop(html: str) -> bool:
-    """Whether converting `html` belongs in a worker thread: large and not already converted."""
-    return len(html) > INLINE_HTML_CHARS and _recent.get(_recent.key(html)) is None
+    """Whether converting `html` belongs in a worker thread: large (or styled) and not already converted."""
+    large = len(html) > INLINE_HTML_CHARS or (
+        len(html) > INLINE_STYLED_HTML_CHARS and "<style" in html[:INLINE_HTML_CHARS].lower()
+    )
+    return large and _recent.get(_recent.key(html)) is None
 
 
 async def html_to_markdown_off_loop(html: str) -> tuple[str, bool]:
