@@ -18,7 +18,8 @@ Issue 19 item 1: `<style>` blocks were matched with backtracking regexes (20 KB 
   50 KB marketing stylesheet) vs while it reads the same bodies with the style block taken out
   (goal at most 1.5x);
 - in-process rendering time of the worst `<style>` shapes at the 512 KB cap (`@`, letters, `{`, `(`,
-  selector soup, many small blocks, unclosed `<style `, a stylesheet just under the CSS budget),
+  selector soup, many small blocks, unclosed `<style `, a stylesheet just under the CSS budget, an
+  inline style per element, 2,000 `*` rules over distinct elements),
   each body distinct so no cache helps, vs the same body without its style block (goal ≤ 200 ms).
 """
 
@@ -94,6 +95,14 @@ def style_body(kind: str, nonce: int, size: int = 30_000, with_style: bool = Tru
         from tests.emails import marketing_css
 
         css = marketing_css(min(size, 80_000))
+    elif kind == "inline_styles":  # every element its own inline style
+        return head + "".join(
+            f'<p style="color:#{i % 4096:03x};padding:{i}px">x</p>' if with_style else "<p>x</p>"
+            for i in range(size // 40)
+        )
+    elif kind == "universal_rules":  # rules that every element is a candidate for
+        elements = "".join(f"<p class=a{i}>x</p>" for i in range(size // 20))
+        return head + ("<style>" + "*{color:#333}" * 2000 + "</style>" if with_style else "") + elements
     elif kind == "many_blocks":
         return head + ("<style>p{}</style>" * (size // 18) if with_style else "")
     elif kind == "unclosed_style":
@@ -104,7 +113,7 @@ def style_body(kind: str, nonce: int, size: int = 30_000, with_style: bool = Tru
 
 
 RENDER_KINDS = ("style_at", "style_letters", "braces", "parens", "selectors", "near_budget", "many_blocks",
-                "unclosed_style", "stylesheet")  # fmt: skip
+                "unclosed_style", "stylesheet", "inline_styles", "universal_rules")  # fmt: skip
 
 
 def render_times(size: int, repeats: int) -> dict[str, dict[str, float]]:

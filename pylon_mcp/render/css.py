@@ -8,6 +8,7 @@ It is imported on first use, off the start-up path.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +51,72 @@ def declarations(text: str | list[Any]) -> list[Declaration]:
             name = item.name if item.name.startswith("--") else item.lower_name  # custom: case-sensitive
             out.append(Declaration(name, _trim(item.value), bool(item.important)))
     return out
+
+
+# A style attribute that splits on `;` and `:` exactly as the tokenizer would: no escapes, comments,
+# strings, blocks other than flat parentheses (rgb(0, 0, 0)), and `!` only in `!important`.
+_PLAIN_STYLE = re.compile(r"[^\\/\"'{}\[\]@]*+")
+_FLAT_PARENS = re.compile(r"\([^();]*+\)")
+_IMPORTANT = re.compile(r"\s*+!\s*+important\s*+$", re.IGNORECASE)
+_NAME = re.compile(r"-?-?[a-zA-Z_][\w-]*+", re.ASCII)
+
+
+class ParseCache:
+    """Per body: style attributes and values already parsed, and how many characters were tokenized
+    (`charge` is called with that count, and may raise to stop the work)."""
+
+    def __init__(self, charge: Callable[[int], None]) -> None:
+        self.styles: dict[str, list[Declaration]] = {}
+        self.values: dict[str, list[Any]] = {}
+        self.charge = charge
+
+    def style(self, style: str, relevant_name: Callable[[str], bool]) -> list[Declaration]:
+        found = self.styles.get(style)
+        if found is None:
+            found = self.styles[style] = self._parse_style(style, relevant_name)
+        return found
+
+    def _parse_style(self, style: str, relevant_name: Callable[[str], bool]) -> list[Declaration]:
+        if (
+            not _PLAIN_STYLE.fullmatch(style)
+            or "(" in _FLAT_PARENS.sub("", style)
+            or ")" in _FLAT_PARENS.sub("", style)
+        ):
+            self.charge(len(style))
+            return declarations(style)
+        out = []
+        for item in style.split(";"):
+            name, sep, value = item.partition(":")
+            name = name.strip()
+            if not sep:
+                continue  # `color red` or nothing: the tokenizer skips it too
+            if not _NAME.fullmatch(name):
+                self.charge(len(style))
+                return declarations(style)
+            important = _IMPORTANT.search(value)
+            if important:
+                value = value[: important.start()]
+            if "!" in value:
+                self.charge(len(style))
+                return declarations(style)
+            value = value.strip()
+            custom = name.startswith("--")
+            name = name if custom else name.lower()
+            if not value and not custom:
+                continue
+            if not relevant_name(name):
+                continue  # cannot change what is visible: not even tokenized
+            out.append(Declaration(name, self.value(value), important is not None))
+        return out
+
+    def value(self, value: str) -> list[Any]:
+        tokens = self.values.get(value)
+        if tokens is None:
+            import tinycss2
+
+            self.charge(len(value))
+            tokens = self.values[value] = _trim(tinycss2.parse_component_value_list(value))
+        return tokens
 
 
 def words(tokens: list[Any]) -> list[Any]:

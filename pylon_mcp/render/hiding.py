@@ -17,10 +17,10 @@ import html
 import re
 from dataclasses import dataclass
 
-from pylon_mcp.render.css import Declaration, Stylesheet, declarations, parse_stylesheet
+from pylon_mcp.render.css import Declaration, ParseCache, Stylesheet, declarations, parse_stylesheet
 from pylon_mcp.render.nesting import TAG_TOKEN, tag_region
 from pylon_mcp.render.text import strip_invisible
-from pylon_mcp.render.visibility import LINK_BLUE, Look, apply, relevant
+from pylon_mcp.render.visibility import LINK_BLUE, Look, apply, relevant, relevant_name
 
 _TAG = re.compile(r'<(/?)([a-zA-Z][a-zA-Z0-9]*)((?:\s+[^\s=>/]+(?:="[^"]*")?)*)\s*(/?)>')
 _ATTR = re.compile(r'([^\s=>/]+)(?:="([^"]*)")?')
@@ -34,13 +34,37 @@ MAX_CSS_TOKENS = 40_000
 # Roughly one CSS token each: a run of name characters, a run of spaces, or any other character.
 _TOKEN_ESTIMATE = re.compile(r"[\w\-]++|\s++|[^\w\s\-]", re.ASCII)
 _MAX_CSS_NESTING = 32  # brackets nested deeper than this are not real stylesheets
-# Selector matching work (compounds × ancestors scanned) per body before it is called undecidable;
-# real emails need a few thousand.
-MAX_MATCH_WORK = 2_000_000
+# Per body, before it is called undecidable (each unit costs about 1-2 µs): elements whose look is
+# decided, selector matching (rules tried, ancestors scanned, declarations ranked; the realistic 50 KB
+# marketing email needs ~3,000 in all) and
+# characters of inline style tokenized (neutral declarations and repeats cost nothing; the same email
+# needs ~300).
+MAX_MATCH_WORK = 60_000
+LOOK_COST = 25  # units for deciding one element's look (cascade, colours, contrast): ~50 µs
+MAX_INLINE_CSS_CHARS = 40_000
 
 
 class _TooCostly(Exception):
-    """Matching the stylesheet against this body would cost more than MAX_MATCH_WORK."""
+    """Reading this body's styles would cost more than the budgets above."""
+
+
+class _Work:
+    """What deciding one body has cost so far, and the parses it can reuse."""
+
+    def __init__(self) -> None:
+        self.match = 0
+        self.css_chars = 0
+        self.parsed = ParseCache(self._charge_css)
+
+    def _charge_css(self, chars: int) -> None:
+        self.css_chars += chars
+        if self.css_chars > MAX_INLINE_CSS_CHARS:
+            raise _TooCostly
+
+    def charge_match(self, units: int) -> None:
+        self.match += units
+        if self.match > MAX_MATCH_WORK:
+            raise _TooCostly
 
 
 _BRACKET = re.compile(r"[{}()\[\]]")
@@ -155,25 +179,12 @@ def drop_foreign_content(guarded_html: str) -> tuple[str, int]:
     return "".join(parts), removed
 
 
-_INLINE_CACHE: dict[str, list[Declaration]] = {}
-
-
-def _inline(style: str) -> list[Declaration]:
-    """Inline styles repeat a lot in templated email: each distinct one is parsed once (bounded cache)."""
-    found = _INLINE_CACHE.get(style)
-    if found is None:
-        if len(_INLINE_CACHE) > 2_000:
-            _INLINE_CACHE.clear()
-        found = _INLINE_CACHE[style] = declarations(style)
-    return found
-
-
 def _cascade(
     styles: Stylesheet,
     chain: list[tuple[str, str, frozenset[str]]],
     inline: str,
     hints: dict[str, str],
-    work: list[int],
+    work: _Work,
 ) -> dict[str, Declaration]:
     """The declarations that apply to the last element of `chain`: presentational hints, then sheet
     rules by specificity and order, then the inline style; `!important` ones above all, inline last."""
@@ -185,15 +196,14 @@ def _cascade(
     if styles:
         tag, id_, classes = chain[-1]
         for rule in styles.candidates(tag, id_, classes):
-            work[0] += len(rule.selector.parts) * len(chain) if rule.selector.combinators else 1
-            if work[0] > MAX_MATCH_WORK:
-                raise _TooCostly
+            work.charge_match(len(chain) if rule.selector.combinators else 1)
             if rule.selector.matches(chain):
+                work.charge_match(len(rule.declarations))
                 for declaration in rule.declarations:
                     key = (int(declaration.important), 0, rule.selector.specificity, rule.order)
                     ranked.append((key, declaration))
     if inline:
-        for order, declaration in enumerate(_inline(inline)):
+        for order, declaration in enumerate(work.parsed.style(inline, relevant_name)):
             ranked.append(((int(declaration.important), 1, (0, 0, 0), order), declaration))
     ranked.sort(key=lambda item: item[0])
     return {declaration.name: declaration for _, declaration in ranked}
@@ -236,7 +246,7 @@ def _walk(clean_html: str, sheet: Stylesheet) -> Visible:
     chain: list[tuple[str, str, frozenset[str]]] = []
     hidden_depth = 0  # > 0 while inside a hidden box (counts nesting to find its end)
     left_out = 0
-    work = [0]
+    work = _Work()
     # Siblings with the same tag and attributes look alike: (parent, tag, attributes) → (parent Look, Look).
     frames: list[int] = []
     next_frame = 0
@@ -282,6 +292,7 @@ def _walk(clean_html: str, sheet: Stylesheet) -> Visible:
         if cached is not None and cached[0] is parent:
             look = cached[1]
         else:
+            work.charge_match(LOOK_COST)
             look = _look(name, attrs, parent, sheet, chain, work)
             if len(same) < 50_000:
                 same[key] = (parent, look)  # holding the parent keeps its id from being reused
@@ -317,7 +328,7 @@ def _look(
     parent: Look,
     sheet: Stylesheet,
     chain: list[tuple[str, str, frozenset[str]]],
-    work: list[int],
+    work: _Work,
 ) -> Look:
     if parent.closed_details and name != "summary":
         hidden = parent.child()

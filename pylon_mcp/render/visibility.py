@@ -126,10 +126,18 @@ def _unprefixed(name: str) -> str:
 
 def relevant(declaration: Declaration) -> bool:
     """Whether a declaration can change what is visible (the others are not even kept from a stylesheet)."""
-    name = _unprefixed(declaration.name)
-    if declaration.name.startswith("--"):
+    return relevant_name(declaration.name)
+
+
+# Neutral on their own, but read by another property's rule (overflow with a zero size).
+_READ_BY_OTHERS = frozenset({"width", "height", "max-width", "max-height"})
+
+
+def relevant_name(name: str) -> bool:
+    if name.startswith("--"):
         return True  # custom properties feed var()
-    return not (name in NEUTRAL or name.startswith(_NEUTRAL_PREFIXES))
+    bare = _unprefixed(name)
+    return bare in _READ_BY_OTHERS or not (bare in NEUTRAL or bare.startswith(_NEUTRAL_PREFIXES))
 
 
 def apply(look: Look, parent: Look, css: dict[str, Declaration]) -> None:
