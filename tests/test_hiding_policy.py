@@ -148,3 +148,32 @@ def test_random_css_never_raises_or_reveals_suspect_text(css: str, inline: str, 
         f'<style>{clean}</style><p style="{inline.replace(chr(34), "")}">x</p>{PASSED_BEFORE[trick]}'
     )
     assert "SECRET" not in markdown
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(
+                ["color", "COLOR", "display", "font-size", "--v", "margin", "opacity", "x-y", "padding"]
+            ),
+            st.text(alphabet=st.sampled_from(list('#0af1 .%pxnoeblck(),!importan:;\\"/*-')), max_size=16),
+        ),
+        max_size=5,
+    )
+)
+def test_plain_style_attributes_split_as_the_tokenizer_reads_them(items: list[tuple[str, str]]) -> None:
+    """The fast path for style attributes (no tokenizer for the split) agrees with tinycss2."""
+    from pylon_mcp.render.css import ParseCache, declarations
+    from pylon_mcp.render.visibility import relevant_name
+
+    style = ";".join(f"{name}:{value}" for name, value in items)
+    fast = ParseCache(lambda _: None).style(style, relevant_name)
+    slow = [d for d in declarations(style) if relevant_name(d.name)]
+
+    def plain(found: list) -> list:
+        import tinycss2
+
+        return [(d.name, tinycss2.serialize(d.value).strip(), d.important) for d in found]
+
+    assert plain(fast) == plain(slow)

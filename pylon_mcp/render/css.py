@@ -48,8 +48,11 @@ def declarations(text: str | list[Any]) -> list[Declaration]:
     out = []
     for item in tinycss2.parse_blocks_contents(text, skip_comments=True, skip_whitespace=True):
         if item.type == "declaration":
-            name = item.name if item.name.startswith("--") else item.lower_name  # custom: case-sensitive
-            out.append(Declaration(name, _trim(item.value), bool(item.important)))
+            custom = item.name.startswith("--")
+            name = item.name if custom else item.lower_name  # custom properties are case-sensitive
+            value = _trim(item.value)
+            if value or custom:  # `color:` with nothing is invalid: a browser ignores it
+                out.append(Declaration(name, value, bool(item.important)))
     return out
 
 
@@ -83,7 +86,7 @@ class ParseCache:
             or ")" in _FLAT_PARENS.sub("", style)
         ):
             self.charge(len(style))
-            return declarations(style)
+            return [d for d in declarations(style) if relevant_name(d.name)]
         out = []
         for item in style.split(";"):
             name, sep, value = item.partition(":")
@@ -92,13 +95,13 @@ class ParseCache:
                 continue  # `color red` or nothing: the tokenizer skips it too
             if not _NAME.fullmatch(name):
                 self.charge(len(style))
-                return declarations(style)
+                return [d for d in declarations(style) if relevant_name(d.name)]
             important = _IMPORTANT.search(value)
             if important:
                 value = value[: important.start()]
             if "!" in value:
                 self.charge(len(style))
-                return declarations(style)
+                return [d for d in declarations(style) if relevant_name(d.name)]
             value = value.strip()
             custom = name.startswith("--")
             name = name if custom else name.lower()
