@@ -130,7 +130,7 @@ def relevant(declaration: Declaration) -> bool:
 
 
 # Neutral on their own, but read by another property's rule (overflow with a zero size).
-_READ_BY_OTHERS = frozenset({"width", "height", "max-width", "max-height"})
+_READ_BY_OTHERS = frozenset({"width", "height", "max-width", "max-height", "line-height"})
 
 
 def relevant_name(name: str) -> bool:
@@ -532,6 +532,19 @@ def _overflow(word: str | None, value: list[Any], look: Look, parent: Look, css:
             px = length_px(extent.value, look.font_px, 600)
             if px is not None and px <= 2:
                 return False
+    # A box as tall as its lines: with line-height 0 it has no height to show them in.
+    line_height = css.get("line-height")
+    if line_height is not None and "height" not in css:
+        factor = number(line_height.value)
+        px = factor * look.font_px if factor is not None else length_px(line_height.value, look.font_px, 100)
+        if px is not None and px <= 2:
+            return False
+    # Text pushed past the box's edge (the "text-indent: 100%" image-replacement trick).
+    indent = css.get("text-indent")
+    if indent is not None:
+        px = length_px(indent.value, look.font_px, PERCENT_OF_WIDTH * 100)
+        if px is None or px > 100:
+            return False
     return True
 
 
