@@ -41,7 +41,7 @@ NEUTRAL = frozenset({
     "counter-increment", "counter-reset", "counter-set", "cursor", "direction", "dominant-baseline",
     "empty-cells", "field-sizing", "fill", "float", "font-display", "font-effect", "font-family",
     "font-feature-settings", "font-kerning", "font-language-override", "font-optical-sizing",
-    "font-palette", "font-smoothing", "font-stretch", "font-style", "font-synthesis", "font-variant",
+    "font-palette", "font-smooth", "font-smoothing", "font-stretch", "font-style", "font-synthesis", "font-variant",
     "font-variation-settings", "font-weight", "forced-color-adjust", "gap", "hanging-punctuation", "height",
     "hyphens", "image-rendering", "initial-letter", "interpolation-mode", "isolation", "language",
     "layout-grid-mode", "line-break", "line-height", "line-height-step", "list-style", "list-style-image",
@@ -404,6 +404,14 @@ def _scale_factor(tokens: list[Any]) -> float | None:
     return min(abs(f) for f in factors[:2] if f is not None)
 
 
+def _shift_ok(token: Any, look: Look) -> bool:
+    """A translation: percentages are of the element's own size (centring uses -50%), so up to 100% stays
+    near its place; lengths must stay within OFFSET_RANGE."""
+    if token.type == "percentage":
+        return abs(float(token.value)) <= 100
+    return _in_range(length_px([token], look.font_px, PERCENT_OF_WIDTH * 100))
+
+
 def _transform(word: str | None, value: list[Any], look: Look, *_: Any) -> bool:
     if word == "none" or word in _WIDE:
         return True
@@ -415,7 +423,7 @@ def _transform(word: str | None, value: list[Any], look: Look, *_: Any) -> bool:
             lengths = args[:2] if name in ("translate", "translate3d") else args[:1]
             if name == "translatez":
                 continue
-            if not all(_in_range(length_px([a], look.font_px, PERCENT_OF_WIDTH * 100)) for a in lengths):
+            if not all(_shift_ok(a, look) for a in lengths):
                 return False
         elif name in ("scale", "scalex", "scaley", "scale3d", "scalez"):
             factor = _scale_factor(args if name != "scalez" else [])
@@ -454,7 +462,7 @@ def _transform(word: str | None, value: list[Any], look: Look, *_: Any) -> bool:
 def _translate(word: str | None, value: list[Any], look: Look, *_: Any) -> bool:
     if word == "none" or word in _WIDE:
         return True
-    return all(_in_range(length_px([t], look.font_px, PERCENT_OF_WIDTH * 100)) for t in words(value))
+    return all(_shift_ok(t, look) for t in words(value))
 
 
 def _scale(word: str | None, value: list[Any], look: Look, *_: Any) -> bool:
