@@ -88,7 +88,17 @@ def parse_color(value: Any) -> RGBA | str | None:
         if color is None or color == CURRENT:
             return color
         return _to_srgb(color)
-    except (ValueError, TypeError, ZeroDivisionError, NotImplementedError, OverflowError, AttributeError):
+    except (
+        ValueError,
+        TypeError,
+        ZeroDivisionError,
+        NotImplementedError,
+        OverflowError,
+        AttributeError,
+        IndexError,
+        KeyError,
+        AssertionError,
+    ):
         return None
 
 
