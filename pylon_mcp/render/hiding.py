@@ -68,6 +68,7 @@ class _Work:
 
 
 _BRACKET = re.compile(r"[{}()\[\]]")
+MAX_STYLE_BLOCKS = 500  # real emails have a handful; past this many the styles are undecidable
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,8 @@ def style_blocks(raw_html: str) -> list[str]:
             break
         blocks.append(raw_html[m.end() : end])
         position = end + 7
+        if len(blocks) > MAX_STYLE_BLOCKS:
+            break  # stylesheet() calls this many undecidable
     return blocks
 
 
@@ -124,7 +127,7 @@ def stylesheet(raw_html: str) -> Styles:
     blocks = style_blocks(raw_html)
     if not blocks:
         return Styles(Stylesheet())
-    if _too_big("".join(blocks)):
+    if len(blocks) > MAX_STYLE_BLOCKS or _too_big("".join(blocks)):
         return Styles(Stylesheet(), undecidable=True)
     return Styles(parse_stylesheet(blocks, relevant, raw_html.lower()))
 

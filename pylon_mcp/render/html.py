@@ -279,8 +279,7 @@ def _convert_body(html: str) -> tuple[str, bool]:
     elif hidden_chars:
         markdown += (
             f"\n\n[{hidden_chars:,} character{'s' if hidden_chars != 1 else ''} of hidden or hard-to-see text "
-            "left out; "
-            "include=['raw_html'] shows the HTML.]"
+            "left out; include=['raw_html'] shows the HTML.]"
         )
     return markdown.strip(), capped
 
