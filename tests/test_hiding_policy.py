@@ -75,6 +75,7 @@ MORE_TRICKS = {
     "negative letter-spacing": '<span style="letter-spacing:-50px">SECRET</span>',
     "IE alpha filter": '<span style="filter:alpha(opacity=0)">SECRET</span>',
     "math": "<math><mi>SECRET</mi></math>",
+    "nested small": "<small>" * 12 + "SECRET" + "</small>" * 12,
     "line-height 0 clipped": '<div style="line-height:0;overflow:hidden">SECRET</div>',
     "text-indent 100% clipped": '<h2 style="text-indent:100%;white-space:nowrap;overflow:hidden">SECRET</h2>',
 }

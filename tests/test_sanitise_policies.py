@@ -129,6 +129,7 @@ VISIBLE = {
     "calc font size": '<p style="font-size:calc(12px + 0.2vw)">SEEN</p>',
     "hsl dark": '<span style="color:hsl(220deg 30% 20%)">SEEN</span>',
     "clipping a normal box": '<div style="overflow:hidden;height:200px;width:300px">SEEN</div>',
+    "small print": "<p><small>SEEN <sup>1</sup></small></p>",
     "centred by translate": '<div style="position:absolute;left:50%;top:50%;transform:translate(-50%,-50%)">SEEN</div>',
 }
 

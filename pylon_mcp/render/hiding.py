@@ -325,6 +325,10 @@ def _walk(clean_html: str, sheet: Stylesheet) -> Visible:
     return Visible("".join(out), left_out)
 
 
+_SMALLER = frozenset({"small", "sub", "sup"})
+_UA_STYLED = frozenset({"details", "a"}) | _SMALLER
+
+
 def _look(
     name: str,
     attrs: dict[str, str],
@@ -337,9 +341,11 @@ def _look(
         hidden = parent.child()
         hidden.box_hidden = True
         return hidden
-    if not attrs and not sheet and name not in ("details", "a"):
+    if not attrs and not sheet and name not in _UA_STYLED:
         return parent if not parent.closed_details else parent.child()  # the common case, kept cheap
     look = parent.child()
+    if name in _SMALLER:
+        look.font_px /= 1.2  # a browser's `font-size: smaller`: nesting them shrinks text away
     if "hidden" in attrs or attrs.get("aria-hidden", "").strip().lower() == "true":
         look.box_hidden = True
         return look
