@@ -76,6 +76,11 @@ MORE_TRICKS = {
     "IE alpha filter": '<span style="filter:alpha(opacity=0)">SECRET</span>',
     "math": "<math><mi>SECRET</mi></math>",
     "nested small": "<small>" * 12 + "SECRET" + "</small>" * 12,
+    "calc nested 5000 deep": '<span style="font-size:calc('
+    + "(" * 5000
+    + "1px"
+    + ")" * 5001
+    + '">SECRET</span>',
     "line-height 0 clipped": '<div style="line-height:0;overflow:hidden">SECRET</div>',
     "text-indent 100% clipped": '<h2 style="text-indent:100%;white-space:nowrap;overflow:hidden">SECRET</h2>',
 }

@@ -56,12 +56,32 @@ def declarations(text: str | list[Any]) -> list[Declaration]:
     return out
 
 
+MAX_NESTING = 32  # brackets nested deeper than this are no real CSS (and would recurse too deep)
+_BRACKET = re.compile(r"[{}()\[\]]")
+
+
+def nested_deeper_than(css: str, limit: int) -> bool:
+    depth = 0
+    for m in _BRACKET.finditer(css):
+        if m.group() in "{([":
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth = max(depth - 1, 0)
+    return False
+
+
 # A style attribute that splits on `;` and `:` exactly as the tokenizer would: no escapes, comments,
 # strings, blocks other than flat parentheses (rgb(0, 0, 0)), and `!` only in `!important`.
 _PLAIN_STYLE = re.compile(r"[^\\/\"'{}\[\]@]*+")
 _FLAT_PARENS = re.compile(r"\([^();]*+\)")
 _IMPORTANT = re.compile(r"\s*+!\s*+important\s*+$", re.IGNORECASE)
 _NAME = re.compile(r"-?-?[a-zA-Z_][\w-]*+", re.ASCII)
+
+
+# Stands for a style attribute too deeply nested to read: not on the allowlist, so the element is suspect.
+UNREADABLE = Declaration("-pylon-unreadable-style", [], False)
 
 
 class ParseCache:
@@ -86,6 +106,8 @@ class ParseCache:
             or ")" in _FLAT_PARENS.sub("", style)
         ):
             self.charge(len(style))
+            if nested_deeper_than(style, MAX_NESTING):
+                return [UNREADABLE]
             return [d for d in declarations(style) if relevant_name(d.name)]
         out = []
         for item in style.split(";"):

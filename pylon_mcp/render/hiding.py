@@ -17,7 +17,15 @@ import html
 import re
 from dataclasses import dataclass
 
-from pylon_mcp.render.css import Declaration, ParseCache, Stylesheet, declarations, parse_stylesheet
+from pylon_mcp.render.css import (
+    MAX_NESTING,
+    Declaration,
+    ParseCache,
+    Stylesheet,
+    declarations,
+    nested_deeper_than,
+    parse_stylesheet,
+)
 from pylon_mcp.render.nesting import TAG_TOKEN, tag_region
 from pylon_mcp.render.text import strip_invisible
 from pylon_mcp.render.visibility import LINK_BLUE, Look, apply, relevant, relevant_name
@@ -33,7 +41,6 @@ _KEPT_ATTRIBUTES = frozenset({"href", "src", "alt", "colspan", "rowspan"})
 MAX_CSS_TOKENS = 40_000
 # Roughly one CSS token each: a run of name characters, a run of spaces, or any other character.
 _TOKEN_ESTIMATE = re.compile(r"[\w\-]++|\s++|[^\w\s\-]", re.ASCII)
-_MAX_CSS_NESTING = 32  # brackets nested deeper than this are not real stylesheets
 # Per body, before it is called undecidable (each unit costs about 1-2 µs): elements whose look is
 # decided, selector matching (rules tried, ancestors scanned, declarations ranked; the realistic 50 KB
 # marketing email needs ~3,000 in all) and
@@ -67,7 +74,6 @@ class _Work:
             raise _TooCostly
 
 
-_BRACKET = re.compile(r"[{}()\[\]]")
 MAX_STYLE_BLOCKS = 500  # real emails have a handful; past this many the styles are undecidable
 
 
@@ -111,15 +117,7 @@ def _too_big(css: str) -> bool:
     brackets = css.count("{") + css.count("(") + css.count("[")
     if _TOKEN_ESTIMATE.subn("", css)[1] + 2 * brackets > MAX_CSS_TOKENS:
         return True
-    depth = 0
-    for m in _BRACKET.finditer(css):
-        if m.group() in "{([":
-            depth += 1
-            if depth > _MAX_CSS_NESTING:
-                return True
-        else:
-            depth = max(depth - 1, 0)
-    return False
+    return nested_deeper_than(css, MAX_NESTING)
 
 
 def stylesheet(raw_html: str) -> Styles:
@@ -235,10 +233,13 @@ def remove_hidden(clean_html: str, styles: Styles | None = None) -> Visible:
     if styles is not None and not styles.undecidable:
         try:
             return _walk(clean_html, styles.sheet)
-        except _TooCostly:
+        except (_TooCostly, RecursionError):  # RecursionError: a guard behind the nesting limits
             pass
     elif styles is None:
-        return _walk(clean_html, Stylesheet())
+        try:
+            return _walk(clean_html, Stylesheet())
+        except (_TooCostly, RecursionError):
+            pass
     return Visible("", _text_chars(re.sub(r"<[^>]*+>", " ", clean_html)), undecidable=True)
 
 
