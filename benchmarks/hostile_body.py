@@ -80,7 +80,7 @@ def style_body(kind: str, nonce: int, size: int = 30_000, with_style: bool = Tru
         from tests.emails import marketing_css, marketing_email
 
         body = (
-            marketing_email(marketing_css(size))
+            marketing_email(marketing_css(size) + f"/* {nonce} */")  # distinct: no parsed-sheet cache helps
             if with_style
             else marketing_email("").replace("<style></style>", "")
         )
@@ -102,14 +102,15 @@ def style_body(kind: str, nonce: int, size: int = 30_000, with_style: bool = Tru
         )
     elif kind == "universal_rules":  # rules that every element is a candidate for
         elements = "".join(f"<p class=a{i}>x</p>" for i in range(size // 20))
-        return head + ("<style>" + "*{color:#333}" * 2000 + "</style>" if with_style else "") + elements
+        rules = f"<style>/* {nonce} */" + "*{color:#333}" * 2000 + "</style>"
+        return head + (rules if with_style else "") + elements
     elif kind == "many_blocks":
         return head + ("<style>p{}</style>" * (size // 18) if with_style else "")
     elif kind == "unclosed_style":
         return head + ("<style " * (size // 7) + ">" if with_style else "")
     else:
         raise ValueError(kind)
-    return head + (f"<style>{css}</style>" if with_style else "")
+    return head + (f"<style>/* {nonce} */{css}</style>" if with_style else "")
 
 
 RENDER_KINDS = ("style_at", "style_letters", "braces", "parens", "selectors", "near_budget", "many_blocks",

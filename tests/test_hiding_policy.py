@@ -133,6 +133,14 @@ def test_realistic_outlook_and_marketing_emails_keep_every_visible_sentence() ->
     assert f"[{hidden} characters of hidden or hard-to-see text left out" in marketing
 
 
+def test_a_cached_stylesheet_is_judged_against_each_body() -> None:
+    """Parsed stylesheets are reused across bodies; whether an attribute selector can match is not."""
+    css = "<style>[data-flag] .note{display:none}" + ".pad{padding:1px}" * 200 + "</style>"
+    without, _ = html_to_markdown(css + '<div><p class="note">SEEN</p></div>')
+    flagged, _ = html_to_markdown(css + '<div data-flag="1"><p class="note">SECRET</p></div>')
+    assert "SEEN" in without and "SECRET" not in flagged
+
+
 def test_style_blocks_too_big_to_read_leave_the_text_out_and_say_why() -> None:
     # ~70k CSS tokens of ordinary rules: more than the budget the server spends reading CSS.
     css = ".c{padding:0 10px;color:#333} " * 7_000

@@ -170,6 +170,7 @@ class Stylesheet:
 
     by_key: dict[tuple[str, str], list[Rule]] = field(default_factory=dict)
     rules: int = 0
+    attribute_names: set[str] = field(default_factory=set)  # tested by attribute selectors
 
     def __bool__(self) -> bool:
         return bool(self.by_key)
@@ -184,29 +185,10 @@ class Stylesheet:
         return found
 
 
-_MAX_ATTRIBUTE_LOOKUPS = 200
-
-
-def parse_stylesheet(
-    css_blocks: list[str], relevant: Callable[[Declaration], bool], raw_html_lower: str
-) -> Stylesheet:
+def parse_stylesheet(css_blocks: list[str], relevant: Callable[[Declaration], bool]) -> Stylesheet:
     """Every rule a desktop reader's mail client would apply, keeping only declarations `relevant`
-    says can change what is visible (so ordinary styling costs nothing later). `raw_html_lower` is
-    searched for the names of attributes that selectors test."""
+    says can change what is visible (so ordinary styling costs nothing later)."""
     import tinycss2
-
-    looked_up: dict[str, bool] = {}
-    lowered_blocks: list[str] = []
-
-    def attribute_present(name: str) -> bool:
-        if name not in looked_up:
-            if len(looked_up) >= _MAX_ATTRIBUTE_LOOKUPS:
-                return True
-            # Outside the style blocks themselves, which name it in their selectors.
-            if not lowered_blocks:
-                lowered_blocks.extend(block.lower() for block in css_blocks)
-            looked_up[name] = raw_html_lower.count(name) > sum(block.count(name) for block in lowered_blocks)
-        return looked_up[name]
 
     sheet = Stylesheet()
     order = 0
@@ -218,8 +200,10 @@ def parse_stylesheet(
                 found = [d for d in declarations(rule.content) if relevant(d)]
                 if not found:
                     continue
-                for selector in parse_selectors(rule.prelude, attribute_present):
+                for selector in parse_selectors(rule.prelude):
                     order += 1
+                    for part in selector.parts:
+                        sheet.attribute_names.update(part.attributes)
                     sheet.by_key.setdefault(selector.key, []).append(Rule(selector, order, found))
                     sheet.rules += 1
             elif rule.type == "at-rule" and rule.content is not None and depth < _MAX_AT_RULE_DEPTH:

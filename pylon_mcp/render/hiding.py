@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import html
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from pylon_mcp.render.css import (
@@ -58,7 +60,8 @@ class _TooCostly(Exception):
 class _Work:
     """What deciding one body has cost so far, and the parses it can reuse."""
 
-    def __init__(self) -> None:
+    def __init__(self, absent: frozenset[str]) -> None:
+        self.absent = absent  # attribute names the HTML never has
         self.match = 0
         self.css_chars = 0
         self.parsed = ParseCache(self._charge_css)
@@ -83,6 +86,7 @@ class Styles:
 
     sheet: Stylesheet
     undecidable: bool = False
+    absent: frozenset[str] = frozenset()  # attribute names the sheet tests that the HTML never has
 
 
 def style_blocks(raw_html: str) -> list[str]:
@@ -125,9 +129,58 @@ def stylesheet(raw_html: str) -> Styles:
     blocks = style_blocks(raw_html)
     if not blocks:
         return Styles(Stylesheet())
-    if len(blocks) > MAX_STYLE_BLOCKS or _too_big("".join(blocks)):
+    css = "\x00".join(blocks)
+    if len(blocks) > MAX_STYLE_BLOCKS or _too_big(css):
         return Styles(Stylesheet(), undecidable=True)
-    return Styles(parse_stylesheet(blocks, relevant, raw_html.lower()))
+    sheet = _sheets.get(css)
+    if sheet is None:
+        sheet = parse_stylesheet(blocks, relevant)
+        _sheets.put(css, sheet)
+    return Styles(sheet, absent=_absent_attributes(sheet, raw_html, css))
+
+
+_MAX_ATTRIBUTE_LOOKUPS = 200
+
+
+def _absent_attributes(sheet: Stylesheet, raw_html: str, css: str) -> frozenset[str]:
+    """The attribute names the sheet's selectors test that appear nowhere outside the style blocks
+    (`[data-ogsc]`, added by Outlook.com in dark mode): rules needing them never match."""
+    if not sheet.attribute_names:
+        return frozenset()
+    raw_lower, css_lower = raw_html.lower(), css.lower()
+    names = sorted(sheet.attribute_names)[:_MAX_ATTRIBUTE_LOOKUPS]  # the rest: assumed present
+    return frozenset(name for name in names if raw_lower.count(name) <= css_lower.count(name))
+
+
+class _RecentSheets:
+    """Parsed stylesheets by their CSS text: templated mail (notifications, newsletters) repeats the same
+    stylesheet in every message, and tokenizing it is most of the cost. Bounded by the CSS kept."""
+
+    def __init__(self, max_chars: int = 2_000_000) -> None:
+        self.max_chars = max_chars
+        self._entries: OrderedDict[str, Stylesheet] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, css: str) -> Stylesheet | None:
+        with self._lock:
+            found = self._entries.get(css)
+            if found is not None:
+                self._entries.move_to_end(css)
+            return found
+
+    def put(self, css: str, sheet: Stylesheet) -> None:
+        with self._lock:
+            if css in self._entries or len(css) > self.max_chars // 4:
+                return
+            self._entries[css] = sheet
+            self._size += len(css)
+            while self._size > self.max_chars:
+                old, _ = self._entries.popitem(last=False)
+                self._size -= len(old)
+
+
+_sheets = _RecentSheets()
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +251,7 @@ def _cascade(
         tag, id_, classes = chain[-1]
         for rule in styles.candidates(tag, id_, classes):
             work.charge_match(len(chain) if rule.selector.combinators else 1)
-            if rule.selector.matches(chain):
+            if rule.selector.matches(chain, work.absent):
                 work.charge_match(len(rule.declarations))
                 for declaration in rule.declarations:
                     key = (int(declaration.important), 0, rule.selector.specificity, rule.order)
@@ -232,25 +285,25 @@ def remove_hidden(clean_html: str, styles: Styles | None = None) -> Visible:
     """
     if styles is not None and not styles.undecidable:
         try:
-            return _walk(clean_html, styles.sheet)
+            return _walk(clean_html, styles.sheet, styles.absent)
         except (_TooCostly, RecursionError):  # RecursionError: a guard behind the nesting limits
             pass
     elif styles is None:
         try:
-            return _walk(clean_html, Stylesheet())
+            return _walk(clean_html, Stylesheet(), frozenset())
         except (_TooCostly, RecursionError):
             pass
     return Visible("", _text_chars(re.sub(r"<[^>]*+>", " ", clean_html)), undecidable=True)
 
 
-def _walk(clean_html: str, sheet: Stylesheet) -> Visible:
+def _walk(clean_html: str, sheet: Stylesheet, absent: frozenset[str]) -> Visible:
     out: list[str] = []
     root = Look()
     looks: list[Look] = []
     chain: list[tuple[str, str, frozenset[str]]] = []
     hidden_depth = 0  # > 0 while inside a hidden box (counts nesting to find its end)
     left_out = 0
-    work = _Work()
+    work = _Work(absent)
     # Siblings with the same tag and attributes look alike: (parent, tag, attributes) → (parent Look, Look).
     frames: list[int] = []
     next_frame = 0

@@ -2,9 +2,9 @@
 
 What is evaluated exactly: type, universal, `.class` and `#id` selectors, and the descendant
 (` `) and child (`>`) combinators. An attribute selector whose attribute name appears nowhere in
-the raw HTML never matches (`[data-ogsc]`, `[x-apple-data-detectors]`: attributes mail clients add
-in dark mode or on phones); any other is assumed to match. What else cannot be known from the
-sanitised HTML is assumed to match ("could match"): structural and functional pseudo-classes
+the raw HTML outside the style blocks never matches (`[data-ogsc]`, `[x-apple-data-detectors]`:
+attributes mail clients add in dark mode or on phones); any other is assumed to match. What else
+cannot be known from the sanitised HTML is assumed to match ("could match"): structural and functional pseudo-classes
 (`:first-child`, `:nth-child()`, `:not()`, `:is()`, `:has()`…), `::first-line`/`::first-letter`,
 and the left side of sibling combinators (`+`, `~`). So a rule is applied to every element it
 could apply to, never to fewer. Two things never match on a page as first shown: user-action
@@ -15,7 +15,6 @@ module cannot read is taken to match every element.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,9 +32,12 @@ class Compound:
     ids: list[str] = field(default_factory=list)
     classes: list[str] = field(default_factory=list)
     never: bool = False  # needs a user action or styles other text
+    attributes: list[str] = field(default_factory=list)  # names tested by attribute selectors
 
-    def matches(self, tag: str, id_: str, classes: frozenset[str]) -> bool:
+    def matches(self, tag: str, id_: str, classes: frozenset[str], absent: frozenset[str]) -> bool:
         if self.never or (self.tag is not None and self.tag != tag):
+            return False
+        if self.attributes and not absent.isdisjoint(self.attributes):
             return False
         return all(i == id_ for i in self.ids) and all(c in classes for c in self.classes)
 
@@ -59,9 +61,9 @@ class Selector:
             return ("tag", own.tag)
         return ("any", "")
 
-    def matches(self, chain: list[tuple[str, str, frozenset[str]]]) -> bool:
+    def matches(self, chain: list[tuple[str, str, frozenset[str]]], absent: frozenset[str]) -> bool:
         """Whether the selector could match the last element of `chain` (its ancestors before it)."""
-        if not self.parts[0].matches(*chain[-1]):
+        if not self.parts[0].matches(*chain[-1], absent):
             return False
         # Where in the chain parts[i] can sit, given parts[:i] matched: found right to left, each
         # step linear in the chain's length (a descendant step needs only the deepest position).
@@ -73,10 +75,10 @@ class Selector:
             if combinator in ("+", "~"):  # a sibling: assumed to match, with the same parent
                 continue
             if combinator == ">":
-                positions = {j - 1 for j in positions if j > 0 and part.matches(*chain[j - 1])}
+                positions = {j - 1 for j in positions if j > 0 and part.matches(*chain[j - 1], absent)}
             else:
                 deepest = max(positions)
-                positions = {k for k in range(deepest) if part.matches(*chain[k])}
+                positions = {k for k in range(deepest) if part.matches(*chain[k], absent)}
             if not positions:
                 return False
         return True
@@ -86,9 +88,8 @@ MAX_COMPOUNDS = 12
 _ANY = Selector([Compound()], [], (0, 0, 0))
 
 
-def parse_selectors(prelude: list[Any], attribute_present: Callable[[str], bool]) -> list[Selector]:
-    """A rule's selector list; an unreadable selector becomes one that matches everything.
-    `attribute_present(name)`: whether an attribute of that name may be in the HTML at all."""
+def parse_selectors(prelude: list[Any]) -> list[Selector]:
+    """A rule's selector list; an unreadable selector becomes one that matches everything."""
     groups: list[list[Any]] = [[]]
     for token in prelude:
         if token.type == "literal" and token.value == ",":
@@ -97,12 +98,12 @@ def parse_selectors(prelude: list[Any], attribute_present: Callable[[str], bool]
             groups[-1].append(token)
     out = []
     for group in groups:
-        parsed = _parse_one(group, attribute_present)
+        parsed = _parse_one(group)
         out.append(parsed if parsed is not None else _ANY)
     return out
 
 
-def _parse_one(tokens: list[Any], attribute_present: Callable[[str], bool]) -> Selector | None:
+def _parse_one(tokens: list[Any]) -> Selector | None:
     while tokens and tokens[0].type == "whitespace":
         tokens = tokens[1:]
     while tokens and tokens[-1].type == "whitespace":
@@ -151,8 +152,8 @@ def _parse_one(tokens: list[Any], attribute_present: Callable[[str], bool]) -> S
         elif kind == "[] block":
             classes, empty = classes + 1, False
             names = [t for t in token.content if t.type == "ident"]
-            if names and not attribute_present(names[0].lower_value):
-                current.never = True
+            if names:
+                current.attributes.append(names[0].lower_value)
         elif kind == "literal" and token.value in (":", "::"):
             element = token.value == "::"
             if i + 1 < len(tokens) and tokens[i + 1].type == "literal" and tokens[i + 1].value == ":":
