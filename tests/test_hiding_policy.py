@@ -193,3 +193,36 @@ def test_plain_style_attributes_split_as_the_tokenizer_reads_them(items: list[tu
         return [(d.name, tinycss2.serialize(d.value).strip(), d.important) for d in found]
 
     assert plain(fast) == plain(slow)
+
+
+def _rules(sheet: object) -> list:
+    import tinycss2
+
+    found = []
+    for key, rules in sheet.by_key.items():  # type: ignore[attr-defined]
+        for rule in rules:
+            selector = rule.selector
+            declared = tuple((d.name, tinycss2.serialize(d.value), d.important) for d in rule.declarations)
+            found.append(
+                (key, selector.specificity, [p.tag for p in selector.parts], selector.combinators, declared)
+            )
+    return sorted(found, key=repr)
+
+
+_CSS_PIECES = [*"@{}()[]:;,.#>+~*!/\"' -_%0159acdeilnoprstxvh\n<>", "@media ", "@media(", "(max-width:600px)",
+               "@font-face", "display:none", "color:#fff", "/*", "*/", "<!--", "-->", "url(", "@import ", "print"]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(_CSS_PIECES), max_size=40).map("".join))
+def test_the_fast_outline_reads_stylesheets_as_tinycss2_does(css: str) -> None:
+    """Only rules that matter are tokenized (css_outline); the rules kept are exactly tinycss2's."""
+    from unittest import mock
+
+    from pylon_mcp.render import css as css_module
+    from pylon_mcp.render.visibility import relevant, relevant_name
+
+    fast = css_module.parse_stylesheet([css], relevant, relevant_name)
+    with mock.patch.object(css_module, "outline", return_value=None):
+        slow = css_module.parse_stylesheet([css], relevant, relevant_name)
+    assert _rules(fast) == _rules(slow)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pylon_mcp.render.css_outline import OutlineRule, outline, property_names
 from pylon_mcp.render.selectors import Selector, parse_selectors
 
 # The reader this policy models: a desktop mail pane on a light page.
@@ -185,7 +186,16 @@ class Stylesheet:
         return found
 
 
-def parse_stylesheet(css_blocks: list[str], relevant: Callable[[Declaration], bool]) -> Stylesheet:
+_AT_KEYWORD = re.compile(r"@(-?[a-zA-Z_][\w-]*+)", re.ASCII)
+# At-rules whose block holds rules that apply (conditions aside).
+_GROUPING_AT_RULES = frozenset(
+    {"media", "supports", "layer", "container", "document", "-moz-document", "scope"}
+)
+
+
+def parse_stylesheet(
+    css_blocks: list[str], relevant: Callable[[Declaration], bool], relevant_name: Callable[[str], bool]
+) -> Stylesheet:
     """Every rule a desktop reader's mail client would apply, keeping only declarations `relevant`
     says can change what is visible (so ordinary styling costs nothing later)."""
     import tinycss2
@@ -210,15 +220,57 @@ def parse_stylesheet(css_blocks: list[str], relevant: Callable[[Declaration], bo
                 name = rule.lower_at_keyword
                 if name == "media" and not media_applies(rule.prelude):
                     continue
-                if name in ("media", "supports", "layer", "container", "document", "-moz-document", "scope"):
+                if name in _GROUPING_AT_RULES:
                     add(
                         tinycss2.parse_rule_list(rule.content, skip_comments=True, skip_whitespace=True),
                         depth + 1,
                     )
                 # @font-face, @keyframes, @page and unknown at-rules style no element's text
 
+    def add_qualified(prelude: list[Any], found: list[Declaration]) -> None:
+        nonlocal order
+        for selector in parse_selectors(prelude):
+            order += 1
+            for part in selector.parts:
+                sheet.attribute_names.update(part.attributes)
+            sheet.by_key.setdefault(selector.key, []).append(Rule(selector, order, found))
+            sheet.rules += 1
+
+    def add_outline(rules: list[OutlineRule], depth: int) -> None:
+        """Rules found by the C-speed outline: only preludes and blocks that matter are tokenized."""
+        for rule in rules:
+            if rule.block is None:
+                continue
+            if rule.prelude.startswith("@"):
+                keyword = _AT_KEYWORD.match(rule.prelude)
+                name = keyword.group(1).lower() if keyword else ""
+                condition = rule.prelude[keyword.end() :] if keyword else ""
+                if depth >= _MAX_AT_RULE_DEPTH or name not in _GROUPING_AT_RULES:
+                    continue  # @font-face, @keyframes, @page and unknown at-rules style no element's text
+                if name == "media" and not media_applies(tinycss2.parse_component_value_list(condition)):
+                    continue
+                inner = outline(rule.block)
+                if inner is None:
+                    add(
+                        tinycss2.parse_rule_list(rule.block, skip_comments=True, skip_whitespace=True),
+                        depth + 1,
+                    )
+                else:
+                    add_outline(inner, depth + 1)
+                continue
+            names = property_names(rule.block)
+            if names is not None and not any(map(relevant_name, names)):
+                continue  # only neutral properties: not even tokenized
+            found = [d for d in declarations(rule.block) if relevant(d)]
+            if found:
+                add_qualified(tinycss2.parse_component_value_list(rule.prelude), found)
+
     for block in css_blocks:
-        add(tinycss2.parse_stylesheet(block, skip_comments=True, skip_whitespace=True), 0)
+        rules = outline(block)
+        if rules is None:
+            add(tinycss2.parse_stylesheet(block, skip_comments=True, skip_whitespace=True), 0)
+        else:
+            add_outline(rules, 0)
     return sheet
 
 

@@ -134,7 +134,7 @@ def stylesheet(raw_html: str) -> Styles:
         return Styles(Stylesheet(), undecidable=True)
     sheet = _sheets.get(css)
     if sheet is None:
-        sheet = parse_stylesheet(blocks, relevant)
+        sheet = parse_stylesheet(blocks, relevant, relevant_name)
         _sheets.put(css, sheet)
     return Styles(sheet, absent=_absent_attributes(sheet, raw_html, css))
 
