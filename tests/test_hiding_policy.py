@@ -209,8 +209,11 @@ def _rules(sheet: object) -> list:
     return sorted(found, key=repr)
 
 
-_CSS_PIECES = [*"@{}()[]:;,.#>+~*!/\"' -_%0159acdeilnoprstxvh\n<>", "@media ", "@media(", "(max-width:600px)",
-               "@font-face", "display:none", "color:#fff", "/*", "*/", "<!--", "-->", "url(", "@import ", "print"]  # fmt: skip
+_CSS_PIECES = [
+    *"@{}()[]:;,.#>+~*!/\"' -_%0159acdeilnoprstxvh\n<>",
+    *("@media ", "@media(", "(max-width:600px)", "@font-face", "display:none", "color:#fff", "/*", "*/"),
+    *("<!--", "-->", "url(", "@import ", "print"),
+]
 
 
 @settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
