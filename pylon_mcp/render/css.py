@@ -261,10 +261,12 @@ def parse_stylesheet(
             names = property_names(rule.block)
             if names is not None and not any(map(relevant_name, names)):
                 continue  # only neutral properties: not even tokenized
-            found = [d for d in declarations(rule.block) if relevant(d)]
+            # Plain blocks are split like style attributes: only relevant values are tokenized.
+            found = [d for d in blocks.style(rule.block, relevant_name) if relevant(d)]
             if found:
                 add_qualified(tinycss2.parse_component_value_list(rule.prelude), found)
 
+    blocks = ParseCache(lambda _chars: None)  # the token budget was checked before
     for block in css_blocks:
         rules = outline(block)
         if rules is None:
