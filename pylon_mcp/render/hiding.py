@@ -7,8 +7,9 @@ docs/hiding-policy.md): text stays only when every declaration that applies to i
 `<style>` rule, is known to leave it visible, and its ink contrasts with the background beneath.
 What is left out is counted, so the reader of the Markdown can be told.
 
-Linear time throughout: `<style>` blocks are found with possessive patterns and parsed with
-tinycss2, within a token budget; selectors are matched against the open-element stack.
+Linear time throughout, within per-body budgets: `<style>` blocks are found with possessive
+patterns, outlined at C speed (css_outline) and only the rules that can hide anything are tokenized
+with tinycss2; selectors are matched against the open-element stack.
 """
 
 from __future__ import annotations
