@@ -76,6 +76,8 @@ MORE_TRICKS = {
     "IE alpha filter": '<span style="filter:alpha(opacity=0)">SECRET</span>',
     "math": "<math><mi>SECRET</mi></math>",
     "nested small": "<small>" * 12 + "SECRET" + "</small>" * 12,
+    "CSS nesting": "<style>.card{padding:4px; & .x{display:none} .y{color:#fff}}</style>"
+    '<div class="card"><p class="x">SECRET</p><p class="y">SECRET</p></div>',
     "calc nested 5000 deep": '<span style="font-size:calc('
     + "(" * 5000
     + "1px"

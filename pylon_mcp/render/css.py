@@ -46,8 +46,12 @@ def declarations(text: str | list[Any]) -> list[Declaration]:
     """The declarations of a style attribute or a rule's block, in order (invalid ones skipped)."""
     import tinycss2
 
+    return _declarations(tinycss2.parse_blocks_contents(text, skip_comments=True, skip_whitespace=True))
+
+
+def _declarations(items: list[Any]) -> list[Declaration]:
     out = []
-    for item in tinycss2.parse_blocks_contents(text, skip_comments=True, skip_whitespace=True):
+    for item in items:
         if item.type == "declaration":
             custom = item.name.startswith("--")
             name = item.name if custom else item.lower_name  # custom properties are case-sensitive
@@ -207,15 +211,19 @@ def parse_stylesheet(
         nonlocal order
         for rule in rules:
             if rule.type == "qualified-rule":
-                found = [d for d in declarations(rule.content) if relevant(d)]
-                if not found:
-                    continue
-                for selector in parse_selectors(rule.prelude):
-                    order += 1
-                    for part in selector.parts:
-                        sheet.attribute_names.update(part.attributes)
-                    sheet.by_key.setdefault(selector.key, []).append(Rule(selector, order, found))
-                    sheet.rules += 1
+                items = tinycss2.parse_blocks_contents(rule.content, skip_comments=True, skip_whitespace=True)
+                found = [d for d in _declarations(items) if relevant(d)]
+                if found:
+                    add_qualified(rule.prelude, found)
+                # CSS nesting (`.a { .b { … } }`): a nested rule is read on its own, without its
+                # parent's condition (`&` dropped), so it applies to every element it could.
+                nested = [item for item in items if item.type == "qualified-rule"]
+                if nested and depth < _MAX_AT_RULE_DEPTH:
+                    for item in nested:
+                        item.prelude = [
+                            t for t in item.prelude if not (t.type == "literal" and t.value == "&")
+                        ]
+                    add(nested, depth + 1)
             elif rule.type == "at-rule" and rule.content is not None and depth < _MAX_AT_RULE_DEPTH:
                 name = rule.lower_at_keyword
                 if name == "media" and not media_applies(rule.prelude):
@@ -257,6 +265,9 @@ def parse_stylesheet(
                     )
                 else:
                     add_outline(inner, depth + 1)
+                continue
+            if "{" in rule.block:  # nested rules: tinycss2 reads this one
+                add(tinycss2.parse_stylesheet(f"{rule.prelude}{{{rule.block}}}", skip_comments=True), depth)
                 continue
             names = property_names(rule.block)
             if names is not None and not any(map(relevant_name, names)):
