@@ -109,7 +109,11 @@ def test_scripts_styles_and_hidden_elements_are_dropped() -> None:
         '<div style="display:none">hidden</div><p hidden>also hidden</p><!-- comment -->'
         "<iframe src='https://evil.example'></iframe><form><input value='x'></form>"
     )
-    assert markdown == "ok"
+    # Hidden text is counted ("hidden" + "also hidden"); scripts, styles and comments are not text.
+    assert (
+        markdown
+        == "ok\n\n[17 characters of hidden or hard-to-see text left out; include=['raw_html'] shows the HTML.]"
+    )
 
 
 def test_only_safe_link_schemes_survive() -> None:
@@ -159,7 +163,7 @@ def test_deeply_nested_tags_keep_their_text_or_say_why_not() -> None:
     markdown, _ = html_to_markdown("<div>" * 20_000 + "core" + "</div>" * 20_000)
     assert "nested more than 1000 levels deep are left out" in markdown and "raw_html" in markdown
     hidden, _ = html_to_markdown('<div style="display:none">secret</div>')
-    assert hidden == ""
+    assert "secret" not in hidden and hidden.startswith("[6 characters of hidden")
 
 
 def test_window_ends_on_a_break_and_covers_everything() -> None:

@@ -102,6 +102,35 @@ VISIBLE = {
     "media query rules are not applied": "<style>@media (max-width:600px){.desk{display:none}}</style>"
     '<p class="desk">SEEN</p>',
     "inline style overrides the sheet": '<style>.n{display:none}</style><p class="n" style="display:block">SEEN</p>',
+    # Ordinary email styling the allowlist must keep (docs/hiding-policy.md).
+    "mobile media query": "<style>@media only screen and (max-width:600px){.d{display:none!important}}</style>"
+    "<p class=d>SEEN</p>",
+    "dark-mode media query": "<style>@media (prefers-color-scheme:dark){.t{color:#fff!important}}</style>"
+    "<p class=t>SEEN</p>",
+    "print media": "<style>@media print{.n{display:none}}</style><p class=n>SEEN</p>",
+    "Outlook.com dark mode attribute": "<style>[data-ogsc] .t{color:#fafafa!important}</style><p class=t>SEEN</p>",
+    "hover state": "<style>p:hover{display:none}</style><p>SEEN</p>",
+    "before pseudo-element": '<style>p::before{content:"";display:none}</style><p>SEEN</p>',
+    "light grey footer": '<p style="color:#999999;font-size:11px">SEEN</p>',
+    "muted opacity": '<p style="opacity:.7">SEEN</p>',
+    "legacy bgcolor without #": '<table><tr><td bgcolor="000000"><font color="ffffff">SEEN</font></td></tr></table>',
+    "white on a gradient": '<div style="background:linear-gradient(#1b1f3b,#333)">'
+    '<span style="color:#fff">SEEN</span></div>',
+    "open details": "<details open><summary>s</summary>SEEN</details>",
+    "summary of closed details": "<details><summary>SEEN</summary></details>",
+    "small rotation": '<span style="display:inline-block;transform:rotate(-2deg) scale(1.05)">SEEN</span>',
+    "centred column": '<div style="margin:0 auto;max-width:600px;width:100%;padding:0 16px">SEEN</div>',
+    "hanging indent": '<p style="margin-left:36pt;text-indent:-18pt">SEEN</p>',
+    "relative nudge": '<span style="position:relative;top:-2px;left:1px">SEEN</span>',
+    "mso and vendor properties": '<p style="mso-line-height-rule:exactly;mso-hide:none;-webkit-text-size-adjust:100%;'
+    '-ms-text-size-adjust:100%;-webkit-font-smoothing:antialiased;tab-stops:45.8pt">SEEN</p>',
+    "windowtext": '<span style="color:windowtext">SEEN</span>',
+    "var with fallback": '<p style="color:var(--missing, #333)">SEEN</p>',
+    "calc font size": '<p style="font-size:calc(12px + 0.2vw)">SEEN</p>',
+    "hsl dark": '<span style="color:hsl(220deg 30% 20%)">SEEN</span>',
+    "clipping a normal box": '<div style="overflow:hidden;height:200px;width:300px">SEEN</div>',
+    "small print": "<p><small>SEEN <sup>1</sup></small></p>",
+    "centred by translate": '<div style="position:absolute;left:50%;top:50%;transform:translate(-50%,-50%)">SEEN</div>',
 }
 
 

@@ -1,300 +1,419 @@
-"""Which elements a person looking at the email would not see, so the model must not read them either.
+"""Text a person looking at the email would not see, or might not: the model does not read it either.
 
 Runs on the inbound sanitiser's output (html5ever-serialised: balanced tags, attribute values
-double-quoted), which keeps `style`, `hidden`, `aria-hidden`, `color` and `bgcolor` for this
-pass only. A hidden element is removed with everything inside it. The tricks covered:
-display:none, visibility:hidden/collapse, opacity ≈ 0, font-size ≈ 0, text colour transparent
-or the same as the background it sits on (white on the default white page included),
-off-screen positioning, zero (or 1px) width/height with overflow hidden, clip/clip-path,
-transform scale(0), a large negative text-indent, the `hidden` and `aria-hidden="true"`
-attributes, and CSS escapes or comments that spell any of these (`dis\\play:none`).
-Declarations from `<style>` blocks count too, for simple selectors (`p`, `.class`, `#id`,
-`p.class`); rules with combinators or pseudo-classes are not evaluated.
+double-quoted), which keeps `style`, `class`, `id`, `hidden`, `aria-hidden`, `open`, `color` and
+`bgcolor` for this pass only. The policy is an allowlist (see `visibility` and
+docs/hiding-policy.md): text stays only when every declaration that applies to it, inline or from a
+`<style>` rule, is known to leave it visible, and its ink contrasts with the background beneath.
+What is left out is counted, so the reader of the Markdown can be told.
+
+Linear time throughout, within per-body budgets: `<style>` blocks are found with possessive
+patterns, outlined at C speed (css_outline) and only the rules that can hide anything are tokenized
+with tinycss2; selectors are matched against the open-element stack.
 """
 
 from __future__ import annotations
 
-import colorsys
 import html
 import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from pylon_mcp.render.css import (
+    MAX_NESTING,
+    Declaration,
+    ParseCache,
+    Stylesheet,
+    declarations,
+    nested_deeper_than,
+    parse_stylesheet,
+)
+from pylon_mcp.render.nesting import TAG_TOKEN, tag_region
+from pylon_mcp.render.text import strip_invisible
+from pylon_mcp.render.visibility import LINK_BLUE, Look, apply, relevant, relevant_name
 
 _TAG = re.compile(r'<(/?)([a-zA-Z][a-zA-Z0-9]*)((?:\s+[^\s=>/]+(?:="[^"]*")?)*)\s*(/?)>')
 _ATTR = re.compile(r'([^\s=>/]+)(?:="([^"]*)")?')
 _VOID = frozenset({"br", "hr", "img", "wbr", "input", "meta", "link", "col", "source", "area", "base", "embed",
                    "track"})  # fmt: skip
-_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
-_CSS_ESCAPE = re.compile(r"\\(?:([0-9a-fA-F]{1,6})\s?|(.))", re.DOTALL)
-_LENGTH = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))([a-z%]*)$")
-_PAGE = (255.0, 255.0, 255.0)  # Pylon and mail clients show bodies on white
-_INK = (0.0, 0.0, 0.0, 1.0)  # in black
-_NAMED = {
-    "white": (255, 255, 255), "snow": (255, 250, 250), "ivory": (255, 255, 240), "ghostwhite": (248, 248, 255),
-    "whitesmoke": (245, 245, 245), "black": (0, 0, 0), "red": (255, 0, 0), "blue": (0, 0, 255),
-    "green": (0, 128, 0), "gray": (128, 128, 128), "grey": (128, 128, 128), "yellow": (255, 255, 0),
-}  # fmt: skip
+_KEPT_ATTRIBUTES = frozenset({"href", "src", "alt", "colspan", "rowspan"})
+# CSS costs about 2 µs a token in pure Python, holding the GIL: beyond this many (estimated) tokens of
+# style text, what is visible is not decided, and the whole body is left out with a note. Mail clients
+# clip messages past ~100 KB, so real stylesheets stay well inside it (a 50 KB one is ~25k).
+MAX_CSS_TOKENS = 40_000
+# Roughly one CSS token each: a run of name characters, a run of spaces, or any other character.
+_TOKEN_ESTIMATE = re.compile(r"[\w\-]++|\s++|[^\w\s\-]", re.ASCII)
+# Per body, before it is called undecidable (each unit costs about 1-2 µs): elements whose look is
+# decided, selector matching (rules tried, ancestors scanned, declarations ranked; the realistic 50 KB
+# marketing email needs ~3,000 in all) and
+# characters of inline style tokenized (neutral declarations and repeats cost nothing; the same email
+# needs ~300).
+MAX_MATCH_WORK = 60_000
+LOOK_COST = 25  # units for deciding one element's look (cascade, colours, contrast): ~50 µs
+MAX_INLINE_CSS_CHARS = 40_000
 
 
-def _decode_css(value: str) -> str:
-    """CSS as a browser reads it: escapes decoded, comments gone, lower case."""
-
-    def unescape(m: re.Match[str]) -> str:
-        if m.group(1):
-            code = int(m.group(1), 16)
-            return chr(code) if 0 < code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else "\ufffd"
-        return "" if m.group(2) == "\n" else m.group(2)
-
-    return _CSS_COMMENT.sub("", _CSS_ESCAPE.sub(unescape, html.unescape(value))).lower()
+class _TooCostly(Exception):
+    """Reading this body's styles would cost more than the budgets above."""
 
 
-def declarations(style: str) -> dict[str, str]:
-    """Property → value, the last one winning unless an earlier one is !important."""
-    out: dict[str, str] = {}
-    important: set[str] = set()
-    for item in _decode_css(style).split(";"):
-        name, sep, value = item.partition(":")
-        name, value = name.strip(), " ".join(value.split())
-        if not sep or not name:
-            continue
-        strong = value.endswith("!important")
-        value = value.removesuffix("!important").strip()
-        if name in important and not strong:
-            continue
-        out[name] = value
-        if strong:
-            important.add(name)
-    return out
+class _Work:
+    """What deciding one body has cost so far, and the parses it can reuse."""
+
+    def __init__(self, absent: frozenset[str]) -> None:
+        self.absent = absent  # attribute names the HTML never has
+        self.match = 0
+        self.css_chars = 0
+        self.parsed = ParseCache(self._charge_css)
+
+    def _charge_css(self, chars: int) -> None:
+        self.css_chars += chars
+        if self.css_chars > MAX_INLINE_CSS_CHARS:
+            raise _TooCostly
+
+    def charge_match(self, units: int) -> None:
+        self.match += units
+        if self.match > MAX_MATCH_WORK:
+            raise _TooCostly
 
 
-_STYLE_BLOCK = re.compile(r"<style\b[^>]*>(.*?)(?:</style\s*>|\Z)", re.IGNORECASE | re.DOTALL)
-_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
-# @media/@supports blocks apply only sometimes (mobile layouts hide the desktop copy): skipped.
-_AT_BLOCK = re.compile(r"@[^{;]*\{(?:[^{}]*\{[^{}]*\})*[^{}]*\}|@[^{;]*;")
-_SIMPLE_SELECTOR = re.compile(r"^([a-z][a-z0-9]*)?((?:[.#][a-z0-9_-]+)*)$")
+MAX_STYLE_BLOCKS = 500  # real emails have a handful; past this many the styles are undecidable
 
 
-class Stylesheet:
-    """Declarations of simple-selector rules, keyed by tag, class and id."""
+@dataclass(frozen=True, slots=True)
+class Styles:
+    """The `<style>` blocks of a body: the rules, or `undecidable` when they are too big to read."""
 
-    def __init__(self) -> None:
-        self.by_tag: dict[str, dict[str, str]] = {}
-        self.by_class: dict[str, dict[str, str]] = {}
-        self.by_id: dict[str, dict[str, str]] = {}
-
-    def __bool__(self) -> bool:
-        return bool(self.by_tag or self.by_class or self.by_id)
-
-    def declarations_for(self, tag: str, attrs: dict[str, str]) -> dict[str, str]:
-        """Tag rules, then class rules, then id rules (roughly CSS specificity); inline style goes last."""
-        out = dict(self.by_tag.get(tag, {}))
-        for name in attrs.get("class", "").lower().split():
-            out.update(self.by_class.get(name, {}))
-        if attrs.get("id"):
-            out.update(self.by_id.get(attrs["id"].lower(), {}))
-        return out
+    sheet: Stylesheet
+    undecidable: bool = False
+    absent: frozenset[str] = frozenset()  # attribute names the sheet tests that the HTML never has
 
 
-def stylesheet(raw_html: str) -> Stylesheet:
-    """The simple rules of every `<style>` block in the raw HTML (before the sanitiser drops them)."""
-    sheet = Stylesheet()
-    for block in _STYLE_BLOCK.findall(raw_html):
-        for selectors, body in _RULE.findall(_AT_BLOCK.sub("", _decode_css(block))):
-            found = declarations(body)
-            if not found:
-                continue
-            for selector in selectors.split(","):
-                m = _SIMPLE_SELECTOR.match(selector.strip())
-                if not m or not (m.group(1) or m.group(2)):
-                    continue
-                parts = re.findall(r"[.#][a-z0-9_-]+", m.group(2))
-                if not parts and m.group(1):
-                    sheet.by_tag.setdefault(m.group(1), {}).update(found)
-                for part in parts:  # p.note: treated as .note (hides more, never less)
-                    table = sheet.by_class if part[0] == "." else sheet.by_id
-                    table.setdefault(part[1:], {}).update(found)
-    return sheet
-
-
-def _length(value: str) -> tuple[float, str] | None:
-    m = _LENGTH.match(value.strip())
-    return (float(m.group(1)), m.group(2)) if m else None
-
-
-def _px(value: str) -> float | None:
-    """A length in CSS pixels, roughly (em/rem at 16px); None when not a plain length."""
-    parsed = _length(value)
-    if parsed is None:
-        return None
-    number, unit = parsed
-    return number * {"": 1, "px": 1, "pt": 4 / 3, "em": 16, "rem": 16, "ex": 8, "ch": 8, "vw": 10, "vh": 10,
-                     "%": 0.16, "cm": 37.8, "mm": 3.78, "in": 96, "pc": 16}.get(unit, 1)  # fmt: skip
-
-
-def parse_color(value: str) -> tuple[float, float, float, float] | None:
-    """(r, g, b, alpha) from a CSS colour, or None for what we cannot read (then nothing is assumed)."""
-    value = value.strip()
-    if value == "transparent":
-        return (0, 0, 0, 0)
-    if value in _NAMED:
-        return (*map(float, _NAMED[value]), 1.0)  # type: ignore[return-value]
-    if value.startswith("#"):
-        digits = value[1:]
-        if len(digits) in (3, 4):
-            digits = "".join(c * 2 for c in digits)
-        if len(digits) in (6, 8) and all(c in "0123456789abcdef" for c in digits):
-            channels = [int(digits[i : i + 2], 16) for i in range(0, len(digits), 2)]
-            alpha = channels[3] / 255 if len(channels) == 4 else 1.0
-            return (float(channels[0]), float(channels[1]), float(channels[2]), alpha)
-        return None
-    m = re.match(r"^(rgba?|hsla?)\((.*)\)$", value)
-    if not m:
-        return None
-    parts = [p for p in re.split(r"[\s,/]+", m.group(2).strip()) if p]
-    if len(parts) not in (3, 4):
-        return None
-    try:
-        alpha = 1.0
-        if len(parts) == 4:
-            alpha = float(parts[3][:-1]) / 100 if parts[3].endswith("%") else float(parts[3])
-        if m.group(1).startswith("rgb"):
-            rgb = [float(p[:-1]) * 2.55 if p.endswith("%") else float(p) for p in parts[:3]]
-            return (rgb[0], rgb[1], rgb[2], alpha)
-        hue = float(parts[0].removesuffix("deg")) / 360
-        sat, light = (float(p.removesuffix("%")) / 100 for p in parts[1:3])
-        r, g, b = colorsys.hls_to_rgb(hue % 1, min(max(light, 0), 1), min(max(sat, 0), 1))
-        return (r * 255, g * 255, b * 255, alpha)
-    except ValueError:
-        return None
-
-
-def _background(css: dict[str, str], attrs: dict[str, str]) -> tuple[float, float, float] | None:
-    for value in (css.get("background-color"), css.get("background"), attrs.get("bgcolor")):
-        if not value:
-            continue
-        for token in [value, *re.findall(r"#[0-9a-f]+|(?:rgba?|hsla?)\([^)]*\)|[a-z]+", value)]:
-            color = parse_color(token)
-            if color is not None and color[3] > 0.5:
-                return color[:3]
-    return None
-
-
-def _zero_scale(transform: str) -> bool:
-    for name, args in re.findall(r"(scale[xyz3d]*|matrix)\(([^)]*)\)", transform):
-        numbers = [float(n) for n in re.findall(r"-?(?:\d+\.?\d*|\.\d+)", args)]
-        if name == "matrix" and len(numbers) == 6 and abs(numbers[0]) < 0.01 and abs(numbers[3]) < 0.01:
-            return True
-        if name.startswith("scale") and numbers and any(abs(n) < 0.01 for n in numbers[:3]):
-            return True
-    return False
-
-
-def style_hides(css: dict[str, str]) -> bool:
-    """Whether these declarations alone make an element's text invisible (colour aside)."""
-    if css.get("display") == "none" or css.get("visibility") in ("hidden", "collapse"):
-        return True
-    opacity = _length(css.get("opacity", "1"))
-    if opacity is not None and opacity[0] / (100 if opacity[1] == "%" else 1) < 0.1:
-        return True
-    size = _px(css.get("font-size", "16px"))
-    if size is not None and size < 2:
-        return True
-    for prop in ("clip", "clip-path"):
-        if css.get(prop, "none") not in ("none", "auto", "initial", "unset", "inherit"):
-            return True
-    if _zero_scale(css.get("transform", "")):
-        return True
-    indent = _px(css.get("text-indent", "0"))
-    if indent is not None and indent <= -100:
-        return True
-    if css.get("position") in ("absolute", "fixed"):
-        for side in ("left", "top", "right", "bottom"):
-            offset = _px(css.get(side, "0"))
-            if offset is not None and offset <= -100:
-                return True
-    for side in ("margin-left", "margin-top"):
-        offset = _px(css.get(side, "0"))
-        if offset is not None and offset <= -500:
-            return True
-    if css.get("overflow", css.get("overflow-x", css.get("overflow-y"))) in ("hidden", "clip"):
-        for side in ("width", "height", "max-width", "max-height"):
-            extent = _px(css.get(side, "auto"))
-            if extent is not None and extent <= 1:
-                return True
-    return False
-
-
-def _near(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
-    return max(abs(x - y) for x, y in zip(a[:3], b[:3], strict=True)) <= 24
-
-
-def remove_hidden(clean_html: str, sheet: Stylesheet | None = None) -> str:
-    """The HTML without hidden elements and without text drawn in invisible ink.
-
-    An element hidden by display, visibility, opacity, size, position, clipping or the
-    hidden attributes goes with everything inside it. Colour is decided per text run: text
-    the colour of the background it sits on (or transparent) is dropped, while a descendant
-    that sets a readable colour stays. Kept tags lose the attributes used only to decide.
-    """
-    out: list[str] = []
-    # Open elements: (name, background shown, text colour passed down, whether that text is readable).
-    stack: list[tuple[str, tuple[float, ...], tuple[float, ...], bool]] = []
-    hidden_depth = 0  # > 0 while inside a hidden element (counts nesting to find its end)
+def style_blocks(raw_html: str) -> list[str]:
+    """The text of every `<style>` element in the raw HTML, wherever it sits (in comments, svg or
+    noscript too: a browser may apply those, and reading too much only hides more). Linear: each
+    start tag is matched once, possessively, and the scan stops at the last `>`."""
+    lowered = raw_html.lower()
+    region = tag_region(raw_html)
+    blocks = []
     position = 0
+    while True:
+        start = lowered.find("<style", position, region)
+        if start < 0:
+            break
+        m = TAG_TOKEN.match(raw_html, start, region)
+        if m is None or m.group(2) is None or m.group(2).lower() != "style":
+            position = m.end() if m is not None else start + 6
+            continue
+        end = lowered.find("</style", m.end())
+        if end < 0:
+            blocks.append(raw_html[m.end() :])
+            break
+        blocks.append(raw_html[m.end() : end])
+        position = end + 7
+        if len(blocks) > MAX_STYLE_BLOCKS:
+            break  # stylesheet() calls this many undecidable
+    return blocks
 
-    def text_until(end: int) -> None:
-        chunk = clean_html[position:end]
-        if chunk and not hidden_depth:
-            out.append(chunk if (stack[-1][3] if stack else True) else " ")
 
+def _too_big(css: str) -> bool:
+    # Blocks cost about twice a plain token to parse: brackets count double.
+    brackets = css.count("{") + css.count("(") + css.count("[")
+    if _TOKEN_ESTIMATE.subn("", css)[1] + 2 * brackets > MAX_CSS_TOKENS:
+        return True
+    return nested_deeper_than(css, MAX_NESTING)
+
+
+def stylesheet(raw_html: str) -> Styles:
+    """The rules of the body's `<style>` blocks that can change what is visible."""
+    blocks = style_blocks(raw_html)
+    if not blocks:
+        return Styles(Stylesheet())
+    css = "\x00".join(blocks)
+    if len(blocks) > MAX_STYLE_BLOCKS or _too_big(css):
+        return Styles(Stylesheet(), undecidable=True)
+    sheet = _sheets.get(css)
+    if sheet is None:
+        sheet = parse_stylesheet(blocks, relevant, relevant_name)
+        _sheets.put(css, sheet)
+    return Styles(sheet, absent=_absent_attributes(sheet, raw_html, css))
+
+
+_MAX_ATTRIBUTE_LOOKUPS = 200
+
+
+def _absent_attributes(sheet: Stylesheet, raw_html: str, css: str) -> frozenset[str]:
+    """The attribute names the sheet's selectors test that appear nowhere outside the style blocks
+    (`[data-ogsc]`, added by Outlook.com in dark mode): rules needing them never match."""
+    if not sheet.attribute_names:
+        return frozenset()
+    raw_lower, css_lower = raw_html.lower(), css.lower()
+    names = sorted(sheet.attribute_names)[:_MAX_ATTRIBUTE_LOOKUPS]  # the rest: assumed present
+    return frozenset(name for name in names if raw_lower.count(name) <= css_lower.count(name))
+
+
+class _RecentSheets:
+    """Parsed stylesheets by their CSS text: templated mail (notifications, newsletters) repeats the same
+    stylesheet in every message, and tokenizing it is most of the cost. Bounded by the CSS kept."""
+
+    def __init__(self, max_chars: int = 2_000_000) -> None:
+        self.max_chars = max_chars
+        self._entries: OrderedDict[str, Stylesheet] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, css: str) -> Stylesheet | None:
+        with self._lock:
+            found = self._entries.get(css)
+            if found is not None:
+                self._entries.move_to_end(css)
+            return found
+
+    def put(self, css: str, sheet: Stylesheet) -> None:
+        with self._lock:
+            if css in self._entries or len(css) > self.max_chars // 4:
+                return
+            self._entries[css] = sheet
+            self._size += len(css)
+            while self._size > self.max_chars:
+                old, _ = self._entries.popitem(last=False)
+                self._size -= len(old)
+
+
+_sheets = _RecentSheets()
+
+
+@dataclass(frozen=True, slots=True)
+class Visible:
+    html: str
+    left_out_chars: int  # characters of text left out as hidden or suspect
+    undecidable: bool = False  # the style blocks were too big to read: all text was left out
+
+
+def _text_chars(chunk: str) -> int:
+    """Characters of text as a reader would count them: entities decoded, spaces collapsed, invisible gone."""
+    return len(" ".join(strip_invisible(html.unescape(chunk)).split()))
+
+
+_FOREIGN = frozenset({"svg", "math"})
+
+
+def drop_foreign_content(guarded_html: str) -> tuple[str, int]:
+    """The HTML without SVG and MathML, and how many characters of text they held. Their text is
+    drawn by rules this policy does not model (fill, viewBox, width=0), so it is left out."""
+    lowered_find = guarded_html.lower().find
+    if lowered_find("<svg") < 0 and lowered_find("<math") < 0:
+        return guarded_html, 0
+    parts: list[str] = []
+    position = 0
+    depth = 0
+    cut_from = 0
+    removed = 0
+    for m in TAG_TOKEN.finditer(guarded_html, 0, tag_region(guarded_html)):
+        name = (m.group(2) or "").lower()
+        if name not in _FOREIGN:
+            continue
+        if not m.group(1):
+            if depth == 0:
+                parts.append(guarded_html[position : m.start()])
+                cut_from = m.start()
+            if not m.group(3).endswith("/"):
+                depth += 1
+            elif depth == 0:
+                position = m.end()
+        elif depth:
+            depth -= 1
+            if depth == 0:
+                removed += _text_chars(TAG_TOKEN.sub(" ", guarded_html[cut_from : m.end()]))
+                position = m.end()
+    if depth:
+        removed += _text_chars(TAG_TOKEN.sub(" ", guarded_html[cut_from:]))
+    else:
+        parts.append(guarded_html[position:])
+    return "".join(parts), removed
+
+
+def _cascade(
+    styles: Stylesheet,
+    chain: list[tuple[str, str, frozenset[str]]],
+    inline: str,
+    hints: dict[str, str],
+    work: _Work,
+) -> dict[str, Declaration]:
+    """The declarations that apply to the last element of `chain`: presentational hints, then sheet
+    rules by specificity and order, then the inline style; `!important` ones above all, inline last."""
+    ranked: list[tuple[tuple[int, int, tuple[int, int, int], int], Declaration]] = []
+    if hints:
+        for name, value in hints.items():
+            for declaration in declarations(f"{name}:{value}"):
+                ranked.append(((0, 0, (0, 0, 0), 0), declaration))
+    if styles:
+        tag, id_, classes = chain[-1]
+        for rule in styles.candidates(tag, id_, classes):
+            work.charge_match(len(chain) if rule.selector.combinators else 1)
+            if rule.selector.matches(chain, work.absent):
+                work.charge_match(len(rule.declarations))
+                for declaration in rule.declarations:
+                    key = (int(declaration.important), 0, rule.selector.specificity, rule.order)
+                    ranked.append((key, declaration))
+    if inline:
+        for order, declaration in enumerate(work.parsed.style(inline, relevant_name)):
+            ranked.append(((int(declaration.important), 1, (0, 0, 0), order), declaration))
+    ranked.sort(key=lambda item: item[0])
+    return {declaration.name: declaration for _, declaration in ranked}
+
+
+def _legacy_color(value: str) -> str:
+    """An HTML colour attribute as CSS (`bgcolor="ffffff"` means #ffffff); empty when unreadable."""
+    from pylon_mcp.render.colors import parse_color
+
+    value = value.strip()
+    for candidate in (value, "#" + value):
+        if re.fullmatch(r"#?[0-9a-zA-Z]{1,40}", candidate) and parse_color(candidate) is not None:
+            return candidate
+    return ""
+
+
+def remove_hidden(clean_html: str, styles: Styles | None = None) -> Visible:
+    """The HTML without text a reader would not (or might not) see, and how much text that was.
+
+    A box that is not shown (display, hidden attributes, clipping, off-screen, a closed
+    `<details>`, or any declaration not on the allowlist) goes with everything inside it. Ink is
+    decided per text run: text too small, with `visibility:hidden`, or without enough contrast
+    with the background beneath it is left out, while a descendant that makes it readable stays.
+    Kept tags lose the attributes used only to decide.
+    """
+    if styles is not None and not styles.undecidable:
+        try:
+            return _walk(clean_html, styles.sheet, styles.absent)
+        except (_TooCostly, RecursionError):  # RecursionError: a guard behind the nesting limits
+            pass
+    elif styles is None:
+        try:
+            return _walk(clean_html, Stylesheet(), frozenset())
+        except (_TooCostly, RecursionError):
+            pass
+    return Visible("", _text_chars(re.sub(r"<[^>]*+>", " ", clean_html)), undecidable=True)
+
+
+def _walk(clean_html: str, sheet: Stylesheet, absent: frozenset[str]) -> Visible:
+    out: list[str] = []
+    root = Look()
+    looks: list[Look] = []
+    chain: list[tuple[str, str, frozenset[str]]] = []
+    hidden_depth = 0  # > 0 while inside a hidden box (counts nesting to find its end)
+    left_out = 0
+    work = _Work(absent)
+    # Siblings with the same tag and attributes look alike: (parent, tag, attributes) → (parent Look, Look).
+    frames: list[int] = []
+    next_frame = 0
+    same: dict[tuple[int, str, str], tuple[Look, Look]] = {}
+    position = 0
     for m in _TAG.finditer(clean_html):
-        closing, name, raw_attrs, self_closing = m.group(1), m.group(2).lower(), m.group(3), m.group(4)
-        text_until(m.start())
+        chunk = clean_html[position : m.start()]
+        if chunk:
+            look = looks[-1] if looks else root
+            if not hidden_depth and look.text_visible():
+                out.append(chunk)
+            elif chunk.strip():
+                left_out += _text_chars(chunk)
+                if not hidden_depth:
+                    out.append(" ")
         position = m.end()
+        closing, name, raw_attrs, self_closing = m.group(1), m.group(2).lower(), m.group(3), m.group(4)
         void = name in _VOID or bool(self_closing)
         if closing:
             if hidden_depth:
                 hidden_depth -= 1
             else:
                 out.append(f"</{name}>")
-            if stack:
-                stack.pop()
+            if looks:
+                looks.pop()
+                chain.pop()
+                frames.pop()
             continue
-        parent = stack[-1] if stack else ("", _PAGE, _INK, True)
+        parent = looks[-1] if looks else root
         if hidden_depth:
-            hidden_depth += 0 if void else 1
             if not void:
-                stack.append(parent)
+                hidden_depth += 1
+                looks.append(parent)
+                chain.append((name, "", frozenset()))
+                frames.append(-1)
             continue
-        if not raw_attrs and not (sheet and name in sheet.by_tag):  # the common case, kept cheap
-            out.append(f"<{name}>")
-            if not void:
-                stack.append(parent)
-            continue
-        attrs = {k.lower(): html.unescape(v or "") for k, v in _ATTR.findall(raw_attrs)}
-        css = declarations(attrs.get("style", ""))
-        if sheet:
-            css = {**sheet.declarations_for(name, attrs), **css}
-        if "hidden" in attrs or attrs.get("aria-hidden", "").strip().lower() == "true" or style_hides(css):
-            if not void:
+        attrs = {k.lower(): html.unescape(v or "") for k, v in _ATTR.findall(raw_attrs)} if raw_attrs else {}
+        classes = frozenset(attrs.get("class", "").lower().split()) if "class" in attrs else frozenset()
+        chain.append((name, attrs.get("id", "").lower(), classes))
+        # Without a stylesheet a Look depends only on its parent's Look; with one, on the ancestors.
+        key = (id(parent) if not sheet else frames[-1] if frames else -1, name, raw_attrs)
+        cached = same.get(key)
+        if cached is not None and cached[0] is parent:
+            look = cached[1]
+        else:
+            work.charge_match(LOOK_COST)
+            look = _look(name, attrs, parent, sheet, chain, work)
+            if len(same) < 50_000:
+                same[key] = (parent, look)  # holding the parent keeps its id from being reused
+        if look.box_hidden:
+            if void:
+                chain.pop()
+            else:
                 hidden_depth = 1
-                stack.append(parent)
+                looks.append(look)
+                frames.append(-1)
             continue
-        own_background = _background(css, attrs)
-        own_color = (
-            parse_color(css.get("color") or attrs.get("color", ""))
-            if "color" in css or "color" in attrs
-            else None
-        )
-        background = own_background or parent[1]
-        color = own_color or parent[2]
-        readable = parent[3]
-        if own_color or own_background:
-            readable = color[3] >= 0.1 and not _near(color, background)
         kept = " ".join(f'{k}="{html.escape(v)}"' for k, v in attrs.items() if k in _KEPT_ATTRIBUTES)
         out.append(f"<{name}{' ' + kept if kept else ''}>")
-        if not void:
-            stack.append((name, background, color, readable))
-    text_until(len(clean_html))
-    return "".join(out)
+        if void:
+            chain.pop()
+        else:
+            looks.append(look)
+            frames.append(next_frame)
+            next_frame += 1
+    chunk = clean_html[position:]
+    if chunk.strip():
+        look = looks[-1] if looks else root
+        if not hidden_depth and look.text_visible():
+            out.append(chunk)
+        else:
+            left_out += _text_chars(chunk)
+    return Visible("".join(out), left_out)
 
 
-_KEPT_ATTRIBUTES = frozenset({"href", "src", "alt", "colspan", "rowspan"})
+_SMALLER = frozenset({"small", "sub", "sup"})
+_UA_STYLED = frozenset({"details", "a"}) | _SMALLER
+
+
+def _look(
+    name: str,
+    attrs: dict[str, str],
+    parent: Look,
+    sheet: Stylesheet,
+    chain: list[tuple[str, str, frozenset[str]]],
+    work: _Work,
+) -> Look:
+    if parent.closed_details and name != "summary":
+        hidden = parent.child()
+        hidden.box_hidden = True
+        return hidden
+    if not attrs and not sheet and name not in _UA_STYLED:
+        return parent if not parent.closed_details else parent.child()  # the common case, kept cheap
+    look = parent.child()
+    if name in _SMALLER:
+        look.font_px /= 1.2  # a browser's `font-size: smaller`: nesting them shrinks text away
+    if "hidden" in attrs or attrs.get("aria-hidden", "").strip().lower() == "true":
+        look.box_hidden = True
+        return look
+    hints = {}
+    if "bgcolor" in attrs:
+        hints["background-color"] = _legacy_color(attrs["bgcolor"])
+    if "color" in attrs and name == "font":
+        hints["color"] = _legacy_color(attrs["color"])
+    hints = {k: v for k, v in hints.items() if v}
+    css = _cascade(sheet, chain, attrs.get("style", ""), hints, work) if (attrs or sheet) else {}
+    if name == "a" and "href" in attrs and "color" not in css:
+        look.color = LINK_BLUE  # a browser's link colour, unless the author sets one on the link
+    apply(look, parent, css)
+    if name == "details" and "open" not in attrs:
+        look.closed_details = True
+    return look

@@ -92,6 +92,7 @@ INBOUND = Policy(
     attributes={
         "*": {"style", "class", "id", "hidden", "aria-hidden", "bgcolor"},
         "font": {"color"},
+        "details": {"open"},
         "a": {"href"},
         "img": {"src", "alt"},
         "td": {"colspan", "rowspan"},
@@ -125,14 +126,19 @@ def sanitize_inbound(html: str) -> str:
     """Pylon's HTML as the model may read it: safe tags, nothing hidden, depth-limited."""
     from pylon_mcp.render.nesting import limit_nesting
 
-    return _inbound(limit_nesting(html).html)
+    return _inbound(limit_nesting(html).html)[0]
 
 
-def _inbound(guarded_html: str) -> str:
-    from pylon_mcp.render.hiding import remove_hidden, stylesheet
+def _inbound(guarded_html: str) -> tuple[str, int, bool]:
+    """The visible HTML, how many characters of text were left out as hidden or suspect, and whether
+    that was all of it because the style blocks were too big to read."""
+    from pylon_mcp.render.hiding import drop_foreign_content, remove_hidden, stylesheet
 
     # The stylesheet is read from the input: the policy drops <style> blocks.
-    return remove_hidden(INBOUND.apply(_known_elements(guarded_html)), stylesheet(guarded_html))
+    styles = stylesheet(guarded_html)
+    without_foreign, foreign_chars = drop_foreign_content(guarded_html)
+    visible = remove_hidden(INBOUND.apply(_known_elements(without_foreign)), styles)
+    return visible.html, visible.left_out_chars + foreign_chars, visible.undecidable
 
 
 _KNOWN = _TEXT_TAGS | _MORE_TEXT_TAGS | _NEVER_SHOWN | _VOID_AND_META
@@ -305,7 +311,8 @@ def _convert_body(html: str) -> tuple[str, bool]:
     from pylon_mcp.render.nesting import MAX_DEPTH, limit_nesting
 
     guarded = limit_nesting(html[:MAX_HTML_CHARS] if capped else html)
-    markdown = _converter()(_inbound(guarded.html))
+    visible_html, hidden_chars, undecidable = _inbound(guarded.html)
+    markdown = _converter()(visible_html)
     markdown = _images_as_links(markdown)
     if len(markdown) > MAX_MARKDOWN_CHARS:
         markdown, capped = markdown[:MAX_MARKDOWN_CHARS], True
@@ -316,6 +323,16 @@ def _convert_body(html: str) -> tuple[str, bool]:
             "left out. include=['raw_html'] shows the HTML itself, with invisible characters and active "
             "links and handlers removed.]"
         )
+    if undecidable and hidden_chars:
+        markdown += (
+            f"\n\n[The body's <style> blocks are too large to tell what a reader sees, so its {hidden_chars:,} "
+            f"character{'s' if hidden_chars != 1 else ''} of text are left out; include=['raw_html'] shows the HTML.]"
+        )
+    elif hidden_chars:
+        markdown += (
+            f"\n\n[{hidden_chars:,} character{'s' if hidden_chars != 1 else ''} of hidden or hard-to-see text "
+            "left out; include=['raw_html'] shows the HTML.]"
+        )
     return markdown.strip(), capped
 
 
@@ -324,9 +341,17 @@ def _convert_body(html: str) -> tuple[str, bool]:
 INLINE_HTML_CHARS = 16_000
 
 
+# A <style> block costs about 2 µs a CSS token to read (pure Python): past this size, a body that has one
+# converts in a worker thread too, so the event loop never parses CSS for long.
+INLINE_STYLED_HTML_CHARS = 2_000
+
+
 def converts_off_loop(html: str) -> bool:
-    """Whether converting `html` belongs in a worker thread: large and not already converted."""
-    return len(html) > INLINE_HTML_CHARS and _recent.get(_recent.key(html)) is None
+    """Whether converting `html` belongs in a worker thread: large (or styled) and not already converted."""
+    large = len(html) > INLINE_HTML_CHARS or (
+        len(html) > INLINE_STYLED_HTML_CHARS and "<style" in html[:INLINE_HTML_CHARS].lower()
+    )
+    return large and _recent.get(_recent.key(html)) is None
 
 
 async def html_to_markdown_off_loop(html: str) -> tuple[str, bool]:
