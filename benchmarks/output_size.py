@@ -14,8 +14,8 @@
   same renderer, in this process), both against the raw JSON; and an issue whose body is a 1.5 KB
   HTML email (the markup an email client sends), created in the sandbox for the run.
 - Upstream requests of a 20-result search_issues, counted in the sandbox's request log: a fresh
-  server (cold directory) and once names are cached (warm), against the one request a search
-  costs without names.
+  server (cold directory: the lists a search names, fetched in parallel so that the first answer
+  shows names) and once names are cached (warm), against the one request a search costs without names.
 
 structuredContent (sent alongside the text, read by programs rather than most models) is
 reported in the details.
@@ -131,8 +131,9 @@ async def run(cfg: Config) -> Outcome:
             f"{requests['cold']}",
             "1 (no names)",
             round(requests["cold"] / 1, 3),
-            "≤ 1 + 1",
-            requests["cold"] <= 2,
+            # Names on the first answer (not IDs): the lists a search names are fetched once, together.
+            "≤ 1 + 2 lists (in parallel)",
+            requests["cold"] <= 3,
             requests,
         ),
         Row(
