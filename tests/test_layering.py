@@ -32,13 +32,14 @@ def modules(under: str = "") -> list[str]:
 @pytest.mark.parametrize(
     ("module", "forbidden"),
     [
-        ("pylon_mcp.resources", "pylon_mcp.tools"),  # resources sit beside tools, not on them
-        ("pylon_mcp.changes", "pylon_mcp.tools"),
-        ("pylon_mcp.changes", "pylon_mcp.resources"),
-        ("pylon_mcp.tools.issue_writes", "pylon_mcp.resources"),
-        ("pylon_mcp.tools.followers", "pylon_mcp.resources"),
-        ("pylon_mcp.tools.issue_writes", "pylon_mcp.tools.issues"),  # write tools don't lean on read tools
-        ("pylon_mcp.tools.followers", "pylon_mcp.tools.issues"),
+        ("pylon_mcp.surface.resources.issues", "pylon_mcp.surface.tools"),  # resources sit beside tools
+        ("pylon_mcp.changes", "pylon_mcp.surface.tools"),
+        ("pylon_mcp.changes", "pylon_mcp.surface.resources.issues"),
+        ("pylon_mcp.surface.tools.issue_writes", "pylon_mcp.surface.resources.issues"),
+        ("pylon_mcp.surface.tools.followers", "pylon_mcp.surface.resources.issues"),
+        # write tools don't lean on read tools
+        ("pylon_mcp.surface.tools.issue_writes", "pylon_mcp.surface.tools.issues"),
+        ("pylon_mcp.surface.tools.followers", "pylon_mcp.surface.tools.issues"),
     ],
 )
 def test_layer_rule(module: str, forbidden: str) -> None:
@@ -48,7 +49,7 @@ def test_layer_rule(module: str, forbidden: str) -> None:
 
 def test_nothing_below_the_mcp_surface_knows_about_tools_or_resources() -> None:
     for module in modules("pylon") + modules("shared") + modules("render"):
-        bad = [n for n in imports(module) if n.startswith(("pylon_mcp.tools", "pylon_mcp.resources"))]
+        bad = [n for n in imports(module) if n.startswith("pylon_mcp.surface")]
         assert not bad, f"{module} imports {bad}"
 
 
@@ -61,7 +62,7 @@ def test_the_pylon_client_knows_nothing_about_mcp() -> None:
 def test_optional_heavy_libraries_are_imported_in_one_place_each() -> None:
     owners = {
         "redis": {"pylon_mcp.shared.redis_backend", "pylon_mcp.shared.redis_knowledge"},
-        "prometheus_client": {"pylon_mcp.metrics"},
+        "prometheus_client": {"pylon_mcp.hosting.metrics"},
     }
     for library, allowed in owners.items():
         users = {m for m in modules() if any(n == library or n.startswith(library + ".") for n in imports(m))}

@@ -31,7 +31,8 @@ from urllib.parse import quote
 import anyio
 import httpx2
 
-from pylon_mcp import __version__, metrics
+from pylon_mcp import __version__
+from pylon_mcp.hosting import metrics
 from pylon_mcp.pylon.auth import BearerAuth, Secret
 from pylon_mcp.pylon.customers import CustomerEndpoints
 from pylon_mcp.pylon.directory import DirectoryEndpoints
