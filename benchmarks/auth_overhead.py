@@ -80,9 +80,9 @@ async def gate_cost(issuer: Any, resource: str, tokens: dict[str, str], rounds: 
     """
     from pylon_mcp.auth.resource_server import ResourceServer, make_verifier
     from pylon_mcp.config import Settings
-    from pylon_mcp.http import Guard
+    from pylon_mcp.hosting.http import Guard
+    from pylon_mcp.hosting.readiness import Readiness
     from pylon_mcp.pylon.auth import Secret
-    from pylon_mcp.readiness import Readiness
     from pylon_mcp.state import StateHolder
     from tests.oauth_issuer import CLIENT_ID, CLIENT_SECRET
 

@@ -182,7 +182,7 @@ def client_snippet(url: str, settings: Settings) -> str:
             f'  JSON config:  {{"mcpServers": {{"pylon": {{"type": "http", "url": "{url}"}}}}}}\n'
             "Stop with Ctrl+C."
         )
-    from pylon_mcp.http import is_wildcard
+    from pylon_mcp.hosting.http import is_wildcard
 
     # A wildcard bind prints a loopback URL (see http.client_url): say where else it answers.
     everywhere = (
@@ -220,7 +220,7 @@ def run_server(settings: Settings) -> int:
     settings.check_http_security()
     sock = None
     if settings.transport == "http":
-        from pylon_mcp.http import bind
+        from pylon_mcp.hosting.http import bind
 
         sock = bind(settings)  # first: a taken port is one line, before any banner
     demo = None
@@ -245,7 +245,7 @@ def run_server(settings: Settings) -> int:
 
             anyio.run(server.run_stdio_async)
         else:
-            from pylon_mcp.http import serve
+            from pylon_mcp.hosting.http import serve
 
             serve(server, settings, on_ready=lambda url: say(client_snippet(url, settings)), sock=sock)
     except KeyboardInterrupt:
@@ -261,7 +261,7 @@ def run_check(settings: Settings) -> int:
 
     from pylon_mcp.pylon.client import PylonClient
     from pylon_mcp.pylon.errors import PylonError
-    from pylon_mcp.tools.registry import select_tools
+    from pylon_mcp.surface.tools.registry import select_tools
 
     offered, _ = select_tools(settings)  # a wrong toolset or tool name fails here, as it would at start-up
     demo = None

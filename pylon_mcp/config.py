@@ -7,8 +7,10 @@ table that the CLI, `--help`, `check` and docs/configuration.md are generated fr
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -479,6 +481,16 @@ class Settings:
                 shown = str(value).lower() if isinstance(value, bool) else str(value)
             out[_option(item.name).env] = shown
         return out
+
+
+def cache_dir() -> Path:
+    """Where pylon-mcp keeps files between runs (tool schemas, the knowledge index):
+    PYLON_MCP_CACHE_DIR, else $XDG_CACHE_HOME/pylon-mcp, else ~/.cache/pylon-mcp."""
+    explicit = os.environ.get("PYLON_MCP_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "pylon-mcp"
 
 
 def _secure_url(url: str) -> bool:

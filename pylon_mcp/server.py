@@ -28,23 +28,24 @@ from mcp_types import INVALID_PARAMS, CallToolResult, InputRequiredResult
 from mcp_types import Tool as MCPTool
 from pydantic import BaseModel, ValidationError
 
-from pylon_mcp import __version__, metrics
-from pylon_mcp.article_resources import register_article_resources
+from pylon_mcp import __version__
 from pylon_mcp.auth.policy import AccessPolicy, ReadScopeGate
 from pylon_mcp.changes import LegacySubscriptions
-from pylon_mcp.completions import register_completions
 from pylon_mcp.config import Settings
-from pylon_mcp.customer_resources import register_customer_resources
-from pylon_mcp.message_resources import register_message_resources
-from pylon_mcp.prompts import register_prompts
+from pylon_mcp.hosting import metrics
 from pylon_mcp.pylon.client import PylonClient
-from pylon_mcp.resources import register_legacy_subscriptions, register_resources
 from pylon_mcp.shared import SharedState, open_shared_state
 from pylon_mcp.state import AppState, StateHolder
-from pylon_mcp.tools import schema_cache
-from pylon_mcp.tools.errors import tool_failure
-from pylon_mcp.tools.registry import ToolDef, select_tools
-from pylon_mcp.tools.schema import compact, for_model
+from pylon_mcp.surface.completions import register_completions
+from pylon_mcp.surface.prompts import register_prompts
+from pylon_mcp.surface.resources.articles import register_article_resources
+from pylon_mcp.surface.resources.customers import register_customer_resources
+from pylon_mcp.surface.resources.issues import register_legacy_subscriptions, register_resources
+from pylon_mcp.surface.resources.messages import register_message_resources
+from pylon_mcp.surface.tools import schema_cache
+from pylon_mcp.surface.tools.errors import tool_failure
+from pylon_mcp.surface.tools.registry import ToolDef, select_tools
+from pylon_mcp.surface.tools.schema import compact, for_model
 
 SERVER_NAME = "pylon"
 log = logging.getLogger("pylon_mcp.server")
@@ -167,7 +168,7 @@ class PylonMCPServer(MCPServer[AppState]):
             async with self.access.call(name, lookup):  # scopes; writes as the caller's Pylon user
                 return await self._call_checked(name, arguments, context)
         except ToolError as exc:
-            # One shape for every tool error, whoever raised it (tools/errors.py).
+            # One shape for every tool error, whoever raised it (surface/tools/errors.py).
             failure = tool_failure(name[:100], exc, validation_message)
             raise failure from failure.__cause__
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from pylon_mcp.config import OPTIONS
 from pylon_mcp.server import build_tool
-from pylon_mcp.tools.registry import TOOLS
+from pylon_mcp.surface.tools.registry import TOOLS
 
 
 def _yes(flag: bool) -> str:

@@ -15,7 +15,7 @@ from mcp_types import ResourceTemplateReference
 from pylon_mcp.pylon.customers import EXTERNAL_SOURCES
 from pylon_mcp.sandbox import Fault, Sandbox
 from pylon_mcp.sandbox.records import Account, IssueRecord, Person
-from pylon_mcp.tools.ticket_refs import ticket
+from pylon_mcp.surface.tools.ticket_refs import ticket
 from tests.mcp_helpers import connect, fails, ok, text
 
 pytestmark = pytest.mark.anyio

@@ -18,8 +18,8 @@ from mcp import Client
 
 from pylon_mcp.sandbox import Sandbox
 from pylon_mcp.sandbox.server import SandboxServer
-from pylon_mcp.tools.errors import CRASHED
-from pylon_mcp.tools.registry import TOOL_NAMES
+from pylon_mcp.surface.tools.errors import CRASHED
+from pylon_mcp.surface.tools.registry import TOOL_NAMES
 from tests.mcp_helpers import connect, text
 
 LOCAL_REFUSALS = ("invalid argument", "has no argument", "cannot change priority", "is switched off")

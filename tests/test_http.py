@@ -15,7 +15,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from pylon_mcp.config import Settings
-from pylon_mcp.http import build_http_app
+from pylon_mcp.hosting.http import build_http_app
 from pylon_mcp.pylon.auth import Secret
 from pylon_mcp.sandbox.server import BackgroundServer
 from pylon_mcp.server import build_server

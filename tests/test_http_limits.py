@@ -22,8 +22,8 @@ import httpx2
 import pytest
 import uvicorn
 
-from pylon_mcp.http import build_http_app
-from pylon_mcp.http_limits import server_options
+from pylon_mcp.hosting.http import build_http_app
+from pylon_mcp.hosting.limits import server_options
 from pylon_mcp.sandbox import Sandbox
 from pylon_mcp.server import build_server
 from tests.conftest import TOKEN

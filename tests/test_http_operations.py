@@ -16,12 +16,12 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 from pylon_mcp.changes import RECENT_URI
-from pylon_mcp.http import build_http_app
+from pylon_mcp.hosting.http import build_http_app
 from pylon_mcp.pylon.auth import Secret
 from pylon_mcp.sandbox import Sandbox
 from pylon_mcp.sandbox.server import BackgroundServer
 from pylon_mcp.server import build_server
-from pylon_mcp.tools.registry import TOOLS
+from pylon_mcp.surface.tools.registry import TOOLS
 from tests.mcp_helpers import connect, settings_for, text
 
 pytestmark = pytest.mark.anyio

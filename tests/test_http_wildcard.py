@@ -16,7 +16,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from pylon_mcp.cli import client_snippet
 from pylon_mcp.config import Settings
-from pylon_mcp.http import client_url, is_wildcard
+from pylon_mcp.hosting.http import client_url, is_wildcard
 from pylon_mcp.pylon.auth import Secret
 
 

@@ -15,7 +15,7 @@ import anyio
 import pytest
 from mcp import Client
 
-from pylon_mcp.http import build_http_app
+from pylon_mcp.hosting.http import build_http_app
 from pylon_mcp.pylon.auth import Secret
 from pylon_mcp.sandbox import Sandbox
 from pylon_mcp.sandbox.server import BackgroundServer

@@ -26,7 +26,7 @@ from pylon_mcp.pylon.auth import Secret
 from pylon_mcp.pylon.client import resolve_base_url
 from pylon_mcp.pylon.errors import EU_BASE_URL, US_BASE_URL
 from pylon_mcp.server import build_server
-from pylon_mcp.tools.registry import DEFAULT_TOOL_NAMES
+from pylon_mcp.surface.tools.registry import DEFAULT_TOOL_NAMES
 from tests.conftest import TOKEN
 from tests.mcp_helpers import fails, ok
 
@@ -225,7 +225,7 @@ def test_bundle_never_offers_customer_replies() -> None:
     env = host_config({"api_token": TOKEN, "read_only": False})["env"]
     settings = Settings.load({**env, "PYLON_ALLOW_CUSTOMER_REPLIES": env["PYLON_ALLOW_CUSTOMER_REPLIES"]})
     assert env["PYLON_ALLOW_CUSTOMER_REPLIES"] == "false" and not settings.read_only
-    from pylon_mcp.tools.registry import select_tools
+    from pylon_mcp.surface.tools.registry import select_tools
 
     offered = [tool.name for tool in select_tools(settings)[0]]
     assert "add_internal_note" in offered and "send_customer_reply" not in offered

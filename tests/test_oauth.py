@@ -36,12 +36,12 @@ from mcp.shared.auth import (
 from mcp.shared.exceptions import MCPError
 
 from pylon_mcp.config import Settings
-from pylon_mcp.http import build_http_app
+from pylon_mcp.hosting.http import build_http_app
 from pylon_mcp.pylon.auth import Secret
 from pylon_mcp.sandbox import Sandbox
 from pylon_mcp.sandbox.server import BackgroundServer
 from pylon_mcp.server import build_server
-from pylon_mcp.tools.registry import TOOLS
+from pylon_mcp.surface.tools.registry import TOOLS
 from tests.conftest import TOKEN
 from tests.mcp_helpers import INITIALIZE, settings_for, text
 from tests.oauth_issuer import CLIENT_ID, CLIENT_SECRET, Issuer, new_key

@@ -162,7 +162,7 @@ def test_the_jose_library_stays_off_the_start_up_path() -> None:
     """Start-up time is measured: stdio and static-bearer servers must not import PyJWT or the verifiers."""
     code = (
         "import sys; from pylon_mcp.config import Settings; from pylon_mcp.server import build_server; "
-        "from pylon_mcp.http import build_http_app; s = Settings(transport='http'); "
+        "from pylon_mcp.hosting.http import build_http_app; s = Settings(transport='http'); "
         "build_http_app(build_server(s), s); "
         "print(sorted(m for m in ('jwt', 'pylon_mcp.auth.verify_jwt', 'pylon_mcp.auth.resource_server') "
         "if m in sys.modules))"

@@ -89,7 +89,7 @@ async def test_reads_while_redis_hangs_are_time_boxed(state: RedisState, redis_s
     await state.listings.put("recent", "text")
 
     async def read_listing() -> None:
-        with contextlib.suppress(SharedStateUnavailable):  # a miss, as resources.py treats it
+        with contextlib.suppress(SharedStateUnavailable):  # a miss, as surface/resources/issues.py treats it
             await state.listings.get("recent")
 
     os.kill(redis_server.process.pid, signal.SIGSTOP)

@@ -21,7 +21,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from pylon_mcp.http import build_http_app
+from pylon_mcp.hosting.http import build_http_app
 from pylon_mcp.sandbox import Sandbox
 from pylon_mcp.sandbox.server import BackgroundServer
 from pylon_mcp.server import build_server

@@ -13,9 +13,9 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp_types import PromptReference, ResourceTemplateReference
 
-from pylon_mcp.resources import RECENT_URI
 from pylon_mcp.sandbox import Sandbox
-from pylon_mcp.tools.registry import TOOL_NAMES
+from pylon_mcp.surface.resources.issues import RECENT_URI
+from pylon_mcp.surface.tools.registry import TOOL_NAMES
 from tests.mcp_helpers import connect, ok, text
 
 pytestmark = pytest.mark.anyio

@@ -230,7 +230,7 @@ async def test_a_guessed_field_that_looks_like_a_custom_slug_is_taught_by_pylons
 def test_every_argument_stays_discoverable(tools: list[dict[str, Any]]) -> None:
     """Terse is not hidden: every argument a call may pass is a property of the published schema."""
     from pylon_mcp.server import argument_metadata
-    from pylon_mcp.tools.registry import TOOLS
+    from pylon_mcp.surface.tools.registry import TOOLS
 
     published = {tool["name"]: tool["inputSchema"] for tool in tools}
     assert set(published) == {spec.name for spec in TOOLS}

@@ -17,7 +17,7 @@ from pylon_mcp.config import Settings
 from pylon_mcp.pylon.auth import Secret
 from pylon_mcp.sandbox import Sandbox
 from pylon_mcp.server import argument_metadata, build_server, tool_schemas
-from pylon_mcp.tools.registry import TOOLS
+from pylon_mcp.surface.tools.registry import TOOLS
 from tests.conftest import TOKEN
 from tests.mcp_helpers import connect, fails, ok, text
 

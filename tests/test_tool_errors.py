@@ -15,7 +15,7 @@ from mcp import Client
 
 from pylon_mcp.sandbox import Sandbox
 from pylon_mcp.server import build_server
-from pylon_mcp.tools.errors import CRASHED
+from pylon_mcp.surface.tools.errors import CRASHED
 from tests.mcp_helpers import connect, settings_for, text
 
 pytestmark = pytest.mark.anyio

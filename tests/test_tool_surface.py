@@ -18,7 +18,7 @@ from pylon_mcp import __version__
 from pylon_mcp.config import ConfigError, Settings
 from pylon_mcp.pylon.auth import Secret
 from pylon_mcp.server import build_server
-from pylon_mcp.tools.registry import DEFAULT_TOOL_NAMES, TOOL_NAMES, TOOLS, select_tools
+from pylon_mcp.surface.tools.registry import DEFAULT_TOOL_NAMES, TOOL_NAMES, TOOLS, select_tools
 from tests.mcp_helpers import connect, fails
 
 pytestmark = pytest.mark.anyio
@@ -164,7 +164,7 @@ def test_the_schema_cache_round_trips_and_equals_live_generation(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from pylon_mcp.server import build_tools, tool_schemas
-    from pylon_mcp.tools import schema_cache
+    from pylon_mcp.surface.tools import schema_cache
 
     monkeypatch.setenv("PYLON_MCP_CACHE_DIR", str(tmp_path))
     key = schema_cache.fingerprint()
@@ -177,11 +177,22 @@ def test_the_schema_cache_round_trips_and_equals_live_generation(
     assert [path.name for path in tmp_path.iterdir()] == ["tool-schemas-another-version.json"]
 
 
+def test_the_schema_cache_key_covers_the_whole_package() -> None:
+    """Models, rendering and the client shape the schemas too: the key must see every source file,
+    wherever schema_cache.py itself sits in the tree."""
+    import pylon_mcp
+    from pylon_mcp.surface.tools import schema_cache
+
+    root = Path(pylon_mcp.__file__).resolve().parent
+    assert root == schema_cache._PACKAGE
+    assert (root / "pylon" / "models.py") in set(schema_cache._PACKAGE.rglob("*.py"))
+
+
 def test_an_unwritable_or_corrupt_schema_cache_falls_back_to_live_generation(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from pylon_mcp.server import build_tools
-    from pylon_mcp.tools import schema_cache
+    from pylon_mcp.surface.tools import schema_cache
 
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")

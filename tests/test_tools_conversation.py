@@ -348,7 +348,7 @@ async def test_reply_approval_over_http(
     import httpx2
     from mcp.client.streamable_http import streamable_http_client
 
-    from pylon_mcp.http import build_http_app
+    from pylon_mcp.hosting.http import build_http_app
     from pylon_mcp.pylon.auth import Secret
     from pylon_mcp.sandbox.server import BackgroundServer
 

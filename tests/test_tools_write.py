@@ -14,7 +14,7 @@ from pylon_mcp.pylon.models import PRIORITIES, UPDATABLE_FIELDS, Issue, Priority
 from pylon_mcp.pylon.timefmt import format_rfc3339, utcnow
 from pylon_mcp.render.issues import _values as render_values
 from pylon_mcp.sandbox import Sandbox
-from pylon_mcp.tools.issue_writes import update_issue
+from pylon_mcp.surface.tools.issue_writes import update_issue
 from tests.mcp_helpers import connect, fails, ok, text
 
 pytestmark = pytest.mark.anyio

@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 
 from pylon_mcp.config import ConfigError, Settings
-from pylon_mcp.tools.registry import DEFAULT_TOOL_NAMES, TOOLS, TOOLSETS, chosen_toolsets, select_tools
+from pylon_mcp.surface.tools.registry import (
+    DEFAULT_TOOL_NAMES,
+    TOOLS,
+    TOOLSETS,
+    chosen_toolsets,
+    select_tools,
+)
 from tests.mcp_helpers import connect, fails, ok
 from tests.test_tool_surface import tools_list
 
@@ -110,7 +116,7 @@ async def test_default_definitions_fit_the_budget_with_room_for_the_other_toolse
 
 
 def test_the_triage_prompt_follows_the_toolsets_offered() -> None:
-    from pylon_mcp.prompts import triage_issue_prompt
+    from pylon_mcp.surface.prompts import triage_issue_prompt
 
     issues_only = triage_issue_prompt(True)("7")
     assert "find" not in issues_only and "get_issue_messages" not in issues_only

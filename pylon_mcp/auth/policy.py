@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from pylon_mcp.auth.caller import Caller, UserLookup, _acting_user, current_caller
 from pylon_mcp.config import Settings
 from pylon_mcp.pylon.errors import PylonError
-from pylon_mcp.tools.errors import describe
+from pylon_mcp.render.errors import describe
 
 log = logging.getLogger("pylon_mcp.auth")
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import anyio
 
-from pylon_mcp.config import Settings
+from pylon_mcp.config import Settings, cache_dir
 from pylon_mcp.knowledge.documents import INDEXED_KINDS, Document, feature_request_document
 from pylon_mcp.knowledge.index import Hit, SqliteIndex
 from pylon_mcp.knowledge.sync import Pacer, Progress, Syncer
@@ -37,8 +37,6 @@ FIRST_WAIT = 2.0  # seconds the first search of an empty index waits for the bui
 
 def index_path(settings: Settings) -> Path:
     """One file per Pylon organisation (token and URL), named by a digest, never the token itself."""
-    from pylon_mcp.tools.schema_cache import cache_dir
-
     digest = hashlib.sha256(f"{settings.api_url or ''}\n{settings.api_token.reveal()}".encode()).hexdigest()
     return cache_dir() / f"knowledge-{digest[:16]}.sqlite3"
 

@@ -19,19 +19,16 @@ from __future__ import annotations
 import logging
 import math
 import random
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import Enum
 from typing import Any
-from urllib.parse import quote
 
 import anyio
 import httpx2
 
-from pylon_mcp import __version__, metrics
+from pylon_mcp import __version__
+from pylon_mcp.hosting import metrics
 from pylon_mcp.pylon.auth import BearerAuth, Secret
 from pylon_mcp.pylon.customers import CustomerEndpoints
 from pylon_mcp.pylon.directory import DirectoryEndpoints
@@ -69,12 +66,12 @@ from pylon_mcp.pylon.models import (
 from pylon_mcp.pylon.network import connection_failure
 from pylon_mcp.pylon.retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
 from pylon_mcp.pylon.timefmt import format_rfc3339, utcnow
+from pylon_mcp.pylon.transport import Envelope, Retry, issue_ref
 
 log = logging.getLogger("pylon_mcp.pylon")
 
 EU_TOKEN_PREFIX = "pylon_api_eu_"  # noqa: S105 - a prefix, not a secret
 DEFAULT_MAX_PAGES = 50
-_ISSUE_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,127}$", re.ASCII)
 
 
 def region_base_url(token: str) -> str:
@@ -85,39 +82,6 @@ def region_base_url(token: str) -> str:
 def resolve_base_url(token: str, override: str | None) -> str:
     """`PYLON_API_URL` wins; otherwise the region the token prefix implies."""
     return (override or region_base_url(token)).rstrip("/")
-
-
-def issue_ref(issue_id: str | int) -> str:
-    """An issue ID or number as a safe path segment (no `/`, `..`, spaces or query)."""
-    ref = str(issue_id).strip()
-    if ref.startswith("#") and ref[1:].isdigit():
-        ref = ref[1:]
-    # Pylon's IDs are machine-made (UUIDs) and always carry digits; a bare word such as
-    # "search" or "followers" would otherwise reach another endpoint's path.
-    if not _ISSUE_REF.match(ref) or not any(ch.isdigit() for ch in ref):
-        raise InvalidRequest(
-            f"issue_id {str(issue_id)[:80]!r} is neither an issue ID nor an issue number "
-            "(numbers are digits, e.g. 42; IDs look like 6f1c2a9e-...; search_issues finds an issue by title)",
-            field="issue_id",
-        )
-    return quote(ref, safe="")
-
-
-class Retry(Enum):
-    """What a request may be repeated on."""
-
-    SAFE = "safe"  # reads and idempotent writes: any retryable failure
-    UNSENT_ONLY = "unsent_only"  # create/delete: only if Pylon cannot have seen it
-
-
-@dataclass(frozen=True, slots=True)
-class Envelope:
-    """A decoded `{data, request_id, pagination?}` body."""
-
-    data: Any
-    request_id: str | None
-    pagination: Pagination | None
-    status: int
 
 
 Sleep = Callable[[float], Awaitable[None]]

@@ -15,9 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pylon_mcp.pylon.models import Filter, Issue, SearchPage, _Request
-
-if TYPE_CHECKING:
-    from pylon_mcp.pylon.client import Envelope
+from pylon_mcp.pylon.transport import Envelope, Retry, issue_ref
 
 # The spec's list (LinkExternalIssueRequestBody.source); the tool's enum derives from it.
 ExternalSource = Literal["linear", "asana", "jira", "github", "shortcut"]
@@ -46,12 +44,6 @@ def requester_filter(contact_id: str) -> Filter:
     return Filter(field="requester_id", operator="equals", value=contact_id)
 
 
-def _client() -> Any:
-    from pylon_mcp.pylon import client  # client.py imports this module to build PylonClient
-
-    return client
-
-
 class CustomerEndpoints:
     """Mixed into `PylonClient` (which supplies `_request` and `search_issues`)."""
 
@@ -72,11 +64,10 @@ class CustomerEndpoints:
 
     async def link_external_issue(self, issue_id: str | int, body: LinkExternalIssueRequest) -> Issue:
         """`POST /issues/{id}/external-issues`; answers the issue with its links after the change."""
-        client = _client()
         env = await self._request(
             "POST",
-            f"/issues/{client.issue_ref(issue_id)}/external-issues",
+            f"/issues/{issue_ref(issue_id)}/external-issues",
             json=body.to_body(),
-            retry=client.Retry.SAFE,  # idempotent: a repeat finds the link already made (or gone)
+            retry=Retry.SAFE,  # idempotent: a repeat finds the link already made (or gone)
         )
         return Issue.model_validate(env.data or {})

@@ -19,9 +19,7 @@ from pydantic import BaseModel, Field
 
 from pylon_mcp.pylon.errors import InvalidRequest
 from pylon_mcp.pylon.models import CustomFieldValue, ExternalID, Filter, MiniAccount, MiniUser, _Response
-
-if TYPE_CHECKING:
-    from pylon_mcp.pylon.client import Envelope
+from pylon_mcp.pylon.transport import Envelope, Retry
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -221,9 +219,7 @@ def validate_search_filter(endpoint: str, raw: Filter | Mapping[str, Any], *, pa
 # --- endpoints ----------------------------------------------------------------------------
 
 
-def _safe() -> Any:
-    from pylon_mcp.pylon.client import Retry  # the client imports this module
-
+def _safe() -> Retry:
     return Retry.SAFE
 
 

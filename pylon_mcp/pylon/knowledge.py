@@ -12,9 +12,9 @@ from urllib.parse import quote
 
 from pylon_mcp.pylon.errors import InvalidRequest
 from pylon_mcp.pylon.models import Pagination
+from pylon_mcp.pylon.transport import Envelope, Retry
 
 if TYPE_CHECKING:
-    from pylon_mcp.pylon.client import Envelope, Retry
     from pylon_mcp.pylon.knowledge_models import (
         Article,
         ArticlePage,
@@ -27,12 +27,6 @@ if TYPE_CHECKING:
     )
 
 ARTICLE_PAGE_SIZE = 100  # the spec's default page; up to 999 are allowed
-
-
-def _client() -> Any:
-    from pylon_mcp.pylon import client
-
-    return client
 
 
 def _models() -> Any:
@@ -60,7 +54,7 @@ class KnowledgeEndpoints:
         ) -> Envelope: ...
 
     async def _read(self, path: str, params: dict[str, str] | None = None) -> Envelope:
-        return await self._request("GET", path, retry=_client().Retry.SAFE, params=params)
+        return await self._request("GET", path, retry=Retry.SAFE, params=params)
 
     async def list_knowledge_bases(self) -> list[KnowledgeBase]:
         env = await self._read("/knowledge-bases")
@@ -109,9 +103,7 @@ class KnowledgeEndpoints:
 
     async def search_feature_requests(self, body: SearchFeatureRequestsRequest) -> list[FeatureRequest]:
         """Pylon's own keyword and semantic search over feature requests."""
-        env = await self._request(
-            "POST", "/feature-requests/search", json=body.to_body(), retry=_client().Retry.SAFE
-        )
+        env = await self._request("POST", "/feature-requests/search", json=body.to_body(), retry=Retry.SAFE)
         return [_models().FeatureRequest.model_validate(item) for item in env.data or []]
 
     async def get_feature_request(

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from pylon_mcp.pylon.errors import InvalidRequest
 from pylon_mcp.pylon.models import Pagination
+from pylon_mcp.pylon.transport import Envelope, Retry, issue_ref
 
 if TYPE_CHECKING:
-    from pylon_mcp.pylon.client import Envelope, Retry
     from pylon_mcp.pylon.message_models import (
         CreatedMessage,
         CreateIssueNoteRequest,
@@ -28,13 +28,6 @@ if TYPE_CHECKING:
     )
 
 DEFAULT_MAX_MESSAGE_PAGES = 20
-
-
-def _client() -> Any:
-    # client.py imports this module to build PylonClient; by the time a method runs it is loaded.
-    from pylon_mcp.pylon import client
-
-    return client
 
 
 def _models() -> Any:
@@ -60,10 +53,9 @@ class MessageEndpoints:
         The spec's response carries `pagination`; the next page is asked for with `cursor`,
         as Pylon's other paginated GET endpoints take it. A first page sends no parameters.
         """
-        c = _client()
         params = {"cursor": cursor} if cursor else None
         env = await self._request(
-            "GET", f"/issues/{c.issue_ref(issue_id)}/messages", params=params, retry=c.Retry.SAFE
+            "GET", f"/issues/{issue_ref(issue_id)}/messages", params=params, retry=Retry.SAFE
         )
         pagination = env.pagination or Pagination()
         m = _models()
@@ -98,25 +90,22 @@ class MessageEndpoints:
         return messages, more
 
     async def list_threads(self, issue_id: str | int) -> list[IssueThread]:
-        c = _client()
-        env = await self._request("GET", f"/issues/{c.issue_ref(issue_id)}/threads", retry=c.Retry.SAFE)
+        env = await self._request("GET", f"/issues/{issue_ref(issue_id)}/threads", retry=Retry.SAFE)
         return [_models().IssueThread.model_validate(item) for item in env.data or []]
 
     async def create_note(self, issue_id: str | int, body: CreateIssueNoteRequest) -> CreatedMessage:
         """Post an internal note (never visible to the customer). Not repeated once Pylon may have seen it."""
-        c = _client()
         _require_body(body.body_html)
         env = await self._request(
-            "POST", f"/issues/{c.issue_ref(issue_id)}/note", json=body.to_body(), retry=c.Retry.UNSENT_ONLY
+            "POST", f"/issues/{issue_ref(issue_id)}/note", json=body.to_body(), retry=Retry.UNSENT_ONLY
         )
         return _models().CreatedMessage.model_validate(env.data or {})
 
     async def create_reply(self, issue_id: str | int, body: CreateIssueReplyRequest) -> CreatedMessage:
         """Send a customer-facing reply. Not repeated once Pylon may have seen it."""
-        c = _client()
         _require_body(body.body_html)
         env = await self._request(
-            "POST", f"/issues/{c.issue_ref(issue_id)}/reply", json=body.to_body(), retry=c.Retry.UNSENT_ONLY
+            "POST", f"/issues/{issue_ref(issue_id)}/reply", json=body.to_body(), retry=Retry.UNSENT_ONLY
         )
         return _models().CreatedMessage.model_validate(env.data or {})
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pylon_mcp.directory import LISTED, Directory, Kind, NotResolved
 from pylon_mcp.pylon.models import Issue
 from pylon_mcp.render.issues import IssueSummary, summarize
-from pylon_mcp.tools.errors import bad_argument
+from pylon_mcp.surface.tools.errors import bad_argument
 
 # Argument -> what kind of directory entry it names.
 KIND_OF: dict[str, Kind] = {

@@ -32,8 +32,8 @@ from pylon_mcp.pylon.models import Issue
 from pylon_mcp.render.messages import MessageWriteResult, author_of, reply_preview_body, role_of
 from pylon_mcp.render.text import quote
 from pylon_mcp.shared.base import SharedStateUnavailable
-from pylon_mcp.tools.context import announce_change, app
-from pylon_mcp.tools.conversation import (
+from pylon_mcp.surface.tools.context import announce_change, app
+from pylon_mcp.surface.tools.conversation import (
     IssueRef,
     check_lengths,
     find_message,
@@ -41,7 +41,7 @@ from pylon_mcp.tools.conversation import (
     outbound_html_off_loop,
     write_result,
 )
-from pylon_mcp.tools.posting import UnsureWrite, post_once, refused
+from pylon_mcp.surface.tools.posting import UnsureWrite, post_once, refused
 
 if TYPE_CHECKING:
     from pylon_mcp.pylon.message_models import CreateIssueReplyRequest, Message

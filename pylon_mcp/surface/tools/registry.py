@@ -15,15 +15,15 @@ from typing import Any, Literal
 from mcp_types import ToolAnnotations
 
 from pylon_mcp.config import ConfigError, Settings
-from pylon_mcp.tools.attachments import get_attachment
-from pylon_mcp.tools.conversation import add_internal_note, get_issue_messages
-from pylon_mcp.tools.customers import get_account, get_contact, link_external_issue
-from pylon_mcp.tools.followers import manage_followers
-from pylon_mcp.tools.issue_writes import create_issue, delete_issue, snooze_issue, update_issue
-from pylon_mcp.tools.issues import get_issue, search_issues
-from pylon_mcp.tools.knowledge import get_article, search_knowledge
-from pylon_mcp.tools.lookup import find
-from pylon_mcp.tools.replies import send_customer_reply
+from pylon_mcp.surface.tools.attachments import get_attachment
+from pylon_mcp.surface.tools.conversation import add_internal_note, get_issue_messages
+from pylon_mcp.surface.tools.customers import get_account, get_contact, link_external_issue
+from pylon_mcp.surface.tools.followers import manage_followers
+from pylon_mcp.surface.tools.issue_writes import create_issue, delete_issue, snooze_issue, update_issue
+from pylon_mcp.surface.tools.issues import get_issue, search_issues
+from pylon_mcp.surface.tools.knowledge import get_article, search_knowledge
+from pylon_mcp.surface.tools.lookup import find
+from pylon_mcp.surface.tools.replies import send_customer_reply
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from pylon_mcp.pylon.client import issue_ref
 from pylon_mcp.pylon.errors import InvalidRequest, PylonError, PylonNotFound
 from pylon_mcp.render.messages import conversation, conversation_text, role_of
 from pylon_mcp.state import AppState
-from pylon_mcp.tools.errors import describe
+from pylon_mcp.surface.tools.errors import describe
 
 log = logging.getLogger("pylon_mcp.resources")
 

@@ -23,8 +23,8 @@ from pylon_mcp.pylon.errors import PylonError
 from pylon_mcp.render.html import html_to_markdown
 from pylon_mcp.render.text import quote
 from pylon_mcp.shared.base import SharedStateUnavailable
-from pylon_mcp.tools.context import app
-from pylon_mcp.tools.errors import describe
+from pylon_mcp.surface.tools.context import app
+from pylon_mcp.surface.tools.errors import describe
 
 if TYPE_CHECKING:
     from pylon_mcp.pylon.message_models import CreatedMessage, Message

@@ -31,9 +31,10 @@ from urllib.parse import urlsplit
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pylon_mcp import __version__, metrics
+from pylon_mcp import __version__
 from pylon_mcp.config import ConfigError, Settings
-from pylon_mcp.readiness import Readiness
+from pylon_mcp.hosting import metrics
+from pylon_mcp.hosting.readiness import Readiness
 from pylon_mcp.server import PylonMCPServer
 
 if TYPE_CHECKING:
@@ -155,7 +156,7 @@ class Guard:
         token = settings.auth_token.reveal()
         self._token = token.encode() if token else None
         self.health = json.dumps({"status": "ok", "version": __version__, "demo": settings.demo}).encode()
-        from pylon_mcp.http_limits import RepeatedReport  # HTTP mode only: imports uvicorn
+        from pylon_mcp.hosting.limits import RepeatedReport  # HTTP mode only: imports uvicorn
 
         self._incomplete = RepeatedReport("a client disconnected before sending its whole request body")
 
@@ -323,7 +324,7 @@ def bind(settings: Settings) -> socket.socket:
     """The listening socket; a port that is taken or not ours to use is a one-line ConfigError."""
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     # IPPROTO_TCP explicitly, so asyncio sets TCP_NODELAY on accepted connections (see sandbox/server.py).
-    from pylon_mcp.http_limits import ListeningSocket  # HTTP mode only: imports uvicorn
+    from pylon_mcp.hosting.limits import ListeningSocket  # HTTP mode only: imports uvicorn
 
     sock = ListeningSocket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -354,14 +355,14 @@ def serve(
     """Serve until SIGINT/SIGTERM; uvicorn then stops accepting and lets in-flight requests finish."""
     import uvicorn
 
-    from pylon_mcp import http_limits  # imports uvicorn's protocol: HTTP mode only
+    from pylon_mcp.hosting import limits  # imports uvicorn's protocol: HTTP mode only
 
     sock = sock or bind(settings)
     port = sock.getsockname()[1]
     url = client_url(settings.host, port)
-    options = http_limits.server_options()
-    if isinstance(sock, http_limits.ListeningSocket):
-        # Connections beyond the cap get a 503 from the listening socket, at once (see http_limits).
+    options = limits.server_options()
+    if isinstance(sock, limits.ListeningSocket):
+        # Connections beyond the cap get a 503 from the listening socket, at once (see limits.py).
         sock.capacity = options["limit_concurrency"]
     config = uvicorn.Config(
         build_http_app(server, settings),
@@ -371,7 +372,7 @@ def serve(
         lifespan="on",
         **options,
     )
-    http_limits.install_log_limits()  # after Config, which (re)configures uvicorn's loggers
+    limits.install_log_limits()  # after Config, which (re)configures uvicorn's loggers
     if on_ready is not None:
         on_ready(url)
     uvicorn.Server(config).run(sockets=[sock])

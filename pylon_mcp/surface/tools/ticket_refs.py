@@ -13,7 +13,7 @@ import re
 from urllib.parse import urlsplit
 
 from pylon_mcp.pylon.customers import EXTERNAL_SOURCES
-from pylon_mcp.tools.errors import bad_argument
+from pylon_mcp.surface.tools.errors import bad_argument
 
 SOURCES_TEXT = ", ".join(EXTERNAL_SOURCES)
 _GITHUB_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,100}/[A-Za-z0-9_.\-]{1,100}/[0-9]{1,12}$")

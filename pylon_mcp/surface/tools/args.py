@@ -14,7 +14,7 @@ from pydantic_core import PydanticCustomError
 
 from pylon_mcp.pylon.filters import ALL_OPERATORS, COMPOUND_OPERATORS, FIELD_OPERATORS
 from pylon_mcp.render.errors import STATES_TEXT
-from pylon_mcp.tools.oneline import OneLine
+from pylon_mcp.surface.tools.oneline import OneLine
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

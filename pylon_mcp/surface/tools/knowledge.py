@@ -19,10 +19,10 @@ from pylon_mcp.render.knowledge import (
     index_state,
     search_text,
 )
-from pylon_mcp.tools.args import count, listed
-from pylon_mcp.tools.context import app
-from pylon_mcp.tools.errors import bad_argument, describe
-from pylon_mcp.tools.results import result
+from pylon_mcp.surface.tools.args import count, listed
+from pylon_mcp.surface.tools.context import app
+from pylon_mcp.surface.tools.errors import bad_argument, describe
+from pylon_mcp.surface.tools.results import result
 
 Kind = Literal["article", "macro", "issue", "feature_request"]
 ALL_KINDS: tuple[str, ...] = ("article", "macro", "issue", "feature_request")

@@ -9,7 +9,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 
 from pylon_mcp.pylon.errors import PylonError
 from pylon_mcp.state import AppState
-from pylon_mcp.tools.errors import describe
+from pylon_mcp.surface.tools.errors import describe
 
 ARTICLE_TEMPLATE = "pylon://articles/{article_id}"
 
@@ -19,7 +19,7 @@ def register_article_resources(server: MCPServer[Any]) -> None:
                      description="A published knowledge-base article as Markdown.")  # fmt: skip
     async def article(article_id: str, ctx: Context) -> str:
         from pylon_mcp.render.knowledge import article_text
-        from pylon_mcp.tools.knowledge import read_article
+        from pylon_mcp.surface.tools.knowledge import read_article
 
         uri = ARTICLE_TEMPLATE.format(article_id=article_id)
         state: AppState = ctx.request_context.lifespan_context

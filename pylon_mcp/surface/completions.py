@@ -22,12 +22,12 @@ from mcp_types import (
 )
 
 from pylon_mcp.directory import Directory
-from pylon_mcp.message_resources import complete_message_argument
 from pylon_mcp.pylon.errors import PylonError
 from pylon_mcp.pylon.models import BASE_STATES, PRIORITIES
 from pylon_mcp.render.text import line_breaking_character, strip_invisible
-from pylon_mcp.resources import recent_listing
 from pylon_mcp.state import StateHolder
+from pylon_mcp.surface.resources.issues import recent_listing
+from pylon_mcp.surface.resources.messages import complete_message_argument
 
 log = logging.getLogger("pylon_mcp.completions")
 

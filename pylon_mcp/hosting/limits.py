@@ -22,7 +22,7 @@ from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from pylon_mcp import metrics
+from pylon_mcp.hosting import metrics
 
 # From connect, or from the previous response, to a complete request head and body.
 HEADER_TIMEOUT_SECONDS = 10.0

@@ -23,12 +23,12 @@ from pylon_mcp.render.issues import (
     follower_name,
     write_text,
 )
-from pylon_mcp.tools.args import Ids, IssueId
-from pylon_mcp.tools.context import announce_change, app
-from pylon_mcp.tools.errors import bad_argument
-from pylon_mcp.tools.issue_writes import write_target
-from pylon_mcp.tools.names import named, resolve_many
-from pylon_mcp.tools.results import result
+from pylon_mcp.surface.tools.args import Ids, IssueId
+from pylon_mcp.surface.tools.context import announce_change, app
+from pylon_mcp.surface.tools.errors import bad_argument
+from pylon_mcp.surface.tools.issue_writes import write_target
+from pylon_mcp.surface.tools.names import named, resolve_many
+from pylon_mcp.surface.tools.results import result
 
 
 async def manage_followers(

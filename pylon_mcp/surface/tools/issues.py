@@ -26,7 +26,7 @@ from pylon_mcp.render.issues import (
     search_text,
     summarize,
 )
-from pylon_mcp.tools.args import (
+from pylon_mcp.surface.tools.args import (
     DATE_HINT,
     STATES_TEXT,
     Id,
@@ -38,12 +38,12 @@ from pylon_mcp.tools.args import (
     count,
     listed,
 )
-from pylon_mcp.tools.context import app
-from pylon_mcp.tools.conversation import latest_messages_section
-from pylon_mcp.tools.customers import account_section
-from pylon_mcp.tools.errors import bad_argument, describe
-from pylon_mcp.tools.names import names_note, resolve, resolve_state
-from pylon_mcp.tools.results import result
+from pylon_mcp.surface.tools.context import app
+from pylon_mcp.surface.tools.conversation import latest_messages_section
+from pylon_mcp.surface.tools.customers import account_section
+from pylon_mcp.surface.tools.errors import bad_argument, describe
+from pylon_mcp.surface.tools.names import names_note, resolve, resolve_state
+from pylon_mcp.surface.tools.results import result
 
 DEFAULT_WINDOW = timedelta(days=30)
 

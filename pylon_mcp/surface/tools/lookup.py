@@ -10,9 +10,9 @@ from pydantic import Field
 
 from pylon_mcp.render.directory import FindResult, find_result, find_text
 from pylon_mcp.render.issues import dump
-from pylon_mcp.tools.context import app
-from pylon_mcp.tools.errors import bad_argument
-from pylon_mcp.tools.results import result
+from pylon_mcp.surface.tools.context import app
+from pylon_mcp.surface.tools.errors import bad_argument
+from pylon_mcp.surface.tools.results import result
 
 LIMIT = 20
 

@@ -25,16 +25,9 @@ import pydantic
 import pydantic_core
 from mcp.server.mcpserver.utilities import func_metadata as func_metadata_module
 
-_PACKAGE = Path(__file__).resolve().parent.parent
+from pylon_mcp.config import cache_dir
 
-
-def cache_dir() -> Path:
-    """PYLON_MCP_CACHE_DIR, else $XDG_CACHE_HOME/pylon-mcp, else ~/.cache/pylon-mcp."""
-    explicit = os.environ.get("PYLON_MCP_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "pylon-mcp"
+_PACKAGE = Path(__file__).resolve().parents[2]  # pylon_mcp/ (this file is pylon_mcp/surface/tools/)
 
 
 def _library_versions() -> str:

@@ -31,10 +31,10 @@ from pylon_mcp.render.messages import (
     role_of,
     single_message_text,
 )
-from pylon_mcp.tools.args import _issue_id
-from pylon_mcp.tools.context import announce_change, app
-from pylon_mcp.tools.errors import bad_argument
-from pylon_mcp.tools.posting import post_once, refused
+from pylon_mcp.surface.tools.args import _issue_id
+from pylon_mcp.surface.tools.context import announce_change, app
+from pylon_mcp.surface.tools.errors import bad_argument
+from pylon_mcp.surface.tools.posting import post_once, refused
 
 if TYPE_CHECKING:
     from pylon_mcp.pylon.message_models import Message

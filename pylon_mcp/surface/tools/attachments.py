@@ -29,11 +29,11 @@ from pylon_mcp.render.attachments import (
 )
 from pylon_mcp.render.issues import dump
 from pylon_mcp.render.text import inline, strip_invisible, window
-from pylon_mcp.tools.args import count
-from pylon_mcp.tools.context import app
-from pylon_mcp.tools.conversation import IssueRef
-from pylon_mcp.tools.errors import bad_argument
-from pylon_mcp.tools.posting import refused
+from pylon_mcp.surface.tools.args import count
+from pylon_mcp.surface.tools.context import app
+from pylon_mcp.surface.tools.conversation import IssueRef
+from pylon_mcp.surface.tools.errors import bad_argument
+from pylon_mcp.surface.tools.posting import refused
 
 MAX_LISTED = 12  # attachments named in a refusal
 

@@ -29,13 +29,13 @@ from pylon_mcp.render.customers import (
 )
 from pylon_mcp.render.issues import dump
 from pylon_mcp.state import AppState
-from pylon_mcp.tools.args import IssueId
-from pylon_mcp.tools.context import announce_change, app
-from pylon_mcp.tools.errors import bad_argument, describe
-from pylon_mcp.tools.issue_writes import write_target
-from pylon_mcp.tools.oneline import OneLine
-from pylon_mcp.tools.results import result
-from pylon_mcp.tools.ticket_refs import ticket
+from pylon_mcp.surface.tools.args import IssueId
+from pylon_mcp.surface.tools.context import announce_change, app
+from pylon_mcp.surface.tools.errors import bad_argument, describe
+from pylon_mcp.surface.tools.issue_writes import write_target
+from pylon_mcp.surface.tools.oneline import OneLine
+from pylon_mcp.surface.tools.results import result
+from pylon_mcp.surface.tools.ticket_refs import ticket
 
 
 async def get_account(

@@ -44,12 +44,12 @@ from pylon_mcp.render.issues import WriteResult, diff, dump, write_text
 from pylon_mcp.render.text import quote
 from pylon_mcp.shared.base import SharedStateUnavailable
 from pylon_mcp.state import AppState
-from pylon_mcp.tools.args import DATE_HINT, STATES_TEXT, Id, IssueId, Rfc3339, State, Tags
-from pylon_mcp.tools.context import announce_change, app
-from pylon_mcp.tools.errors import bad_argument, describe
-from pylon_mcp.tools.names import named, resolve, resolve_state
-from pylon_mcp.tools.oneline import Email, OneLine
-from pylon_mcp.tools.results import result
+from pylon_mcp.surface.tools.args import DATE_HINT, STATES_TEXT, Id, IssueId, Rfc3339, State, Tags
+from pylon_mcp.surface.tools.context import announce_change, app
+from pylon_mcp.surface.tools.errors import bad_argument, describe
+from pylon_mcp.surface.tools.names import named, resolve, resolve_state
+from pylon_mcp.surface.tools.oneline import Email, OneLine
+from pylon_mcp.surface.tools.results import result
 
 
 def _write(out: WriteResult, note: str = "") -> CallToolResult:
