@@ -1,4 +1,5 @@
-"""Hostile bodies under load (issue 14, item 19): conversion is bounded and runs off the event loop.
+"""Hostile bodies under load (issue 14, item 19): conversion is bounded and runs off the event loop,
+in a worker process (pylon_mcp/offload.py; that it is another process is tested in tests/test_offload.py).
 
 Speed itself is measured in benchmarks/hostile_body.py (benchmark 8), not asserted here.
 """
@@ -6,11 +7,13 @@ Speed itself is measured in benchmarks/hostile_body.py (benchmark 8), not assert
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 from mcp import Client
 
+from pylon_mcp import offload
 from pylon_mcp.render import html as html_module
 from pylon_mcp.sandbox import Sandbox
 from tests.mcp_helpers import connect, fails, ok, text
@@ -25,8 +28,23 @@ async def client(sandbox_url: str) -> AsyncIterator[Client]:
 
 
 @pytest.fixture
+def jobs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Records the name of every job sent to the worker process."""
+    seen: list[str] = []
+    original = offload.run
+
+    async def recording(fn: Callable[..., Any], *args: Any, **options: Any) -> Any:
+        seen.append(fn.__name__)
+        return await original(fn, *args, **options)
+
+    monkeypatch.setattr(offload, "run", recording)
+    return seen
+
+
+@pytest.fixture
 def conversion_threads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Records the thread every body conversion runs on (with an empty conversion cache)."""
+    """Records the thread every body conversion in this process runs on (with an empty conversion
+    cache); conversions in the worker process are not recorded (see `jobs`)."""
     seen: list[int] = []
     original = html_module._convert_body
 
@@ -43,16 +61,15 @@ LARGE = "<p>" + "a long customer body " * 1000 + "</p>"  # over INLINE_HTML_CHAR
 
 
 async def test_get_issue_converts_a_large_body_off_the_event_loop(
-    client: Client, sandbox: Sandbox, conversion_threads: list[int]
+    client: Client, sandbox: Sandbox, conversion_threads: list[int], jobs: list[str]
 ) -> None:
     assert len(LARGE) > html_module.INLINE_HTML_CHARS
     sandbox.store.find("144").body_html = LARGE
     sandbox.store.find("21").body_html = LARGE + "<p>another</p>"
-    loop_thread = threading.get_ident()  # the in-memory server runs its event loop on this thread
-    await ok(client, "get_issue", {"issue_id": "144"})
+    shown = text(await ok(client, "get_issue", {"issue_id": "144"}))
     (content,) = (await client.read_resource("pylon://issues/21")).contents
-    assert content.text  # type: ignore[union-attr]
-    assert len(conversion_threads) == 2 and loop_thread not in conversion_threads
+    assert "a long customer body" in shown and "a long customer body" in content.text  # type: ignore[union-attr]
+    assert jobs == ["convert_in_worker"] * 2 and conversion_threads == []  # none in this process
 
 
 def nested(kind: str, size: int) -> str:
@@ -89,30 +106,35 @@ async def test_create_refuses_html_nested_deeper_than_it_parses(client: Client, 
     assert not sandbox.requests("POST /issues")
 
 
-async def test_the_shared_off_loop_helper_converts_large_bodies_in_a_worker_thread(
-    conversion_threads: list[int],
+async def test_the_shared_off_loop_helper_converts_large_bodies_in_the_worker_process(
+    conversion_threads: list[int], jobs: list[str]
 ) -> None:
     markdown, cut = await html_module.html_to_markdown_off_loop(LARGE + "<p hidden>SECRET</p>")
     assert "SECRET" not in markdown and not cut
-    assert len(conversion_threads) == 1 and threading.get_ident() not in conversion_threads
+    assert jobs == ["convert_in_worker"] and conversion_threads == []
+    # Remembered: rendering it again (inline, as get_issue does after converting) converts nothing.
+    assert html_module.html_to_markdown(LARGE + "<p hidden>SECRET</p>") == (markdown, cut)
+    assert conversion_threads == []
 
 
-async def test_small_bodies_convert_inline(client: Client, conversion_threads: list[int]) -> None:
+async def test_small_bodies_convert_inline(
+    client: Client, conversion_threads: list[int], jobs: list[str]
+) -> None:
     # A small body converts in well under a millisecond, less than a thread hop costs per call.
     markdown, cut = await html_module.html_to_markdown_off_loop("<p>hello</p><p hidden>SECRET</p>")
     assert markdown.startswith("hello\n\n[6 characters of hidden") and not cut
     await ok(client, "get_issue", {"issue_id": "144"})
-    assert conversion_threads == [threading.get_ident()] * 2
+    assert conversion_threads == [threading.get_ident()] * 2 and jobs == []
 
 
-async def test_small_bodies_with_a_style_block_convert_in_a_worker_thread(
-    conversion_threads: list[int],
+async def test_small_bodies_with_a_style_block_convert_in_the_worker_process(
+    conversion_threads: list[int], jobs: list[str]
 ) -> None:
-    # Reading CSS is pure Python (issue 19 item 1): 5 KB of it is worth a thread hop.
+    # Reading CSS is pure Python (issue 19 item 1): 5 KB of it is worth a process hop.
     body = "<style>" + "@" * 5_000 + "</style><p>hello</p>"
     markdown, _ = await html_module.html_to_markdown_off_loop(body)
     assert markdown == "hello"
-    assert len(conversion_threads) == 1 and threading.get_ident() not in conversion_threads
+    assert jobs == ["convert_in_worker"] and conversion_threads == []
 
 
 async def test_messages_are_converted_off_the_event_loop(
@@ -146,7 +168,7 @@ def markdown_threads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 async def test_large_notes_and_reply_previews_convert_off_the_event_loop(
-    sandbox_url: str, sandbox: Sandbox, markdown_threads: list[int], conversion_threads: list[int]
+    sandbox_url: str, sandbox: Sandbox, markdown_threads: list[int], jobs: list[str]
 ) -> None:
     loop_thread = threading.get_ident()
     async with connect(sandbox_url, allow_customer_replies=True) as client:
@@ -160,8 +182,8 @@ async def test_large_notes_and_reply_previews_convert_off_the_event_loop(
         50_000,
         0,
     ]
-    assert len(markdown_threads) == 3 and markdown_threads.count(loop_thread) == 1  # only the small one
-    assert len(conversion_threads) >= 2 and loop_thread not in conversion_threads[:2]
+    assert markdown_threads == [loop_thread]  # only the small one converts in this process
+    assert jobs == ["outbound_html"] * 2
 
 
 def test_images_become_links_as_before() -> None:

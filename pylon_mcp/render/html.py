@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -306,6 +306,11 @@ def html_to_markdown(html: str) -> tuple[str, bool]:
     return converted
 
 
+def convert_in_worker(html: str) -> tuple[str, bool]:
+    """The job `html_to_markdown_off_loop` sends to a worker process (pylon_mcp/offload.py)."""
+    return _convert_body(html)
+
+
 def _convert_body(html: str) -> tuple[str, bool]:
     capped = len(html) > MAX_HTML_CHARS
     from pylon_mcp.render.nesting import MAX_DEPTH, limit_nesting
@@ -355,12 +360,28 @@ def converts_off_loop(html: str) -> bool:
 
 
 async def html_to_markdown_off_loop(html: str) -> tuple[str, bool]:
-    """`html_to_markdown` in a worker thread when it is large, for async callers (tools, resources, messages)."""
+    """`html_to_markdown` in a worker process when it is large, for async callers (tools, resources,
+    messages). The result is remembered, so rendering the rest inline afterwards finds it converted."""
     if not converts_off_loop(html):
         return html_to_markdown(html)
-    import anyio
+    from pylon_mcp import offload
 
-    return await anyio.to_thread.run_sync(html_to_markdown, html)
+    try:
+        converted = await offload.run(convert_in_worker, html)
+    except offload.JobTimedOut as exc:
+        converted = (f"[The body could not be converted: {exc}. include=['raw_html'] shows the HTML.]", False)
+    _recent.put(_recent.key(html), converted)
+    return converted
+
+
+async def convert_off_loop(htmls: Sequence[str | None]) -> bool:
+    """Convert the large ones of `htmls` in a worker process, so that rendering them afterwards
+    (`html_to_markdown`) is a cache hit. False if a conversion was not remembered (too many for
+    the cache): the caller should then render off the loop itself."""
+    for html in htmls:
+        if html and converts_off_loop(html):
+            await html_to_markdown_off_loop(html)
+    return not any(html and converts_off_loop(html) for html in htmls)
 
 
 def html_to_text(html: str, limit: int) -> str:

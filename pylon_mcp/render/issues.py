@@ -23,7 +23,7 @@ from pylon_mcp.attachments.listing import numbered
 from pylon_mcp.directory import Names
 from pylon_mcp.pylon.models import Follower, Issue
 from pylon_mcp.pylon.timefmt import parse_rfc3339
-from pylon_mcp.render.html import converts_off_loop, html_to_markdown, html_to_text
+from pylon_mcp.render.html import convert_off_loop, converts_off_loop, html_to_markdown, html_to_text
 from pylon_mcp.render.raw_view import raw_html_view
 from pylon_mcp.render.text import (
     Window,
@@ -212,12 +212,16 @@ def detail(
 
 
 async def detail_off_loop(issue: Issue, **options: Any) -> IssueDetail:
-    """`detail` in a worker thread when its body is large: converting a large or hostile body is
-    CPU-bound and must not stall the event loop that serves every other client. A small body
-    converts in well under a millisecond, less than the thread hop costs, so it stays inline."""
-    if not converts_off_loop(issue.body_html or ""):
+    """`detail` with a large body converted off the event loop: converting a large or hostile body
+    is CPU-bound and must not stall the loop that serves every other client. The body converts in a
+    worker process (render.html remembers it), then the rest renders inline. A small body converts
+    in well under a millisecond, less than the hop costs, so it stays inline."""
+    body = issue.body_html or ""
+    if not converts_off_loop(body):
         return detail(issue, **options)
-    return await anyio.to_thread.run_sync(partial(detail, issue, **options))
+    if options.get("body_format", "markdown") == "markdown" and await convert_off_loop([body]):
+        return detail(issue, **options)
+    return await anyio.to_thread.run_sync(partial(detail, issue, **options))  # the raw HTML view
 
 
 def newest_first(issues: Iterable[Issue]) -> list[Issue]:

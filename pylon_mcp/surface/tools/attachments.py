@@ -127,10 +127,11 @@ def _clean_text(data: bytes) -> str:
 
 async def _image(out: AttachmentResult, data: bytes, image_format: str, label: str) -> CallToolResult:
     from pylon_mcp.attachments.images import ImageRefused, shrink
+    from pylon_mcp.offload import JobTimedOut
 
     try:
         shrunk = await off_loop(shrink, data, image_format)
-    except ImageRefused as exc:
+    except (ImageRefused, JobTimedOut) as exc:
         raise ToolError(
             f"Could not read attachment {out.number} of issue #{label} ({inline(out.name)}): {exc}. "
             "Nothing was returned."
@@ -150,10 +151,11 @@ async def _image(out: AttachmentResult, data: bytes, image_format: str, label: s
 
 async def _pdf(ctx: Context, out: AttachmentResult, data: bytes, label: str, offset: int) -> CallToolResult:
     from pylon_mcp.attachments.pdfs import PdfRefused, extract
+    from pylon_mcp.offload import JobTimedOut
 
     try:
         pdf = await off_loop(extract, data)
-    except PdfRefused as exc:
+    except (PdfRefused, JobTimedOut) as exc:
         raise ToolError(
             f"Could not read attachment {out.number} of issue #{label} ({inline(out.name)}): {exc}. "
             "Nothing was returned."

@@ -19,7 +19,13 @@ from pylon_mcp.attachments.listing import message_files, numbered, numbers
 from pylon_mcp.auth.caller import acting_user_id
 from pylon_mcp.pylon.client import PylonClient, issue_ref
 from pylon_mcp.pylon.models import Issue
-from pylon_mcp.render.html import NestedTooDeep, html_to_markdown, markdown_to_html, sanitize_outbound
+from pylon_mcp.render.html import (
+    NestedTooDeep,
+    convert_off_loop,
+    html_to_markdown,
+    markdown_to_html,
+    sanitize_outbound,
+)
 from pylon_mcp.render.messages import (
     ConversationResult,
     MessageWriteResult,
@@ -101,38 +107,23 @@ def outbound_html(body_markdown: str | None, body_html: str | None) -> str:
     return html
 
 
-# Bodies up to this size convert in about a millisecond; larger ones go to a worker thread.
+# Bodies up to this size convert in about a millisecond; larger ones go to a worker process.
 INLINE_BODY_CHARS = 8_000
-_converting: anyio.CapacityLimiter | None = None
 
 
 async def outbound_html_off_loop(body_markdown: str | None, body_html: str | None) -> str:
     """`outbound_html` off the event loop when the body is large: Markdown → HTML (mistune) is
-    pure-Python work, up to half a second for 100 KB. One conversion thread at a time: each holds
-    the GIL while it runs, and several together would starve the event loop of it."""
-    global _converting
+    pure-Python work, up to half a second for 100 KB. It runs in a worker process (pylon_mcp/offload.py),
+    where it cannot hold the event loop's GIL."""
     if len(body_markdown or "") + len(body_html or "") <= INLINE_BODY_CHARS:
         return outbound_html(body_markdown, body_html)
-    if _converting is None:
-        _converting = anyio.CapacityLimiter(1)
-    return await anyio.to_thread.run_sync(_converted, body_markdown, body_html, limiter=_converting)
+    from pylon_mcp import offload
 
-
-# While a conversion thread runs, the event loop waits for the GIL after every wake-up, up to the
-# interpreter's switch interval (5 ms) each time. A shorter interval for the length of the
-# conversion bounds that wait (measured with benchmark 15); the thread gets a little slower.
-CONVERTING_SWITCH_INTERVAL = 0.0005
-
-
-def _converted(body_markdown: str | None, body_html: str | None) -> str:
-    import sys
-
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(min(before, CONVERTING_SWITCH_INTERVAL))
     try:
-        return outbound_html(body_markdown, body_html)
-    finally:
-        sys.setswitchinterval(before)
+        return await offload.run(outbound_html, body_markdown, body_html)
+    except offload.JobTimedOut as exc:
+        name = "body_html" if body_html is not None else "body_markdown"
+        raise bad_argument(name, f"could not be converted: {exc}; send simpler text") from None
 
 
 def find_message(messages: list[Message], message_id: str, ref: str) -> Message:
@@ -150,6 +141,10 @@ def find_message(messages: list[Message], message_id: str, ref: str) -> Message:
 def write_result(out: MessageWriteResult, text: str) -> CallToolResult:
     return result(text, out.model_dump(mode="json", exclude_none=True))
 
+
+# Messages of a page whose bodies convert in the worker process first; any further ones (a page
+# of many short messages) convert in the rendering thread.
+PREPARED = 10
 
 # --- reading -----------------------------------------------------------------------------
 
@@ -186,6 +181,7 @@ async def get_issue_messages(
     if message_id is not None:
         found = find_message(messages, message_id, ref)
         # Converting customer HTML is CPU work: off the event loop, like get_issue's body.
+        await convert_off_loop([found.message_html])
         out = await anyio.to_thread.run_sync(
             partial(message_out, found, full=True, offset=offset, limit=budget, numbers=numbers)
         )
@@ -197,6 +193,7 @@ async def get_issue_messages(
         )
     if start > len(messages):
         raise refused("cursor", f"the conversation has {len(messages)} messages; start again without cursor")
+    await convert_off_loop([m.message_html for m in messages[start : start + PREPARED]])
     shaped = await anyio.to_thread.run_sync(
         partial(
             conversation,
@@ -235,6 +232,7 @@ async def latest_messages_section(state: AppState, issue: Issue) -> tuple[str, l
     if page.has_next_page:  # the latest are on the last page
         messages, _ = await pylon.all_messages(issue.id or ref)
     numbers = await file_numbers(state, issue.id or ref, issue, messages)
+    await convert_off_loop([m.message_html for m in messages[-LATEST_COUNT:]])
     outs = await anyio.to_thread.run_sync(latest_messages, messages, LATEST_COUNT, LATEST_CHARS, numbers)
     return latest_section(outs, len(messages), ref), [
         m.model_dump(mode="json", exclude_none=True) for m in outs
