@@ -251,6 +251,9 @@ def run_server(settings: Settings) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        from pylon_mcp import offload
+
+        offload.shutdown()  # worker processes, if a heavy job started them
         if demo is not None:
             demo.stop()
     return 0

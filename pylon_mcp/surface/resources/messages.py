@@ -14,8 +14,10 @@ from mcp_types import Completion, CompletionContext
 from pylon_mcp.attachments.listing import numbered, numbers
 from pylon_mcp.pylon.client import issue_ref
 from pylon_mcp.pylon.errors import InvalidRequest, PylonError, PylonNotFound
+from pylon_mcp.render.html import convert_off_loop
 from pylon_mcp.render.messages import conversation, conversation_text, role_of
 from pylon_mcp.state import AppState
+from pylon_mcp.surface.tools.conversation import PREPARED
 from pylon_mcp.surface.tools.errors import describe
 
 log = logging.getLogger("pylon_mcp.resources")
@@ -46,6 +48,7 @@ def register_message_resources(server: MCPServer[Any]) -> None:
         ref = str(issue.number or issue_id)
         budget = state.settings.body_chars * 3
         files = numbers(numbered(issue.attachment_urls, (m.file_urls for m in messages)))  # as get_attachment
+        await convert_off_loop([m.message_html for m in messages[:PREPARED]])  # large bodies: in a process
         shaped = await anyio.to_thread.run_sync(  # converting customer HTML is CPU work
             partial(
                 conversation, messages, ref=ref, start=0, budget=budget, incomplete=incomplete, numbers=files
