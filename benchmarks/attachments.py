@@ -1,7 +1,7 @@
 """14. Attachments: other clients' latency while a 6000x4000 PNG and a 200-page PDF are read; bytes returned.
 
 Issue 23: get_attachment decodes and downscales images (Pillow) and extracts PDF text (pypdf,
-pure Python) in worker threads, a few at a time, so a large file costs other clients of an
+pure Python) in a low-priority worker process (pylon_mcp/offload.py), so a large file costs other clients of an
 HTTP server at most a bounded moment. Benchmark 10's method (benchmarks/hostile_body.py):
 `python -m pylon_mcp --transport http` against a sandbox (own processes, pinned apart on 2 cores);
 N "other" clients call get_issue on ordinary issues back to back. Ours: their p99 while one

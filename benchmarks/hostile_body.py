@@ -3,7 +3,7 @@
 Issue 14 item 19: reading an issue whose body was 512 KB of nested `<ul><li>` or `<div>` used
 to stall every other client of an HTTP server for 30 to 48 s, because the conversion ran on the
 event loop and parse time exploded with depth. Now the depth guard cuts such trees before
-parsing and the conversion runs in a worker thread.
+parsing and the conversion runs in a low-priority worker process (pylon_mcp/offload.py).
 
 Setup: `python -m pylon_mcp --transport http` against a sandbox (own processes). Distinct
 hostile issues of 512 KB each (nested ul/li, nested div, and start tags that never close, in

@@ -3,9 +3,9 @@
 Issue 19 item 7: four concurrent `add_internal_note` calls with 100 KB of Markdown brackets pushed
 the others' p50 to 2.5 s and p99 to 4.0 s, and a reply preview of the same took 3.4 s: the
 Markdown → HTML conversion (and an image pattern that backtracked quadratically on `![![…`) ran on
-the event loop. Now it runs in one worker thread at a time, with a short GIL switch interval
-while it runs (so the event loop waits at most 0.5 ms for the GIL after each wake-up, not 5 ms),
-and the image pass is linear.
+the event loop. Now it runs in a low-priority worker process
+(pylon_mcp/offload.py: in a worker thread it still held the GIL the event loop waits for after
+every wake-up), and the image pass is linear.
 
 Benchmark 10's method with writers instead of a reader. Setup: `python -m pylon_mcp --transport
 http` with customer replies switched on, against a sandbox (own processes). N "other" clients
