@@ -168,7 +168,11 @@ def markdown_threads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 async def test_large_notes_and_reply_previews_convert_off_the_event_loop(
-    sandbox_url: str, sandbox: Sandbox, markdown_threads: list[int], jobs: list[str]
+    sandbox_url: str,
+    sandbox: Sandbox,
+    markdown_threads: list[int],
+    conversion_threads: list[int],
+    jobs: list[str],
 ) -> None:
     loop_thread = threading.get_ident()
     async with connect(sandbox_url, allow_customer_replies=True) as client:
@@ -183,7 +187,10 @@ async def test_large_notes_and_reply_previews_convert_off_the_event_loop(
         0,
     ]
     assert markdown_threads == [loop_thread]  # only the small one converts in this process
-    assert jobs == ["outbound_html"] * 2
+    assert jobs == ["outbound_with_markdown"] * 2
+    assert conversion_threads == [
+        loop_thread
+    ]  # the small note; the preview shows the Markdown made in the job
 
 
 def test_images_become_links_as_before() -> None:

@@ -370,8 +370,13 @@ async def html_to_markdown_off_loop(html: str) -> tuple[str, bool]:
         converted = await offload.run(convert_in_worker, html)
     except offload.JobTimedOut as exc:
         converted = (f"[The body could not be converted: {exc}. include=['raw_html'] shows the HTML.]", False)
-    _recent.put(_recent.key(html), converted)
+    remember(html, converted)
     return converted
+
+
+def remember(html: str, converted: tuple[str, bool]) -> None:
+    """Keep a conversion made elsewhere (in a worker process), so `html_to_markdown(html)` finds it."""
+    _recent.put(_recent.key(html), converted)
 
 
 async def convert_off_loop(htmls: Sequence[str | None]) -> bool:

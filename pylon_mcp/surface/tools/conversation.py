@@ -24,6 +24,7 @@ from pylon_mcp.render.html import (
     convert_off_loop,
     html_to_markdown,
     markdown_to_html,
+    remember,
     sanitize_outbound,
 )
 from pylon_mcp.render.messages import (
@@ -120,10 +121,18 @@ async def outbound_html_off_loop(body_markdown: str | None, body_html: str | Non
     from pylon_mcp import offload
 
     try:
-        return await offload.run(outbound_html, body_markdown, body_html)
+        html, markdown = await offload.run(outbound_with_markdown, body_markdown, body_html)
     except offload.JobTimedOut as exc:
         name = "body_html" if body_html is not None else "body_markdown"
         raise bad_argument(name, f"could not be converted: {exc}; send simpler text") from None
+    remember(html, markdown)  # a reply preview shows it as Markdown: not converted again here
+    return html
+
+
+def outbound_with_markdown(body_markdown: str | None, body_html: str | None) -> tuple[str, tuple[str, bool]]:
+    """The worker process's job: the HTML to send, and its Markdown (converted for the check anyway)."""
+    html = outbound_html(body_markdown, body_html)
+    return html, html_to_markdown(html)
 
 
 def find_message(messages: list[Message], message_id: str, ref: str) -> Message:
