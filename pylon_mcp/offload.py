@@ -13,6 +13,7 @@ scheduling priority (nice 10), so the OS runs the event-loop process first.
   is the JSON-RPC channel, and a child writing there would corrupt it.
 - A job over TIME_LIMIT seconds has its worker killed and the pool recreated, and raises
   `JobTimedOut` for the caller to turn into a note, rather than burning a core forever.
+- A worker exits on its own within a second of the server's end, however the server ended.
 - Where processes cannot be created (restricted sandboxes), jobs run in a worker thread, as
   before, and this is logged once.
 
@@ -28,6 +29,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any, TypeVar
@@ -37,6 +39,7 @@ log = logging.getLogger("pylon_mcp.offload")
 
 WORKERS = 2  # jobs at once; the rest queue (the machine's other clients need the cores more)
 TIME_LIMIT = 30.0  # seconds a job may take before its worker is killed
+PARENT_CHECK_SECONDS = 1.0  # how often a worker checks that the server is still there
 NICE = 10  # how much lower the worker's scheduling priority is than the server's
 
 
@@ -54,10 +57,21 @@ def _start_worker() -> None:
     """Initializer of each worker process: lower priority, and never write to the parent's stdout."""
     with contextlib.suppress(AttributeError, OSError):  # Windows has no os.nice; a refusal is not fatal
         os.nice(NICE)
+    threading.Thread(
+        target=_exit_with_parent, args=(os.getppid(),), name="pylon-parent-watch", daemon=True
+    ).start()
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 1)
     os.close(null)
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the worker
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A server stopped by a signal (or os._exit) never shuts its pool down, and each worker holds
+    the job queue open for the others: without this they would wait for jobs forever."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(0)
 
 
 def _new_pool() -> Executor:

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -152,3 +153,25 @@ async def test_a_heavy_body_over_stdio_converts_in_a_worker_that_cannot_write_to
         assert workers
         for worker in workers:
             assert os.readlink(f"/proc/{worker}/fd/1") == os.devnull
+
+
+def test_workers_exit_when_the_server_is_killed() -> None:
+    # A server stopped by SIGKILL runs no exit hook; its workers notice and go within a second or so.
+    code = (
+        "import asyncio, os, sys, time; from pylon_mcp import offload; "
+        "print(asyncio.run(offload.run(os.getpid)), flush=True); time.sleep(60)"
+    )
+    server = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        worker = int(server.stdout.readline())
+    finally:
+        server.kill()
+        server.wait()
+    for _ in range(100):
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"worker {worker} outlived its server")
