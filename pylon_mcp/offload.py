@@ -31,7 +31,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -117,27 +117,32 @@ async def run(fn: Callable[..., T], *args: Any, time_limit: float | None = None)
     """`fn(*args)` in a worker process; its result, or its exception re-raised here.
 
     Raises JobTimedOut after `time_limit` seconds (TIME_LIMIT by default)."""
-    global _fallback
     from concurrent.futures.process import BrokenProcessPool
 
     limit = TIME_LIMIT if time_limit is None else time_limit
     for attempt in (1, 2):
-        if _fallback:
+        future, pool = _submit(fn, *args)
+        if future is None or pool is None:
             return await _in_thread(fn, *args)
+        started = time.monotonic()
+        waiting = asyncio.wrap_future(future)
         try:
-            pool = _get_pool()
-            future = pool.submit(fn, *args)
-        except (OSError, ImportError, NotImplementedError, BrokenProcessPool, RuntimeError) as exc:
-            _fallback = True
-            log.warning("worker processes are unavailable (%s); CPU-heavy work runs in threads", exc)
-            continue
-        try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), limit)
-        except TimeoutError:
+            done, _ = await asyncio.wait({waiting}, timeout=limit)  # never cancels the job itself
+        except asyncio.CancelledError:
+            # The caller went away (a cancelled request). A job not started yet is dropped; a running
+            # one still may not outlive its time limit.
+            waiting.add_done_callback(_ignore)
+            if not future.cancel():
+                left = max(0.0, limit - (time.monotonic() - started))
+                asyncio.get_running_loop().call_later(left, _stop_if_running, pool, future)
+            raise
+        if not done:
+            waiting.add_done_callback(_ignore)
             _discard(pool, kill=True)
-            name = getattr(fn, "__name__", "job")
-            log.warning("%s ran over %g s; its worker was stopped", name, limit)
-            raise JobTimedOut(f"it took over {limit:g} s of CPU work and was stopped") from None
+            log.warning("%s ran over %g s; its worker was stopped", getattr(fn, "__name__", "a job"), limit)
+            raise JobTimedOut(f"it took over {limit:g} s of CPU work and was stopped")
+        try:
+            return waiting.result()
         except BrokenProcessPool:
             # Another job's worker was killed for overrunning (or a worker died): this job never
             # finished, so running it once more on a fresh pool is safe. Jobs are pure functions.
@@ -145,6 +150,44 @@ async def run(fn: Callable[..., T], *args: Any, time_limit: float | None = None)
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+def _submit(fn: Callable[..., Any], *args: Any) -> tuple[Future[Any] | None, Executor | None]:
+    """The job submitted to the pool, or (None, None) if processes cannot be created here."""
+    global _fallback
+    from concurrent.futures.process import BrokenProcessPool
+
+    for _ in (1, 2):
+        if _fallback:
+            return None, None
+        try:
+            pool = _get_pool()
+            return pool.submit(fn, *args), pool
+        except (BrokenProcessPool, RuntimeError) as exc:
+            if pool is not _pool or isinstance(exc, BrokenProcessPool):
+                _discard(pool, kill=False)  # shut down or broken since it was handed out: a fresh one
+                continue
+            _unavailable(exc)
+        except (OSError, ImportError, NotImplementedError) as exc:
+            _unavailable(exc)
+    return None, None
+
+
+def _unavailable(exc: BaseException) -> None:
+    global _fallback
+    _fallback = True
+    log.warning("worker processes are unavailable (%s); CPU-heavy work runs in threads", exc)
+
+
+def _ignore(waiting: asyncio.Future[Any]) -> None:
+    if not waiting.cancelled():
+        waiting.exception()  # retrieved: a job abandoned or killed is not an error to log again
+
+
+def _stop_if_running(pool: Executor, future: Future[Any]) -> None:
+    if not future.done():
+        log.warning("an abandoned job ran over its time limit; its worker was stopped")
+        _discard(pool, kill=True)
 
 
 async def _in_thread(fn: Callable[..., T], *args: Any) -> T:

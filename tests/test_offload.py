@@ -67,6 +67,16 @@ async def test_a_job_sharing_the_pool_with_an_overrunning_one_is_run_again() -> 
     assert len(results) == 1 and results[0] != os.getpid()
 
 
+async def test_a_job_whose_caller_went_away_is_still_stopped_at_its_time_limit() -> None:
+    import anyio
+
+    worker = await offload.run(os.getpid)  # a started pool, so the job runs at once
+    with anyio.move_on_after(0.2):  # a cancelled request
+        await offload.run(offload_jobs.spin, 60, time_limit=0.5)
+    assert await _gone(worker)
+    assert await offload.run(os.getpid) != os.getpid()
+
+
 async def test_without_processes_jobs_run_in_a_thread_and_say_so_once(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
