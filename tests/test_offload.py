@@ -185,3 +185,27 @@ def test_workers_exit_when_the_server_is_killed() -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"worker {worker} outlived its server")
+
+
+async def test_attachment_jobs_cross_the_process_boundary() -> None:
+    # images.shrink and pdfs.extract run in the worker: their results and refusals are plain, picklable data.
+    import io
+
+    from PIL import Image
+
+    from pylon_mcp.attachments.convert import off_loop
+    from pylon_mcp.attachments.images import ImageRefused, Shrunk, shrink
+    from pylon_mcp.attachments.pdfs import PdfRefused, extract
+
+    out = io.BytesIO()
+    Image.new("RGB", (2000, 1000), (200, 10, 10)).save(out, "PNG")
+    shrunk = await off_loop(shrink, out.getvalue(), "PNG")
+    assert isinstance(shrunk, Shrunk) and (shrunk.width, shrunk.shown_width, shrunk.mime) == (
+        2000,
+        1568,
+        "image/png",
+    )
+    with pytest.raises(ImageRefused, match="could not be decoded"):
+        await off_loop(shrink, b"\x89PNG\r\n\x1a\nnot really", "PNG")
+    with pytest.raises(PdfRefused, match="could not be read"):
+        await off_loop(extract, b"%PDF-1.7 nothing else")
