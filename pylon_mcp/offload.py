@@ -54,16 +54,16 @@ _fallback = False  # processes could not be created: run in threads from now on
 
 
 def _start_worker() -> None:
-    """Initializer of each worker process: lower priority, and never write to the parent's stdout."""
+    """Initializer of each worker process: never write to the parent's stdout, lower priority."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.close(null)
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the worker
     with contextlib.suppress(AttributeError, OSError):  # Windows has no os.nice; a refusal is not fatal
         os.nice(NICE)
     threading.Thread(
         target=_exit_with_parent, args=(os.getppid(),), name="pylon-parent-watch", daemon=True
     ).start()
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 1)
-    os.close(null)
-    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the worker
 
 
 def _exit_with_parent(parent: int) -> None:
