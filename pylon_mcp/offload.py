@@ -140,7 +140,7 @@ async def run(fn: Callable[..., T], *args: Any, time_limit: float | None = None)
             waiting.add_done_callback(_ignore)
             _discard(pool, kill=True)
             log.warning("%s ran over %g s; its worker was stopped", getattr(fn, "__name__", "a job"), limit)
-            raise JobTimedOut(f"it took over {limit:g} s of CPU work and was stopped")
+            raise JobTimedOut(f"it ran for over {limit:g} s and was stopped")
         try:
             return waiting.result()
         except BrokenProcessPool:
