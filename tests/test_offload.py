@@ -209,3 +209,23 @@ async def test_attachment_jobs_cross_the_process_boundary() -> None:
         await off_loop(shrink, b"\x89PNG\r\n\x1a\nnot really", "PNG")
     with pytest.raises(PdfRefused, match="could not be read"):
         await off_loop(extract, b"%PDF-1.7 nothing else")
+
+
+async def test_a_conversion_over_the_time_limit_becomes_a_note_or_an_argument_error(
+    sandbox_url: str, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pylon_mcp.render import html as html_module
+    from tests.mcp_helpers import connect, fails, ok
+
+    async def overrun(fn: object, *args: object, **options: object) -> object:
+        raise offload.JobTimedOut("it ran for over 30 s and was stopped")
+
+    monkeypatch.setattr(offload, "run", overrun)
+    monkeypatch.setattr(html_module, "_recent", html_module._RecentConversions())
+    sandbox.store.find("144").body_html = "<p>" + "a long customer body " * 1000 + "</p>"
+    async with connect(sandbox_url) as client:
+        shown = text(await ok(client, "get_issue", {"issue_id": "144"}))
+        refused = await fails(client, "add_internal_note", {"issue_id": "7", "body_markdown": "x " * 5000})
+    assert "could not be converted: it ran for over 30 s" in shown and "a long customer body" not in shown
+    assert "body_markdown" in refused and "over 30 s" in refused
+    assert not sandbox.requests("POST /issues/{id}/note")
