@@ -85,7 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(f"mode: {'smoke' if cfg.smoke else 'full'}; subprocess logs in {LOG_DIR}", flush=True)
     rows: list[Row] = []
-    report: dict[str, Any] = {"machine": info, "mode": "smoke" if cfg.smoke else "full", "benchmarks": {}}
+    report: dict[str, Any] = {"machine": info, "mode": "smoke" if cfg.smoke else "full", "benchmarks": {},
+                              "date": time.strftime("%Y-%m-%d", time.gmtime())}  # fmt: skip
     failed = False
     started = time.monotonic()
     for number in chosen:

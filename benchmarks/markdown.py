@@ -32,7 +32,8 @@ def table(report: dict[str, Any]) -> str:
 def heading(report: dict[str, Any]) -> str:
     machine = report["machine"]
     return (
-        f"One {report['mode']} run of `benchmarks/run` ({report['seconds']:.0f} s; {machine['cpu']}, "
+        f"One {report['mode']} run of `benchmarks/run`{' on ' + report['date'] if 'date' in report else ''} "
+        f"({report['seconds']:.0f} s; {machine['cpu']}, "
         f"{machine['cores']} cores shared by the server, the sandbox and the load generator; Python "
         f"{machine['python']}; load average {machine['load_average'][0]} at the start)."
     )
