@@ -248,6 +248,14 @@ ATTACHED: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("loop.png", "chain-0.png", "bomb.png", "missing.png", "slow.log", "metadata.png"),
     ),
 }
+# What the customer wrote with the files, so the body talks about what the title says (signed as usual).
+BODIES = {
+    9: "<p>Hi team,</p><p>Exporting our tickets fails with error 500 since this morning. I attached "
+    "screenshots of the error, the export job's server log, the CSV we tried and the report it should "
+    "produce.</p><p>Can you tell us what goes wrong?</p>",
+    10: "<p>Hello,</p><p>Our security scanner flagged these files on our side and we are not sure what "
+    "they are. Can you check whether they came from you?</p>",
+}
 TITLES = {
     9: "Export fails with error 500: screenshots, logs and report attached",
     10: "Files from our security scanner (please check them)",

@@ -468,6 +468,7 @@ def seed_issues(directory: Directory, rng: random.Random, count: int, anchor: fl
             record.signer = None
         if number in attachments.ATTACHED:  # files the sandbox serves itself (sandbox/attachments.py)
             record.title = attachments.TITLES[number]
+            record.body_html = attachments.BODIES[number]
             record.attachment_urls = attachments.attach(number)[0]
         issues.append(record)
     return issues
