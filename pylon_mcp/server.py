@@ -68,11 +68,15 @@ def _output_schema(model: type[BaseModel]) -> dict[str, Any]:
 
 
 def tool_schemas(spec: ToolDef) -> dict[str, Any]:
-    """A tool's published input and output schemas, generated from its signature."""
+    """A tool's published description and input and output schemas, generated from its function."""
     tool = Tool.from_function(spec.fn, structured_output=False)
     returns = get_type_hints(spec.fn, include_extras=True)["return"]
     output_model = get_args(returns)[1]  # Annotated[CallToolResult, OutputModel]
-    return {"input": for_model(tool.parameters), "output": _output_schema(output_model)}
+    return {
+        "description": " ".join((spec.fn.__doc__ or "").split()),
+        "input": for_model(tool.parameters),
+        "output": _output_schema(output_model),
+    }
 
 
 def argument_metadata(spec: ToolDef, output_schema: dict[str, Any]) -> FuncMetadata:
@@ -94,36 +98,57 @@ def _resolved(spec: ToolDef) -> dict[str, Any]:
     return find_resolved_parameters(spec.fn)
 
 
+def _not_loaded(*_: Any, **__: Any) -> Any:
+    raise RuntimeError("this tool's function is loaded on its first call through PylonMCPServer.call_tool")
+
+
 def build_tool(spec: ToolDef, schemas: dict[str, Any] | None = None) -> Tool:
     """The SDK Tool for a spec; `schemas` (from the schema cache) saves generating them.
 
-    With cached schemas the argument model is left for the first call (PylonMCPServer
-    builds it then): listing tools, all a client does at start-up, doesn't need it.
+    With cached schemas the tool's module is not even imported: listing tools, all a client
+    does at start-up, needs only the cached description and schemas. The function, its
+    argument model and its resolvers are filled in on the first call (`load_tool`).
     """
     if schemas is None:
         schemas = tool_schemas(spec)
-        metadata = argument_metadata(spec, schemas["output"])
-    else:
-        metadata = FuncMetadata(arg_model=ArgModelBase, output_schema=schemas["output"])
-    resolved = _resolved(spec)
-    return Tool(
-        fn=spec.fn,
+    tool = Tool(
+        fn=_not_loaded,
         name=spec.name,
         title=spec.title,
-        description=" ".join((spec.fn.__doc__ or "").split()),
+        description=schemas["description"],
         parameters=schemas["input"],
-        fn_metadata=metadata,
+        fn_metadata=FuncMetadata(arg_model=ArgModelBase, output_schema=schemas["output"]),
         is_async=True,
         context_kwarg="ctx",
         annotations=spec.annotations,
-        resolved_params=resolved,
-        resolver_plans=build_resolver_plans(resolved, set(schemas["input"].get("properties", {}))),
+    )
+    return tool
+
+
+def load_tool(tool: Tool, spec: ToolDef) -> None:
+    """Give a tool built from cached schemas its function, argument model and resolvers."""
+    fn = spec.fn  # imports the tool's module
+    metadata = argument_metadata(spec, tool.fn_metadata.output_schema or {})
+    resolved = _resolved(spec)
+    tool.fn = fn
+    tool.fn_metadata = metadata
+    tool.resolved_params = resolved
+    tool.resolver_plans = build_resolver_plans(resolved, set(tool.parameters.get("properties", {})))
+
+
+def _usable(entry: Any) -> bool:
+    """A cache entry with everything build_tool reads (an older file may lack a key)."""
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("description"), str)
+        and isinstance(entry.get("input"), dict)
+        and isinstance(entry.get("output"), dict)
     )
 
 
 def build_tools(specs: list[ToolDef]) -> list[Tool]:
     key = schema_cache.fingerprint()
-    cached = schema_cache.load(key) or {}
+    cached = {name: entry for name, entry in (schema_cache.load(key) or {}).items() if _usable(entry)}
     fresh = {spec.name: tool_schemas(spec) for spec in specs if spec.name not in cached}
     if fresh:
         schema_cache.write(key, {**cached, **fresh})
@@ -146,11 +171,9 @@ class PylonMCPServer(MCPServer[AppState]):
         self.holder = StateHolder()  # the running lifespan's state, for /readyz
         self._arguments = {tool.name: set(tool.parameters.get("properties", {})) for tool in tools}
         metrics.known_tools([*self._arguments, *refused])  # metrics label these by name, others "unknown"
-        # Tools whose argument model is still the start-up placeholder (see build_tool).
+        # Tools not loaded yet: their function is still build_tool's placeholder.
         self._pending = {
-            tool.name: (tool, spec)
-            for tool, spec in zip(tools, specs, strict=True)
-            if tool.fn_metadata.arg_model is ArgModelBase and tool.parameters.get("properties")
+            tool.name: (tool, spec) for tool, spec in zip(tools, specs, strict=True) if tool.fn is _not_loaded
         }
 
     async def list_tools(self) -> list[MCPTool]:
@@ -175,10 +198,10 @@ class PylonMCPServer(MCPServer[AppState]):
     async def _call_checked(
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None
     ) -> CallToolResult | InputRequiredResult:
-        pending = self._pending.pop(name, None)
+        pending = self._pending.get(name)
         if pending is not None:
-            tool, spec = pending
-            tool.fn_metadata = argument_metadata(spec, tool.fn_metadata.output_schema or {})
+            load_tool(*pending)  # synchronous: a concurrent first call finds the tool loaded
+            del self._pending[name]
         known = self._arguments.get(name)
         if known is not None:
             unknown = sorted(set(arguments) - known)

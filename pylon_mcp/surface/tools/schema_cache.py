@@ -1,4 +1,4 @@
-"""Tool JSON Schemas generated once per machine and installed version, loaded at later start-ups.
+"""Tool JSON Schemas and descriptions generated once per machine and installed version, loaded at later start-ups.
 
 Generating the tools' input and output schemas is the largest part of building the
 server (measured: cold start 574 ms without a cache, 508 ms with it, against a bare
@@ -9,6 +9,9 @@ Nothing is committed to the repository: the file is keyed by a fingerprint of th
 package's sources and of the versions of the libraries that shape the schemas, so an
 upgrade of either simply writes a new file. A missing, stale, unreadable or unwritable
 cache means the schemas are generated live, which is always correct.
+
+A start-up that finds every tool in the cache imports no tool module at all (the
+descriptions are cached with the schemas): a tool's module loads on its first call.
 """
 
 from __future__ import annotations
@@ -63,7 +66,8 @@ def cache_file(key: str) -> Path:
 
 
 def load(key: str | None) -> dict[str, dict[str, Any]] | None:
-    """{tool name: {"input": schema, "output": schema}}, or None when there is no usable cache."""
+    """{tool name: {"description": text, "input": schema, "output": schema}}, or None when there is no
+    usable cache."""
     if key is None:
         return None
     try:
