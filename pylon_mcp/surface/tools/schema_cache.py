@@ -48,17 +48,31 @@ def _library_versions() -> str:
 def fingerprint() -> str | None:
     """A digest of every package source file's name, size and modification time, and the versions
     of the libraries that shape the schemas. Stat, not contents: reading and hashing ~80 files took
-    ~9 ms of every start; any edit or reinstall changes a file's mtime, which is all a cache key needs."""
+    ~9 ms of every start; any edit or reinstall changes a file's mtime, which is all a cache key needs.
+    os.scandir rather than Path.rglob: half the time, on every start."""
     digest = hashlib.sha256(_library_versions().encode())
     try:
-        for path in sorted(_PACKAGE.rglob("*.py")):
-            stat = path.stat()
-            digest.update(
-                f"{path.relative_to(_PACKAGE).as_posix()}:{stat.st_size}:{stat.st_mtime_ns};".encode()
-            )
+        for name, size, mtime in sorted(_sources(str(_PACKAGE))):
+            digest.update(f"{name}:{size}:{mtime};".encode())
     except OSError:
         return None
     return digest.hexdigest()[:32]
+
+
+def _sources(root: str) -> list[tuple[str, int, int]]:
+    """(path relative to root with "/", size, mtime in ns) of every *.py file under root."""
+    found: list[tuple[str, int, int]] = []
+    folders = [root]
+    while folders:
+        with os.scandir(folders.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir():
+                    folders.append(entry.path)
+                elif entry.name.endswith(".py"):
+                    stat = entry.stat()
+                    name = os.path.relpath(entry.path, root).replace(os.sep, "/")
+                    found.append((name, stat.st_size, stat.st_mtime_ns))
+    return found
 
 
 def cache_file(key: str) -> Path:
