@@ -12,12 +12,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from functools import cache
 from typing import Any, get_args, get_type_hints
 
 from mcp.server.caching import CacheHint
+from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import build_resolver_plans, find_resolved_parameters
@@ -25,8 +26,11 @@ from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata, func_metadata
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, CallToolResult, InputRequiredResult
+from mcp_types import Prompt as MCPPrompt
+from mcp_types import Resource as MCPResource
+from mcp_types import ResourceTemplate as MCPResourceTemplate
 from mcp_types import Tool as MCPTool
-from pydantic import BaseModel, ValidationError
+from pydantic import AnyUrl, BaseModel, ValidationError
 
 from pylon_mcp import __version__
 from pylon_mcp.auth.policy import AccessPolicy, ReadScopeGate
@@ -171,10 +175,41 @@ class PylonMCPServer(MCPServer[AppState]):
         self.holder = StateHolder()  # the running lifespan's state, for /readyz
         self._arguments = {tool.name: set(tool.parameters.get("properties", {})) for tool in tools}
         metrics.known_tools([*self._arguments, *refused])  # metrics label these by name, others "unknown"
+        self._deferred: list[Callable[[], None]] = []
         # Tools not loaded yet: their function is still build_tool's placeholder.
         self._pending = {
             tool.name: (tool, spec) for tool, spec in zip(tools, specs, strict=True) if tool.fn is _not_loaded
         }
+
+    def defer(self, register: Callable[[], None]) -> None:
+        """Run `register` (adding resources and prompts) on the first request that reads them.
+
+        Each resource template and prompt gets a pydantic argument model when it is added: ~10 ms
+        that a client starting the server, which asks only for tools, need not wait for.
+        """
+        self._deferred.append(register)
+
+    def _register_deferred(self) -> None:
+        while self._deferred:  # synchronous: a concurrent request finds everything registered
+            self._deferred.pop(0)()
+
+    async def list_resources(self) -> list[MCPResource]:
+        self._register_deferred()
+        return await super().list_resources()
+
+    async def list_resource_templates(self) -> list[MCPResourceTemplate]:
+        self._register_deferred()
+        return await super().list_resource_templates()
+
+    async def read_resource(
+        self, uri: AnyUrl | str, context: Context[AppState, Any] | None = None
+    ) -> Iterable[ReadResourceContents] | InputRequiredResult:
+        self._register_deferred()
+        return await super().read_resource(uri, context)
+
+    async def list_prompts(self) -> list[MCPPrompt]:
+        self._register_deferred()
+        return await super().list_prompts()
 
     async def list_tools(self) -> list[MCPTool]:
         # Per request: an OAuth caller sees only the tools its scopes allow.
@@ -230,6 +265,7 @@ class PylonMCPServer(MCPServer[AppState]):
     ) -> Any:
         # The SDK answers a bad prompts/get with "Internal server error" and a traceback on stderr;
         # the message (unknown prompt, missing or bad argument) is the client's to read.
+        self._register_deferred()
         try:
             return await super().get_prompt(name, arguments, context)
         except MCPError as exc:
@@ -373,13 +409,17 @@ def build_server(
         subscriptions=state_store.bus,  # subscriptions/listen: across replicas when the state is shared
     )
     server.holder = holder
-    register_resources(server, holder)
-    register_message_resources(server)
-    register_customer_resources(server)
-    if any(spec.toolset == "knowledge" for spec in offered):
-        register_article_resources(server)
+
+    def register_resources_and_prompts() -> None:
+        register_resources(server, holder)
+        register_message_resources(server)
+        register_customer_resources(server)
+        if any(spec.toolset == "knowledge" for spec in offered):
+            register_article_resources(server)
+        register_prompts(server, offered)
+
+    server.defer(register_resources_and_prompts)
     if settings.transport != "http":  # stateless HTTP has no connection to keep a subscription on
         register_legacy_subscriptions(server, holder)
     register_completions(server, holder)
-    register_prompts(server, offered)
     return server

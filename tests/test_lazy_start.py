@@ -2,8 +2,9 @@
 
 Cold start is a product metric (benchmark 1). With a warm schema cache, a server that has
 been built, initialized and asked for tools/list has imported none of the tool modules, their
-renderers or the domain code behind them; each loads on its tool's first call. Checked in a
-fresh interpreter, so what the test process already imported does not count.
+renderers or the domain code behind them; each loads on its tool's first call. Resources and
+prompts are registered on the first request about them. Checked in a fresh interpreter, so
+what the test process already imported does not count.
 """
 
 from __future__ import annotations
@@ -54,9 +55,12 @@ from pylon_mcp.server import build_server
 async def main():
     settings = Settings(api_token=Secret("x"), api_url="http://127.0.0.1:9", enable_delete=True,
                         allow_customer_replies=True)
-    async with Client(build_server(settings), cache=None) as client:
+    server = build_server(settings)
+    async with Client(server, cache=None) as client:
         listed = (await client.list_tools()).tools
-    print(json.dumps({"tools": len(listed), "imported": sorted(m for m in sys.argv[1:] if m in sys.modules)}))
+    registered = len(server._resource_manager.list_templates()) + len(server._prompt_manager.list_prompts())
+    imported = sorted(m for m in sys.argv[1:] if m in sys.modules)
+    print(json.dumps({"tools": len(listed), "imported": imported, "templates and prompts": registered}))
 
 anyio.run(main)
 """
@@ -78,9 +82,10 @@ def _start_and_list(cache: Path) -> dict[str, object]:
 
 def test_a_warm_start_lists_tools_without_importing_any_tool_module(tmp_path: Path) -> None:
     cold = _start_and_list(tmp_path)  # no cache yet: the schemas are generated from the functions
-    assert cold == {"tools": len(TOOLS), "imported": LAZY_MODULES}  # so every module named here is real
+    # So every module named here is real. Resources and prompts wait for the first request about them.
+    assert cold == {"tools": len(TOOLS), "imported": LAZY_MODULES, "templates and prompts": 0}
     warm = _start_and_list(tmp_path)
-    assert warm == {"tools": len(TOOLS), "imported": []}
+    assert warm == {"tools": len(TOOLS), "imported": [], "templates and prompts": 0}
 
 
 def test_every_tool_names_its_function() -> None:
@@ -115,3 +120,19 @@ def test_a_cache_entry_without_a_description_is_generated_again(
     built = build_tools(list(TOOLS))
     assert [tool.description for tool in built] == [live[spec.name]["description"] for spec in TOOLS]
     assert schema_cache.load(key) == live  # and the file is whole again
+
+
+async def test_resources_and_prompts_are_registered_once_by_whichever_request_comes_first(
+    sandbox_url: str,
+) -> None:
+    async with Client(build_server(settings_for(sandbox_url)), cache=None) as client:
+        prompt = await client.get_prompt("summarize_recent", {"days": "3"})
+        assert "search_issues" in str(prompt.messages[0].content)
+        names = [p.name for p in (await client.list_prompts()).prompts]
+        assert names == ["triage_issue", "draft_reply", "summarize_recent"]
+        templates = [t.name for t in (await client.list_resource_templates()).resource_templates]
+        assert len(templates) == len(set(templates)) and "issue" in templates
+    async with Client(build_server(settings_for(sandbox_url)), cache=None) as client:
+        read = await client.read_resource("pylon://issues/1")
+        assert "#1" in str(read.contents[0])
+        assert [r.name for r in (await client.list_resources()).resources] == ["recent_issues"]
