@@ -115,7 +115,7 @@ def build_tool(spec: ToolDef, schemas: dict[str, Any] | None = None) -> Tool:
     """
     if schemas is None:
         schemas = tool_schemas(spec)
-    tool = Tool(
+    return Tool(
         fn=_not_loaded,
         name=spec.name,
         title=spec.title,
@@ -126,7 +126,6 @@ def build_tool(spec: ToolDef, schemas: dict[str, Any] | None = None) -> Tool:
         context_kwarg="ctx",
         annotations=spec.annotations,
     )
-    return tool
 
 
 def load_tool(tool: Tool, spec: ToolDef) -> None:
