@@ -12,12 +12,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from functools import cache
 from typing import Any, get_args, get_type_hints
 
 from mcp.server.caching import CacheHint
+from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import build_resolver_plans, find_resolved_parameters
@@ -25,8 +26,11 @@ from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata, func_metadata
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, CallToolResult, InputRequiredResult
+from mcp_types import Prompt as MCPPrompt
+from mcp_types import Resource as MCPResource
+from mcp_types import ResourceTemplate as MCPResourceTemplate
 from mcp_types import Tool as MCPTool
-from pydantic import BaseModel, ValidationError
+from pydantic import AnyUrl, BaseModel, ValidationError
 
 from pylon_mcp import __version__
 from pylon_mcp.auth.policy import AccessPolicy, ReadScopeGate
@@ -68,11 +72,15 @@ def _output_schema(model: type[BaseModel]) -> dict[str, Any]:
 
 
 def tool_schemas(spec: ToolDef) -> dict[str, Any]:
-    """A tool's published input and output schemas, generated from its signature."""
+    """A tool's published description and input and output schemas, generated from its function."""
     tool = Tool.from_function(spec.fn, structured_output=False)
     returns = get_type_hints(spec.fn, include_extras=True)["return"]
     output_model = get_args(returns)[1]  # Annotated[CallToolResult, OutputModel]
-    return {"input": for_model(tool.parameters), "output": _output_schema(output_model)}
+    return {
+        "description": " ".join((spec.fn.__doc__ or "").split()),
+        "input": for_model(tool.parameters),
+        "output": _output_schema(output_model),
+    }
 
 
 def argument_metadata(spec: ToolDef, output_schema: dict[str, Any]) -> FuncMetadata:
@@ -94,36 +102,56 @@ def _resolved(spec: ToolDef) -> dict[str, Any]:
     return find_resolved_parameters(spec.fn)
 
 
+def _not_loaded(*_: Any, **__: Any) -> Any:
+    raise RuntimeError("this tool's function is loaded on its first call through PylonMCPServer.call_tool")
+
+
 def build_tool(spec: ToolDef, schemas: dict[str, Any] | None = None) -> Tool:
     """The SDK Tool for a spec; `schemas` (from the schema cache) saves generating them.
 
-    With cached schemas the argument model is left for the first call (PylonMCPServer
-    builds it then): listing tools, all a client does at start-up, doesn't need it.
+    With cached schemas the tool's module is not even imported: listing tools, all a client
+    does at start-up, needs only the cached description and schemas. The function, its
+    argument model and its resolvers are filled in on the first call (`load_tool`).
     """
     if schemas is None:
         schemas = tool_schemas(spec)
-        metadata = argument_metadata(spec, schemas["output"])
-    else:
-        metadata = FuncMetadata(arg_model=ArgModelBase, output_schema=schemas["output"])
-    resolved = _resolved(spec)
     return Tool(
-        fn=spec.fn,
+        fn=_not_loaded,
         name=spec.name,
         title=spec.title,
-        description=" ".join((spec.fn.__doc__ or "").split()),
+        description=schemas["description"],
         parameters=schemas["input"],
-        fn_metadata=metadata,
+        fn_metadata=FuncMetadata(arg_model=ArgModelBase, output_schema=schemas["output"]),
         is_async=True,
         context_kwarg="ctx",
         annotations=spec.annotations,
-        resolved_params=resolved,
-        resolver_plans=build_resolver_plans(resolved, set(schemas["input"].get("properties", {}))),
+    )
+
+
+def load_tool(tool: Tool, spec: ToolDef) -> None:
+    """Give a tool built from cached schemas its function, argument model and resolvers."""
+    fn = spec.fn  # imports the tool's module
+    metadata = argument_metadata(spec, tool.fn_metadata.output_schema or {})
+    resolved = _resolved(spec)
+    tool.fn = fn
+    tool.fn_metadata = metadata
+    tool.resolved_params = resolved
+    tool.resolver_plans = build_resolver_plans(resolved, set(tool.parameters.get("properties", {})))
+
+
+def _usable(entry: Any) -> bool:
+    """A cache entry with everything build_tool reads (an older file may lack a key)."""
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("description"), str)
+        and isinstance(entry.get("input"), dict)
+        and isinstance(entry.get("output"), dict)
     )
 
 
 def build_tools(specs: list[ToolDef]) -> list[Tool]:
     key = schema_cache.fingerprint()
-    cached = schema_cache.load(key) or {}
+    cached = {name: entry for name, entry in (schema_cache.load(key) or {}).items() if _usable(entry)}
     fresh = {spec.name: tool_schemas(spec) for spec in specs if spec.name not in cached}
     if fresh:
         schema_cache.write(key, {**cached, **fresh})
@@ -146,12 +174,41 @@ class PylonMCPServer(MCPServer[AppState]):
         self.holder = StateHolder()  # the running lifespan's state, for /readyz
         self._arguments = {tool.name: set(tool.parameters.get("properties", {})) for tool in tools}
         metrics.known_tools([*self._arguments, *refused])  # metrics label these by name, others "unknown"
-        # Tools whose argument model is still the start-up placeholder (see build_tool).
+        self._deferred: list[Callable[[], None]] = []
+        # Tools not loaded yet: their function is still build_tool's placeholder.
         self._pending = {
-            tool.name: (tool, spec)
-            for tool, spec in zip(tools, specs, strict=True)
-            if tool.fn_metadata.arg_model is ArgModelBase and tool.parameters.get("properties")
+            tool.name: (tool, spec) for tool, spec in zip(tools, specs, strict=True) if tool.fn is _not_loaded
         }
+
+    def defer(self, register: Callable[[], None]) -> None:
+        """Run `register` (adding resources and prompts) on the first request that reads them.
+
+        Each resource template and prompt gets a pydantic argument model when it is added: ~10 ms
+        that a client starting the server, which asks only for tools, need not wait for.
+        """
+        self._deferred.append(register)
+
+    def _register_deferred(self) -> None:
+        while self._deferred:  # synchronous: a concurrent request finds everything registered
+            self._deferred.pop(0)()
+
+    async def list_resources(self) -> list[MCPResource]:
+        self._register_deferred()
+        return await super().list_resources()
+
+    async def list_resource_templates(self) -> list[MCPResourceTemplate]:
+        self._register_deferred()
+        return await super().list_resource_templates()
+
+    async def read_resource(
+        self, uri: AnyUrl | str, context: Context[AppState, Any] | None = None
+    ) -> Iterable[ReadResourceContents] | InputRequiredResult:
+        self._register_deferred()
+        return await super().read_resource(uri, context)
+
+    async def list_prompts(self) -> list[MCPPrompt]:
+        self._register_deferred()
+        return await super().list_prompts()
 
     async def list_tools(self) -> list[MCPTool]:
         # Per request: an OAuth caller sees only the tools its scopes allow.
@@ -175,10 +232,10 @@ class PylonMCPServer(MCPServer[AppState]):
     async def _call_checked(
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None
     ) -> CallToolResult | InputRequiredResult:
-        pending = self._pending.pop(name, None)
+        pending = self._pending.get(name)
         if pending is not None:
-            tool, spec = pending
-            tool.fn_metadata = argument_metadata(spec, tool.fn_metadata.output_schema or {})
+            load_tool(*pending)  # synchronous: a concurrent first call finds the tool loaded
+            del self._pending[name]
         known = self._arguments.get(name)
         if known is not None:
             unknown = sorted(set(arguments) - known)
@@ -207,6 +264,7 @@ class PylonMCPServer(MCPServer[AppState]):
     ) -> Any:
         # The SDK answers a bad prompts/get with "Internal server error" and a traceback on stderr;
         # the message (unknown prompt, missing or bad argument) is the client's to read.
+        self._register_deferred()
         try:
             return await super().get_prompt(name, arguments, context)
         except MCPError as exc:
@@ -350,13 +408,17 @@ def build_server(
         subscriptions=state_store.bus,  # subscriptions/listen: across replicas when the state is shared
     )
     server.holder = holder
-    register_resources(server, holder)
-    register_message_resources(server)
-    register_customer_resources(server)
-    if any(spec.toolset == "knowledge" for spec in offered):
-        register_article_resources(server)
+
+    def register_resources_and_prompts() -> None:
+        register_resources(server, holder)
+        register_message_resources(server)
+        register_customer_resources(server)
+        if any(spec.toolset == "knowledge" for spec in offered):
+            register_article_resources(server)
+        register_prompts(server, offered)
+
+    server.defer(register_resources_and_prompts)
     if settings.transport != "http":  # stateless HTTP has no connection to keep a subscription on
         register_legacy_subscriptions(server, holder)
     register_completions(server, holder)
-    register_prompts(server, offered)
     return server

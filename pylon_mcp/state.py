@@ -16,13 +16,13 @@ from pylon_mcp.changes import LegacySubscriptions
 from pylon_mcp.config import Settings
 from pylon_mcp.confirmations import ConfirmationStore
 from pylon_mcp.directory import Directory
-from pylon_mcp.fetch import Resolver, system_resolver
 from pylon_mcp.pylon.client import PylonClient
 from pylon_mcp.pylon.models import BASE_STATES, Issue
 from pylon_mcp.recent_issues import RecentIssues
 from pylon_mcp.shared.base import ListingCache, SharedState
 
 if TYPE_CHECKING:
+    from pylon_mcp.fetch import Resolver
     from pylon_mcp.knowledge import Knowledge
 
 
@@ -54,7 +54,9 @@ class AppState:
     _knowledge: Any = field(default=None, init=False, repr=False)
     seen: Seen = field(default_factory=Seen)
     recent: RecentIssues = field(default_factory=RecentIssues)  # number -> ID and "before" for writes
-    resolver: Resolver = system_resolver  # DNS for attachment hosts (pylon_mcp/fetch.py); tests stub it
+    # DNS for attachment hosts; None: the system's (pylon_mcp/fetch.py, imported on the first download).
+    # Tests stub it.
+    resolver: Resolver | None = None
 
     @property
     def listings(self) -> ListingCache:

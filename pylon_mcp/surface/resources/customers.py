@@ -4,6 +4,7 @@ The same cards as get_account and get_contact (pylon_mcp/customers.py), for clie
 attach context by resource. `{account}` takes what the tool takes (ID, external ID, name or
 domain) and `{contact}` an ID or email, percent-encoded where a URI needs it ("Acme%20Rockets").
 An ambiguous or unknown one is "not found" with the candidates, and nothing else is fetched.
+The cards and their rendering are imported on the first read: start-up only registers the templates.
 """
 
 from __future__ import annotations
@@ -14,10 +15,8 @@ from urllib.parse import unquote
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 
-from pylon_mcp.customers import CustomerNotFound, account_card, contact_card, not_resolved_text
 from pylon_mcp.directory import NotResolved
 from pylon_mcp.pylon.errors import InvalidRequest, PylonError
-from pylon_mcp.render.customers import account_text, contact_text
 from pylon_mcp.render.errors import describe
 from pylon_mcp.render.text import line_breaking_character
 from pylon_mcp.state import AppState
@@ -38,6 +37,9 @@ def register_customer_resources(server: MCPServer[Any]) -> None:
                      description="An account by ID, external ID, name or domain: owner, type, custom fields, "
                      "tags, channels, activity and open issues, like get_account.")  # fmt: skip
     async def account(account: str, ctx: Context) -> str:
+        from pylon_mcp.customers import CustomerNotFound, account_card, not_resolved_text
+        from pylon_mcp.render.customers import account_text
+
         uri = ACCOUNT_TEMPLATE.format(account=account)
         state: AppState = ctx.request_context.lifespan_context
         try:
@@ -51,6 +53,9 @@ def register_customer_resources(server: MCPServer[Any]) -> None:
                      description="A contact by ID or email: account, portal role, custom fields and recent "
                      "issues, like get_contact.")  # fmt: skip
     async def contact(contact: str, ctx: Context) -> str:
+        from pylon_mcp.customers import CustomerNotFound, contact_card, not_resolved_text
+        from pylon_mcp.render.customers import contact_text
+
         uri = CONTACT_TEMPLATE.format(contact=contact)
         state: AppState = ctx.request_context.lifespan_context
         try:

@@ -4,6 +4,7 @@ Listings come from `POST /issues/search` on `created_at` (better rate limits tha
 `GET /issues`, no 30-day cap), are cached for PYLON_RESOURCE_TTL seconds, and
 are rendered like search results. Writes announce what they changed through
 pylon_mcp/changes.py, which drops cached listings and tells subscribers.
+Rendering is imported on the first read: start-up only registers the resources.
 """
 
 from __future__ import annotations
@@ -26,14 +27,6 @@ from pylon_mcp.pylon.filters import combine_and, validate_filter
 from pylon_mcp.pylon.models import Filter
 from pylon_mcp.pylon.timefmt import format_rfc3339, utcnow
 from pylon_mcp.render.errors import describe
-from pylon_mcp.render.issues import (
-    SearchResult,
-    detail_off_loop,
-    issue_text,
-    newest_first,
-    search_text,
-    summarize,
-)
 from pylon_mcp.render.text import inline
 from pylon_mcp.state import AppState, StateHolder
 
@@ -45,6 +38,8 @@ MARKDOWN = "text/markdown"
 
 async def recent_listing(state: AppState, extra: Filter | None = None, label: str = "") -> str:
     """Issues created in the last PYLON_RECENT_DAYS days, shown newest first, cached briefly."""
+    from pylon_mcp.render.issues import SearchResult, newest_first, search_text, summarize
+
     days = state.settings.recent_days
     key = f"{days}:{extra.model_dump_json() if extra else ''}"
     cached = await _cached(state, key)
@@ -119,6 +114,8 @@ def register_resources(server: MCPServer[Any], holder: StateHolder) -> None:
     @server.resource(ISSUE_TEMPLATE, name="issue", title="One issue", mime_type=MARKDOWN,
                      description="One issue by ID or number, rendered like get_issue.")  # fmt: skip
     async def one_issue(issue_id: str, ctx: Context) -> str:
+        from pylon_mcp.render.issues import detail_off_loop, issue_text
+
         uri = issue_uri(issue_id)
         state: AppState = ctx.request_context.lifespan_context
         try:

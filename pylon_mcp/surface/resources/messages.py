@@ -1,4 +1,7 @@
-"""The conversation as a resource (`pylon://issues/{issue_id}/messages`) and completions for message/thread IDs."""
+"""The conversation as a resource (`pylon://issues/{issue_id}/messages`) and completions for message/thread IDs.
+
+Rendering (and the conversation tool's limits) are imported on first use: start-up only registers the template.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +17,7 @@ from mcp_types import Completion, CompletionContext
 from pylon_mcp.attachments.listing import numbered, numbers
 from pylon_mcp.pylon.client import issue_ref
 from pylon_mcp.pylon.errors import InvalidRequest, PylonError, PylonNotFound
-from pylon_mcp.render.html import convert_off_loop
-from pylon_mcp.render.messages import conversation, conversation_text, role_of
 from pylon_mcp.state import AppState
-from pylon_mcp.surface.tools.conversation import PREPARED
 from pylon_mcp.surface.tools.errors import describe
 
 log = logging.getLogger("pylon_mcp.resources")
@@ -35,6 +35,10 @@ def register_message_resources(server: MCPServer[Any]) -> None:
                      mime_type="text/markdown",
                      description="One issue's messages and internal notes, oldest first.")  # fmt: skip
     async def issue_messages(issue_id: str, ctx: Context) -> str:
+        from pylon_mcp.render.html import convert_off_loop
+        from pylon_mcp.render.messages import conversation, conversation_text
+        from pylon_mcp.surface.tools.conversation import PREPARED
+
         uri = messages_uri(issue_id)
         state: AppState = ctx.request_context.lifespan_context
         try:
@@ -71,6 +75,8 @@ async def complete_message_argument(
             if name == "thread_id":
                 values = [t.id for t in await state.pylon.list_threads(ident) if t.id]
             else:
+                from pylon_mcp.render.messages import role_of
+
                 messages, _ = await state.pylon.all_messages(ident)
                 values = [m.id for m in reversed(messages) if m.id and role_of(m) != "internal note"]
         except PylonError:

@@ -17,7 +17,7 @@ from pydantic import BeforeValidator, Field
 from pylon_mcp.attachments.convert import decode_text, off_loop
 from pylon_mcp.attachments.listing import numbered
 from pylon_mcp.attachments.sniff import sniff
-from pylon_mcp.fetch import FetchError, FetchPolicy, fetch
+from pylon_mcp.fetch import FetchError, FetchPolicy, fetch, system_resolver
 from pylon_mcp.pylon.client import issue_ref
 from pylon_mcp.render.attachments import (
     AttachmentResult,
@@ -99,7 +99,7 @@ async def read(ctx: Context, label: str, number: int, url: str, offset: int) -> 
     )
     name = file_name(url)
     try:
-        fetched = await fetch(url, policy, state.resolver)
+        fetched = await fetch(url, policy, state.resolver or system_resolver)
     except FetchError as exc:
         raise ToolError(
             f"Could not read attachment {number} of issue #{label} ({inline(name)}): {exc}. Nothing was returned."

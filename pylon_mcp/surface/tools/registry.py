@@ -1,4 +1,8 @@
-"""The tool catalogue: each tool's function, annotations, toolset, and whether it is offered by default.
+"""The tool catalogue: each tool's name and module, annotations, toolset, and whether it is offered by default.
+
+The catalogue names each tool's function rather than importing it: start-up lists tools
+from it and the schema cache (server.build_tools) without importing a single tool module,
+their models or their renderers; a tool's module is imported when it is first called.
 
 `select_tools` applies, in this order, the toolsets (PYLON_TOOLSETS), read-only mode,
 the delete switch and PYLON_TOOLS / PYLON_EXCLUDE_TOOLS, and remembers *why* each
@@ -8,6 +12,7 @@ missing tool is missing, so a call to it is refused with a reason rather than
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -15,26 +20,20 @@ from typing import Any, Literal
 from mcp_types import ToolAnnotations
 
 from pylon_mcp.config import ConfigError, Settings
-from pylon_mcp.surface.tools.attachments import get_attachment
-from pylon_mcp.surface.tools.conversation import add_internal_note, get_issue_messages
-from pylon_mcp.surface.tools.customers import get_account, get_contact, link_external_issue
-from pylon_mcp.surface.tools.followers import manage_followers
-from pylon_mcp.surface.tools.issue_writes import create_issue, delete_issue, snooze_issue, update_issue
-from pylon_mcp.surface.tools.issues import get_issue, search_issues
-from pylon_mcp.surface.tools.knowledge import get_article, search_knowledge
-from pylon_mcp.surface.tools.lookup import find
-from pylon_mcp.surface.tools.replies import send_customer_reply
+
+TOOL_PACKAGE = "pylon_mcp.surface.tools"
 
 
 @dataclass(frozen=True)
 class ToolDef:
-    fn: Callable[..., Any]
+    name: str  # the tool's name, and the name of its function in `module`
     title: str
     read_only: bool
     # Per the MCP spec: false only for purely additive writes. Anything that overwrites
     # or removes data (state, tags, followers, the issue itself) is destructive.
     destructive: bool
     idempotent: bool
+    module: str  # where the function lives, under pylon_mcp/surface/tools/ ("issues": issues.py)
     default: bool = True  # offered unless excluded; delete_issue must be switched on
     # A Settings flag of its own that must be on (customer replies); read-only mode still wins.
     switch: str | None = None
@@ -43,8 +42,10 @@ class ToolDef:
     customer_facing: bool = False
 
     @property
-    def name(self) -> str:
-        return self.fn.__name__
+    def fn(self) -> Callable[..., Any]:
+        """The tool's function, importing its module on first use."""
+        fn: Callable[..., Any] = getattr(importlib.import_module(f"{TOOL_PACKAGE}.{self.module}"), self.name)
+        return fn
 
     @property
     def access(self) -> Literal["read", "write", "reply"]:
@@ -77,67 +78,139 @@ TOOLSETS: dict[str, str] = {
 ALL_TOOLSETS = "all"
 
 TOOLS: tuple[ToolDef, ...] = (
-    ToolDef(get_issue, "Get issue", read_only=True, destructive=False, idempotent=True),
-    ToolDef(search_issues, "Search issues", read_only=True, destructive=False, idempotent=True),
+    ToolDef("get_issue", "Get issue", read_only=True, destructive=False, idempotent=True, module="issues"),
     ToolDef(
-        find, "Find IDs by name", read_only=True, destructive=False, idempotent=True, toolset="directory"
+        "search_issues", "Search issues", read_only=True, destructive=False, idempotent=True, module="issues"
     ),
     ToolDef(
-        get_account, "Account card", read_only=True, destructive=False, idempotent=True, toolset="directory"
+        "find",
+        "Find IDs by name",
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        module="lookup",
+        toolset="directory",
     ),
     ToolDef(
-        get_contact, "Contact card", read_only=True, destructive=False, idempotent=True, toolset="directory"
+        "get_account",
+        "Account card",
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        module="customers",
+        toolset="directory",
     ),
     ToolDef(
-        search_knowledge,
+        "get_contact",
+        "Contact card",
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        module="customers",
+        toolset="directory",
+    ),
+    ToolDef(
+        "search_knowledge",
         "Search knowledge",
         read_only=True,
         destructive=False,
         idempotent=True,
+        module="knowledge",
         toolset="knowledge",
     ),
     ToolDef(
-        get_article, "Get article", read_only=True, destructive=False, idempotent=True, toolset="knowledge"
+        "get_article",
+        "Get article",
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        module="knowledge",
+        toolset="knowledge",
     ),
-    ToolDef(create_issue, "Create issue", read_only=False, destructive=False, idempotent=False),
-    ToolDef(update_issue, "Update issue", read_only=False, destructive=True, idempotent=True),
-    ToolDef(snooze_issue, "Snooze issue", read_only=False, destructive=True, idempotent=True),
-    ToolDef(manage_followers, "Add or remove followers", read_only=False, destructive=True, idempotent=True),
+    ToolDef(
+        "create_issue",
+        "Create issue",
+        read_only=False,
+        destructive=False,
+        idempotent=False,
+        module="issue_writes",
+    ),
+    ToolDef(
+        "update_issue",
+        "Update issue",
+        read_only=False,
+        destructive=True,
+        idempotent=True,
+        module="issue_writes",
+    ),
+    ToolDef(
+        "snooze_issue",
+        "Snooze issue",
+        read_only=False,
+        destructive=True,
+        idempotent=True,
+        module="issue_writes",
+    ),
+    ToolDef(
+        "manage_followers",
+        "Add or remove followers",
+        read_only=False,
+        destructive=True,
+        idempotent=True,
+        module="followers",
+    ),
     # Unlinking removes a link, so destructive; linking twice is one link, so idempotent (and retried).
     ToolDef(
-        link_external_issue, "Link engineering ticket", read_only=False, destructive=True, idempotent=True
+        "link_external_issue",
+        "Link engineering ticket",
+        read_only=False,
+        destructive=True,
+        idempotent=True,
+        module="customers",
     ),
-    ToolDef(delete_issue, "Delete issue", read_only=False, destructive=True, idempotent=True, default=False),
     ToolDef(
-        get_issue_messages,
+        "delete_issue",
+        "Delete issue",
+        read_only=False,
+        destructive=True,
+        idempotent=True,
+        module="issue_writes",
+        default=False,
+    ),
+    ToolDef(
+        "get_issue_messages",
         "Read conversation",
         read_only=True,
         destructive=False,
         idempotent=True,
+        module="conversation",
         toolset="conversation",
     ),
     ToolDef(
-        get_attachment,
+        "get_attachment",
         "Read attachment",
         read_only=True,
         destructive=False,
         idempotent=True,
+        module="attachments",
         toolset="conversation",
     ),
     ToolDef(
-        add_internal_note,
+        "add_internal_note",
         "Add internal note",
         read_only=False,
         destructive=False,
         idempotent=False,
+        module="conversation",
         toolset="conversation",
     ),
     ToolDef(
-        send_customer_reply,
+        "send_customer_reply",
         "Send customer reply",
         read_only=False,
         destructive=False,
         idempotent=False,
+        module="replies",
         default=False,
         switch="allow_customer_replies",
         toolset="conversation",
