@@ -29,12 +29,11 @@ from benchmarks.common import (
     Outcome,
     Row,
     auth_headers,
-    ms,
-    percentile,
     ratio,
     sandbox_proc,
     sched_cpus,
     server_env,
+    side_summary,
 )
 from benchmarks.http_throughput import HEADERS, start_server
 
@@ -148,15 +147,7 @@ async def run(cfg: Config) -> Outcome:
             server.stop()
 
     def summary(side: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "calls": len(side["latencies"]),
-            "errors": side["errors"],
-            "p50_ms": ms(percentile(side["latencies"], 50)),
-            "p99_ms": ms(percentile(side["latencies"], 99)),
-            "max_ms": ms(max(side["latencies"], default=0.0)),
-            "reads": len(side["reads"]),
-            "read_median_ms": ms(percentile(side["reads"], 50)) if side["reads"] else None,
-        }
+        return side_summary(side, "reads", "read_median_ms")
 
     o, b = summary(loud), summary(quiet)
     r = ratio(o["p99_ms"], b["p99_ms"])

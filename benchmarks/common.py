@@ -333,3 +333,17 @@ def text_of(result: dict[str, Any]) -> str:
 
 def compact(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def side_summary(side: dict[str, Any], heavy: str, median_key: str) -> dict[str, Any]:
+    """One side of an alternating-slices run (benchmarks 10, 14, 15): the other clients' latencies and
+    errors, and how many heavy calls (`side[heavy]`, their durations) ran meanwhile, with their median."""
+    return {
+        "calls": len(side["latencies"]),
+        "errors": side["errors"],
+        "p50_ms": ms(percentile(side["latencies"], 50)),
+        "p99_ms": ms(percentile(side["latencies"], 99)),
+        "max_ms": ms(max(side["latencies"], default=0.0)),
+        heavy: len(side[heavy]),
+        median_key: ms(percentile(side[heavy], 50)) if side[heavy] else None,
+    }

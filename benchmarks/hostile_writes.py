@@ -30,12 +30,11 @@ from benchmarks.common import (
     Config,
     Outcome,
     Row,
-    ms,
-    percentile,
     ratio,
     sandbox_proc,
     sched_cpus,
     server_env,
+    side_summary,
 )
 from benchmarks.hostile_body import call
 from benchmarks.http_throughput import HEADERS, start_server
@@ -137,15 +136,7 @@ async def run(cfg: Config) -> Outcome:
             server.stop()
 
     def summary(side: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "calls": len(side["latencies"]),
-            "errors": side["errors"],
-            "p50_ms": ms(percentile(side["latencies"], 50)),
-            "p99_ms": ms(percentile(side["latencies"], 99)),
-            "max_ms": ms(max(side["latencies"], default=0.0)),
-            "writes": len(side["writes"]),
-            "write_median_ms": ms(percentile(side["writes"], 50)) if side["writes"] else None,
-        }
+        return side_summary(side, "writes", "write_median_ms")
 
     o, b = summary(loud), summary(quiet)
     r = ratio(o["p99_ms"], b["p99_ms"])
