@@ -87,15 +87,7 @@ class KnowledgeIndex(Protocol):
 
     def sources(self, keys: Sequence[str]) -> dict[str, str]:
         """key -> the source digest a document was built from (meta "source"), for those that have one."""
-
-        def work(db: sqlite3.Connection) -> dict[str, str]:
-            rows = db.execute(
-                "SELECT key, json_extract(meta, '$.source') FROM docs WHERE key IN (SELECT value FROM json_each(?))",
-                (json.dumps(list(keys)),),
-            )
-            return {key: source for key, source in rows if source}
-
-        return self._run(work, {})
+        ...
 
     def digests(self, kind: str) -> dict[str, str]: ...
 
@@ -105,15 +97,7 @@ class KnowledgeIndex(Protocol):
 
     def older(self, kind: str, field: str, cutoff: str) -> list[str]:
         """Delete documents of `kind` whose meta `field` (an RFC3339 time) is before `cutoff`."""
-
-        def work(db: sqlite3.Connection) -> list[str]:
-            rows = db.execute(
-                "SELECT key FROM docs WHERE kind = ? AND json_extract(meta, ?) < ?",
-                (kind, f"$.{field}", cutoff),
-            )
-            return [row[0] for row in rows]
-
-        return self.delete(self._run(work, []))
+        ...
 
     def meta(self, name: str) -> str | None: ...
 
