@@ -35,6 +35,7 @@ from benchmarks.common import (
     server_env,
     side_summary,
 )
+from benchmarks.hostile_body import failed, others_calling_get_issue
 from benchmarks.http_throughput import HEADERS, start_server
 
 GOAL = 1.5  # others' p99 with a reader ≤ 1.5× their p99 without one
@@ -50,22 +51,10 @@ def call(name: str, arguments: dict[str, Any], request_id: int) -> bytes:
 async def phase(url: str, clients: int, seconds: float, issue: str | None) -> dict[str, Any]:
     """Others' latencies for `seconds`; with `issue`, one more client reads its attachments meanwhile."""
     limits = httpx2.Limits(max_connections=clients + 1, max_keepalive_connections=clients + 1)
-    latencies: list[float] = []
     reads: list[float] = []
     errors = 0
     async with httpx2.AsyncClient(limits=limits, timeout=300, trust_env=False) as http:
         deadline = time.perf_counter() + seconds
-
-        async def other(n: int) -> None:
-            nonlocal errors
-            i = n
-            while time.perf_counter() < deadline:
-                started = time.perf_counter()
-                body = call("get_issue", {"issue_id": str(1 + i % 200)}, i)
-                response = await http.post(url, content=body, headers=HEADERS)
-                latencies.append(time.perf_counter() - started)
-                errors += response.status_code != 200 or b'"isError":false' not in response.content
-                i += clients
 
         async def reader() -> None:
             nonlocal errors
@@ -75,10 +64,13 @@ async def phase(url: str, clients: int, seconds: float, issue: str | None) -> di
                 body = call("get_attachment", {"issue_id": issue, "url": str(1 + n % len(FILES))}, 10_000 + n)
                 response = await http.post(url, content=body, headers=HEADERS)
                 reads.append(time.perf_counter() - started)
-                errors += response.status_code != 200 or b'"isError":false' not in response.content
+                errors += failed(response)
                 n += 1
 
-        await asyncio.gather(*(other(n) for n in range(clients)), *([reader()] if issue else []))
+        (latencies, failures), *_ = await asyncio.gather(
+            others_calling_get_issue(http, url, clients, deadline), *([reader()] if issue else [])
+        )
+        errors += failures
     return {"latencies": latencies, "reads": reads, "errors": errors}
 
 

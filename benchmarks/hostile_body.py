@@ -169,24 +169,39 @@ def call(issue: str, request_id: int) -> bytes:
     ).encode()
 
 
+def failed(response: httpx2.Response) -> bool:
+    return response.status_code != 200 or b'"isError":false' not in response.content
+
+
+async def others_calling_get_issue(
+    http: httpx2.AsyncClient, url: str, clients: int, deadline: float
+) -> tuple[list[float], int]:
+    """The other clients of benchmarks 10, 14 and 15: `clients` loops calling get_issue until `deadline`;
+    their latencies and how many calls failed."""
+    latencies: list[float] = []
+    errors = 0
+
+    async def other(n: int) -> None:
+        nonlocal errors
+        i = n
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            response = await http.post(url, content=call(str(1 + i % 200), i), headers=HEADERS)
+            latencies.append(time.perf_counter() - started)
+            errors += failed(response)
+            i += clients
+
+    await asyncio.gather(*(other(n) for n in range(clients)))
+    return latencies, errors
+
+
 async def phase(url: str, clients: int, seconds: float, hostile: list[str]) -> dict[str, Any]:
     """Others' latencies for `seconds`; with `hostile`, one more client reads those issues meanwhile."""
     limits = httpx2.Limits(max_connections=clients + 1, max_keepalive_connections=clients + 1)
-    latencies: list[float] = []
     hostile_times: list[float] = []
     errors = 0
     async with httpx2.AsyncClient(limits=limits, timeout=300, trust_env=False) as http:
         deadline = time.perf_counter() + seconds
-
-        async def other(n: int) -> None:
-            nonlocal errors
-            i = n
-            while time.perf_counter() < deadline:
-                started = time.perf_counter()
-                response = await http.post(url, content=call(str(1 + i % 200), i), headers=HEADERS)
-                latencies.append(time.perf_counter() - started)
-                errors += response.status_code != 200 or b'"isError":false' not in response.content
-                i += clients
 
         async def reader() -> None:
             nonlocal errors
@@ -196,9 +211,12 @@ async def phase(url: str, clients: int, seconds: float, hostile: list[str]) -> d
                 started = time.perf_counter()
                 response = await http.post(url, content=call(issue, 10_000 + n), headers=HEADERS)
                 hostile_times.append(time.perf_counter() - started)
-                errors += response.status_code != 200 or b'"isError":false' not in response.content
+                errors += failed(response)
 
-        await asyncio.gather(*(other(n) for n in range(clients)), *([reader()] if hostile else []))
+        (latencies, failures), *_ = await asyncio.gather(
+            others_calling_get_issue(http, url, clients, deadline), *([reader()] if hostile else [])
+        )
+        errors += failures
     return {"latencies": latencies, "hostile_reads": hostile_times, "errors": errors}
 
 

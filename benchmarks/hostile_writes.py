@@ -36,7 +36,7 @@ from benchmarks.common import (
     server_env,
     side_summary,
 )
-from benchmarks.hostile_body import call
+from benchmarks.hostile_body import failed, others_calling_get_issue
 from benchmarks.http_throughput import HEADERS, start_server
 
 GOAL = 1.5  # others' p99 with writers ≤ 1.5× their p99 without
@@ -72,21 +72,10 @@ async def phase(
 ) -> dict[str, Any]:
     """Others' latencies for `seconds`; with `writers`, that many more clients post bodies meanwhile."""
     limits = httpx2.Limits(max_connections=clients + writers, max_keepalive_connections=clients + writers)
-    latencies: list[float] = []
     write_times: list[float] = []
     errors = 0
     async with httpx2.AsyncClient(limits=limits, timeout=300, trust_env=False) as http:
         deadline = time.perf_counter() + seconds
-
-        async def other(n: int) -> None:
-            nonlocal errors
-            i = n
-            while time.perf_counter() < deadline:
-                started = time.perf_counter()
-                response = await http.post(url, content=call(str(1 + i % 200), i), headers=HEADERS)
-                latencies.append(time.perf_counter() - started)
-                errors += response.status_code != 200 or b'"isError":false' not in response.content
-                i += clients
 
         async def writer(n: int) -> None:
             nonlocal errors
@@ -95,10 +84,13 @@ async def phase(
                 started = time.perf_counter()
                 response = await http.post(url, content=write_call(i, size), headers=HEADERS)
                 write_times.append(time.perf_counter() - started)
-                errors += response.status_code != 200 or b'"isError":false' not in response.content
+                errors += failed(response)
                 i += writers
 
-        await asyncio.gather(*(other(n) for n in range(clients)), *(writer(n) for n in range(writers)))
+        (latencies, failures), *_ = await asyncio.gather(
+            others_calling_get_issue(http, url, clients, deadline), *(writer(n) for n in range(writers))
+        )
+        errors += failures
     return {"latencies": latencies, "writes": write_times, "errors": errors}
 
 
