@@ -32,35 +32,30 @@ def _value(uri: str, raw: str) -> str:
     return value
 
 
+async def _card(uri: str, value: str, ctx: Context, kind: str) -> str:
+    """The account or contact card at `uri`, with a missing one as not found (the reason named)."""
+    from pylon_mcp.customers import CustomerNotFound, account_card, contact_card, not_resolved_text
+    from pylon_mcp.render.customers import account_text, contact_text
+
+    fetch, text = (account_card, account_text) if kind == "account" else (contact_card, contact_text)
+    state: AppState = ctx.request_context.lifespan_context
+    try:
+        return text(await fetch(state, _value(uri, value)))  # type: ignore[arg-type]
+    except (NotResolved, CustomerNotFound, InvalidRequest) as exc:
+        raise ResourceNotFoundError(f"Resource not found: {uri} ({not_resolved_text(exc)})") from exc
+    except PylonError as exc:
+        raise ResourceError(describe(exc)) from exc
+
+
 def register_customer_resources(server: MCPServer[Any]) -> None:
     @server.resource(ACCOUNT_TEMPLATE, name="account", title="Account card", mime_type="text/markdown",
                      description="An account by ID, external ID, name or domain: owner, type, custom fields, "
                      "tags, channels, activity and open issues, like get_account.")  # fmt: skip
     async def account(account: str, ctx: Context) -> str:
-        from pylon_mcp.customers import CustomerNotFound, account_card, not_resolved_text
-        from pylon_mcp.render.customers import account_text
-
-        uri = ACCOUNT_TEMPLATE.format(account=account)
-        state: AppState = ctx.request_context.lifespan_context
-        try:
-            return account_text(await account_card(state, _value(uri, account)))
-        except (NotResolved, CustomerNotFound, InvalidRequest) as exc:
-            raise ResourceNotFoundError(f"Resource not found: {uri} ({not_resolved_text(exc)})") from exc
-        except PylonError as exc:
-            raise ResourceError(describe(exc)) from exc
+        return await _card(ACCOUNT_TEMPLATE.format(account=account), account, ctx, "account")
 
     @server.resource(CONTACT_TEMPLATE, name="contact", title="Contact card", mime_type="text/markdown",
                      description="A contact by ID or email: account, portal role, custom fields and recent "
                      "issues, like get_contact.")  # fmt: skip
     async def contact(contact: str, ctx: Context) -> str:
-        from pylon_mcp.customers import CustomerNotFound, contact_card, not_resolved_text
-        from pylon_mcp.render.customers import contact_text
-
-        uri = CONTACT_TEMPLATE.format(contact=contact)
-        state: AppState = ctx.request_context.lifespan_context
-        try:
-            return contact_text(await contact_card(state, _value(uri, contact)))
-        except (NotResolved, CustomerNotFound, InvalidRequest) as exc:
-            raise ResourceNotFoundError(f"Resource not found: {uri} ({not_resolved_text(exc)})") from exc
-        except PylonError as exc:
-            raise ResourceError(describe(exc)) from exc
+        return await _card(CONTACT_TEMPLATE.format(contact=contact), contact, ctx, "contact")
